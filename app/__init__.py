@@ -1,0 +1,1 @@
+"""Whistle: grid-governance event dispatch (街道吹哨、部门报到)."""

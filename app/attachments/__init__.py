@@ -1,0 +1,1 @@
+"""Photos uploaded from grid workers' phones, checked by content, linked to tickets."""

@@ -1,0 +1,1 @@
+"""Identity and access: users with one role bound to a scope, tokens, API keys."""

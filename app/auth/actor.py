@@ -1,0 +1,35 @@
+"""Who is making a request: a user with one role bound to a scope, or an API-key client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.auth.models import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: Literal["user", "api_key"]
+    id: int
+    role: Role
+    name: str
+    # The tree node the actor is bound to and its level (dispatchers, supervisors,
+    # integration keys); None for department roles and admins.
+    jurisdiction_id: int | None = None
+    scope_level: str | None = None
+    department_id: int | None = None
+    grid_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def user_id(self) -> int | None:
+        return self.id if self.kind == "user" else None
+
+    @property
+    def api_key_id(self) -> int | None:
+        return self.id if self.kind == "api_key" else None
+
+    @property
+    def owner_key(self) -> str:
+        """A stable string naming this caller (idempotency keys are per caller)."""
+        return f"{self.kind}:{self.id}"

@@ -1,0 +1,70 @@
+"""One settings object, read from the environment (prefix ``WHISTLE_``).
+
+Outside development mode the settings refuse an empty or default signing secret, so a
+production deployment cannot start with a token key that is printed in this file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WHISTLE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./whistle.db"
+    sql_echo: bool = False
+
+    # Tokens (JWT access tokens signed with HS256; refresh tokens are opaque and stored hashed).
+    secret_key: str = DEV_SECRET
+    access_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(14, ge=1, le=365)
+
+    # Failed-login throttling: this many failures inside the window locks the account or
+    # client address until the window has passed.
+    login_max_failures: int = Field(5, ge=1)
+    login_window_seconds: int = Field(900, ge=1)
+
+    # Attachments (photos from grid workers' phones).
+    attachment_dir: Path = Path("var/attachments")
+    attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+
+    # How long an API process trusts its cached matrix version / jurisdiction tree before
+    # checking the database for a newer one (imports in the same process refresh at once).
+    cache_check_seconds: float = Field(5.0, ge=0)
+
+    # Workflow.
+    reopen_days: int = Field(7, ge=0)
+
+    # SLA.
+    timezone: str = "Asia/Shanghai"
+    warning_share: float = Field(0.8, gt=0, lt=1)
+    whistle_report_in_minutes: int = Field(30, ge=1)
+    sweep_interval_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_defaults(self) -> Settings:
+        if self.env != "development" and self.env != "test":
+            if not self.secret_key or self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "WHISTLE_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "outside development mode"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,225 @@
+"""The errors of Whistle's API and their one mapping to RFC 9457 problem+json.
+
+    WhistleError                      500  a bug; never raised on purpose for a user's input
+    ├── InvalidInput                  422  the request is well-formed but a field is wrong
+    │   └── IdempotencyKeyReused      422  same Idempotency-Key, different request body
+    ├── BadRequest                    400  the request cannot be read at all
+    ├── NotAuthenticated              401  no credentials, or bad / expired ones
+    ├── Forbidden                     403  known actor, but the role may not do this
+    ├── NotFound                      404  no such resource, *or* it is outside the actor's scope
+    ├── Conflict                      409  the resource's state does not allow it (e.g. claimed)
+    │   └── InvalidTransition         409  the workflow table has no such move from this state
+    ├── PreconditionFailed            412  If-Match names a version that is no longer current
+    ├── PreconditionRequired          428  an If-Match header is required and missing
+    ├── PayloadTooLarge               413
+    ├── UnsupportedMediaType          415
+    └── TooManyRequests               429  throttled; carries Retry-After
+
+Every problem body has ``type``, ``title``, ``status``, ``detail`` and, where a field is at
+fault, ``errors``: a list of ``{"loc": [...], "msg": ..., "type": ...}`` naming the field path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://whistle.example/problems/"
+
+
+class WhistleError(Exception):
+    status = 500
+    title = "Internal error"
+    slug = "internal"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+
+class InvalidInput(WhistleError):
+    status, title, slug = 422, "Invalid input", "invalid-input"
+
+    @classmethod
+    def at(cls, loc: list[str | int] | tuple[str | int, ...], msg: str, kind: str = "value_error"):
+        """An error about one field: ``InvalidInput.at(["body", "item"], "no such item")``."""
+        return cls(msg, errors=[{"loc": list(loc), "msg": msg, "type": kind}])
+
+
+class IdempotencyKeyReused(InvalidInput):
+    title, slug = "Idempotency-Key reused with a different request", "idempotency-key-reused"
+
+
+class BadRequest(WhistleError):
+    status, title, slug = 400, "Bad request", "bad-request"
+
+
+class NotAuthenticated(WhistleError):
+    status, title, slug = 401, "Not authenticated", "not-authenticated"
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(WhistleError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(WhistleError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(WhistleError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class InvalidTransition(Conflict):
+    title, slug = "Transition not allowed", "invalid-transition"
+
+
+class PreconditionFailed(WhistleError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PreconditionRequired(WhistleError):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class PayloadTooLarge(WhistleError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class UnsupportedMediaType(WhistleError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class TooManyRequests(WhistleError):
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
+        kw["headers"] = {"Retry-After": str(max(1, retry_after))}
+        super().__init__(detail, retry_after=max(1, retry_after), **kw)
+
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str = "about:blank",
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug if slug != "about:blank" else slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _clean_validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in errors]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WhistleError)
+    async def _whistle_error(request: Request, exc: WhistleError):
+        return problem(exc.status, exc.title, exc.detail, slug=exc.slug, instance=request.url.path,
+                       errors=exc.errors, headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        errors = _clean_validation_errors(exc.errors())
+        where = ", ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in errors[:5])
+        return problem(422, "Invalid input", where or "invalid request", slug="invalid-input",
+                       instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError):
+        # Reached only when a concurrent writer beat us to a unique key the service did not
+        # anticipate; the transaction is already rolled back, so nothing was half-written.
+        return problem(409, "Conflict", "the change conflicts with a concurrent change; retry",
+                       slug="conflict", instance=request.url.path)
+
+
+PROBLEM_RESPONSE_SCHEMA: dict[str, Any] = {
+    "content": {
+        PROBLEM_JSON: {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "instance": {"type": "string"},
+                    "errors": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "loc": {"type": "array", "items": {}},
+                                "msg": {"type": "string"},
+                                "type": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+                "required": ["type", "title", "status", "detail"],
+            }
+        }
+    }
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the problem+json errors of an operation."""
+    return {s: {"description": _STATUS_TITLES.get(s, "Error"), **PROBLEM_RESPONSE_SCHEMA}
+            for s in statuses}

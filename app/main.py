@@ -1,0 +1,50 @@
+"""create_app(): settings, engine, routers, error handlers, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import health
+from app.clock import Clock
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.routers import API_ROUTERS
+
+DESCRIPTION = """\
+Whistle dispatches grid-governance cases (网格事件): grid workers post issues per grid
+cell, the matrix (事项清单) routes each to the right queue, departments claim and work
+them, an SLA clock escalates what is late, and the street blows the whistle (吹哨) to
+summon departments, who report in (报到).
+
+Every error is an RFC 9457 `application/problem+json` body naming what is wrong and
+where (`errors[].loc`).
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url, echo=settings.sql_echo)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Whistle",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or Clock()
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/api/v1")
+    return app

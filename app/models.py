@@ -1,0 +1,14 @@
+"""Every domain's models, imported once so that the metadata (and Alembic) sees them all."""
+
+from app.attachments.models import Attachment
+from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
+from app.db import Base
+from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
+from app.matrix.models import MatrixItem, MatrixVersion
+from app.tickets.models import IdempotencyRecord, Ticket, TicketEvent
+
+__all__ = [
+    "ApiKey", "Attachment", "Base", "Department", "DepartmentStreet", "IdempotencyRecord",
+    "Jurisdiction", "LoginFailure", "MatrixItem", "MatrixVersion", "RefreshToken", "Ticket",
+    "TicketEvent", "User", "UserGrid",
+]
