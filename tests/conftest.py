@@ -1,0 +1,92 @@
+"""Test harness. One database per test session, migrated with ``alembic upgrade head``:
+
+- SQLite by default (a temp file), or PostgreSQL when ``WHISTLE_TEST_DATABASE_URL`` is a
+  ``postgresql+asyncpg://`` URL (``.ci/run`` creates a fresh database for it).
+- The reference data (the demo street's tree, departments, the matrix, one user per role)
+  is loaded once; tests create their own tickets and assert on what they created.
+- The app runs with a ``FrozenClock`` reset to a fixed working-day morning before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.clock import FrozenClock
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker
+from app.main import create_app
+from app.migrate import upgrade_to_head
+
+# Monday 2026-11-23 10:00 in Shanghai: inside working hours, on a working day.
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def _test_database_url(tmp: Path) -> str:
+    url = os.environ.get("WHISTLE_TEST_DATABASE_URL")
+    return url or f"sqlite+aiosqlite:///{tmp / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="whistle-test-"))
+    return _test_database_url(tmp)
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        attachment_dir=tmp_path_factory.mktemp("attachments"),
+        cache_check_seconds=0,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(settings.database_url)
+    await upgrade_to_head(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock(clock: FrozenClock) -> None:
+    clock.set(T0)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, engine: AsyncEngine, clock: FrozenClock):
+    application = create_app(settings, clock=clock)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
