@@ -1,0 +1,1 @@
+"""Top-level commands: serve, migrate, openapi. Domain commands live in their domains."""
