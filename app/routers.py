@@ -3,3 +3,7 @@
 from fastapi import APIRouter
 
 API_ROUTERS: list[APIRouter] = []
+
+from app.jurisdiction.router import router as jurisdiction_router  # noqa: E402
+
+API_ROUTERS.append(jurisdiction_router)
