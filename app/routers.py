@@ -7,3 +7,7 @@ API_ROUTERS: list[APIRouter] = []
 from app.jurisdiction.router import router as jurisdiction_router  # noqa: E402
 
 API_ROUTERS.append(jurisdiction_router)
+
+from app.matrix.router import router as matrix_router  # noqa: E402
+
+API_ROUTERS.append(matrix_router)

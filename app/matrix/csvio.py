@@ -1,0 +1,295 @@
+"""The matrix as a CSV file that people edit in Excel (UTF-8 with BOM), and its validation.
+
+``parse_matrix_csv`` checks every cell of every row and reports all problems at once, each
+as ``{"loc": ["row", <data row, 1-based>, <column>], "msg": ...}`` (header problems as
+``["header", <column>]``), so an editor can fix a whole file in one pass.
+``export_matrix_csv`` writes the same format back; export → import round-trips exactly.
+
+Limits are written ``30m``, ``4h`` or ``2d``; a day is one 7-hour working day when the
+item's time basis is ``working`` and 24 hours when it is ``calendar``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from app.errors import InvalidInput
+from app.matrix.categories import CATEGORY_BY_CODE, WORKING_DAY_MINUTES
+
+COLUMNS: tuple[str, ...] = (
+    "code", "category", "name", "description", "keywords", "handling_level", "self_handle",
+    "negative_list", "primary_department", "co_departments", "time_basis", "response_limit",
+    "resolve_limit", "urgent_response_limit", "urgent_resolve_limit", "photo_required",
+    "escalation_limit", "auto_whistle",
+)
+HANDLING_LEVELS = ("grid", "community", "street")
+TIME_BASES = ("working", "calendar")
+SAFETY_CATEGORY = "05"  # 安全生产: every item is on the negative list
+BOM = "\ufeff"
+LIST_SEPARATOR = "|"
+
+_TRUE = {"true", "yes", "y", "1", "是"}
+_FALSE = {"false", "no", "n", "0", "否"}
+_LIMIT = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
+_CODE = re.compile(r"^\d{4}$")
+_DAY_MINUTES = {"working": WORKING_DAY_MINUTES, "calendar": 24 * 60}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """One validated matrix row; fields map 1:1 onto ``MatrixItem`` columns."""
+
+    code: str
+    category_code: str
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+    handling_level: str
+    self_handle_allowed: bool
+    negative_list: bool
+    primary_department: str
+    co_departments: tuple[str, ...]
+    time_basis: str
+    response_minutes: int
+    resolve_minutes: int
+    urgent_response_minutes: int
+    urgent_resolve_minutes: int
+    photo_required: bool
+    escalation_minutes: int | None
+    auto_whistle: bool
+
+    def columns(self) -> dict[str, Any]:
+        """The values for a ``MatrixItem`` insert (lists where the model stores JSON lists)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["keywords"] = list(self.keywords)
+        values["co_departments"] = list(self.co_departments)
+        return values
+
+
+class _RowErrors:
+    """Collects the problems of one file; each names the data row and the column."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+
+    def add(self, loc: list[str | int], msg: str, kind: str = "value_error") -> None:
+        self.errors.append({"loc": loc, "msg": msg, "type": kind})
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
+    """Validate a whole matrix file; raise ``InvalidInput`` listing every problem."""
+    problems = _RowErrors()
+    records = list(csv.reader(io.StringIO(text.removeprefix(BOM))))
+    header = [h.strip() for h in records[0]] if records else []
+    if not _header_ok(header, problems):
+        raise _invalid(problems)
+    rows: list[ItemRow] = []
+    first_row_of: dict[str, int] = {}
+    for number, record in enumerate(records[1:], start=1):
+        if not any(cell.strip() for cell in record):
+            continue  # a blank line (Excel leaves them); counted so row numbers match
+        if len(record) != len(header):
+            problems.add(["row", number], f"has {len(record)} cells, the header has {len(header)}")
+            continue
+        cells = {name: cell.strip() for name, cell in zip(header, record, strict=True)}
+        row = _parse_row(number, cells, department_codes, problems)
+        if row is None:
+            continue
+        if row.code in first_row_of:
+            problems.add(["row", number, "code"],
+                         f"duplicate code {row.code} (first on row {first_row_of[row.code]})")
+            continue
+        first_row_of[row.code] = number
+        rows.append(row)
+    if not rows and not problems.errors:
+        problems.add(["header"], "the file has a header but no items")
+    if problems.errors:
+        raise _invalid(problems)
+    return rows
+
+
+def _invalid(problems: _RowErrors) -> InvalidInput:
+    count = len(problems.errors)
+    return InvalidInput(f"the matrix file has {count} problem{'s' if count != 1 else ''}",
+                        errors=problems.errors)
+
+
+def _header_ok(header: list[str], problems: _RowErrors) -> bool:
+    if not header:
+        problems.add(["header"], "the file is empty: expected a header row with "
+                     + ",".join(COLUMNS))
+        return False
+    for name in COLUMNS:
+        if name not in header:
+            problems.add(["header", name], f"missing column {name}", "missing")
+    for name in header:
+        if name not in COLUMNS:
+            problems.add(["header", name], f"unknown column {name!r}")
+    for name in {h for h in header if header.count(h) > 1}:
+        problems.add(["header", name], f"column {name} appears more than once")
+    return not problems.errors
+
+
+def _parse_row(number: int, cells: dict[str, str], department_codes: set[str],
+               problems: _RowErrors) -> ItemRow | None:
+    before = len(problems.errors)
+
+    def fail(column: str, msg: str, kind: str = "value_error") -> None:
+        problems.add(["row", number, column], msg, kind)
+
+    def required(column: str, max_length: int) -> str:
+        value = cells[column]
+        if not value:
+            fail(column, f"{column} is required", "missing")
+        elif len(value) > max_length:
+            fail(column, f"{column} is longer than {max_length} characters")
+        return value
+
+    def flag(column: str) -> bool | None:
+        value = cells[column].lower()
+        if value in _TRUE or value in _FALSE:
+            return value in _TRUE
+        fail(column, f"{cells[column]!r} is not a yes/no value: write true or false "
+             "(是/否, yes/no, 1/0)")
+        return None
+
+    def one_of(column: str, allowed: Iterable[str]) -> str:
+        value = cells[column]
+        if value not in allowed:
+            fail(column, f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    code = required("code", 32)
+    category = cells["category"]
+    if category not in CATEGORY_BY_CODE:
+        fail("category", f"unknown category {category!r}: one of {', '.join(CATEGORY_BY_CODE)}")
+    elif code and not (_CODE.match(code) and code.startswith(category)):
+        fail("code", f"code {code!r} must be four digits starting with its category {category}")
+    name = required("name", 200)
+    level = one_of("handling_level", HANDLING_LEVELS)
+    self_handle, negative = flag("self_handle"), flag("negative_list")
+    photo, whistle = flag("photo_required"), flag("auto_whistle")
+    primary = required("primary_department", 64)
+    if primary and primary not in department_codes:
+        fail("primary_department", f"unknown department {primary!r}")
+    co = _split(cells["co_departments"])
+    for dept in co:
+        if dept not in department_codes:
+            fail("co_departments", f"unknown department {dept!r}")
+    if primary in co:
+        fail("co_departments", f"{primary} is already the primary department")
+    if len(set(co)) != len(co):
+        fail("co_departments", "a department is listed twice")
+    basis = one_of("time_basis", TIME_BASES)
+    limits = {c: _limit(cells[c], basis, fail, c) for c in
+              ("response_limit", "resolve_limit", "urgent_response_limit", "urgent_resolve_limit")}
+    escalation = (_limit(cells["escalation_limit"], basis, fail, "escalation_limit")
+                  if cells["escalation_limit"] else None)
+    _check_limit_order(limits, fail)
+    if self_handle is not None and negative is not None:
+        _check_negative_list(category, level, self_handle, negative, fail)
+    if len(problems.errors) > before:
+        return None
+    assert self_handle is not None and negative is not None  # a bad flag was reported above
+    return ItemRow(
+        code=code, category_code=category, name=name, description=cells["description"],
+        keywords=_split(cells["keywords"]), handling_level=level, self_handle_allowed=self_handle,
+        negative_list=negative, primary_department=primary, co_departments=co, time_basis=basis,
+        response_minutes=limits["response_limit"], resolve_minutes=limits["resolve_limit"],
+        urgent_response_minutes=limits["urgent_response_limit"],
+        urgent_resolve_minutes=limits["urgent_resolve_limit"], photo_required=bool(photo),
+        escalation_minutes=escalation, auto_whistle=bool(whistle),
+    )
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(LIST_SEPARATOR) if part.strip())
+
+
+def _limit(value: str, basis: str, fail, column: str) -> int:
+    """``30m`` / ``4h`` / ``2d`` → minutes (0 marks a value already reported as wrong)."""
+    match = _LIMIT.match(value)
+    if not match or int(match.group(1)) == 0:
+        fail(column, f"{value!r} is not a time limit: write a positive number with a unit, "
+             "e.g. 30m, 4h or 2d")
+        return 0
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if unit == "d":
+        return amount * _DAY_MINUTES.get(basis, WORKING_DAY_MINUTES)
+    return amount * (60 if unit == "h" else 1)
+
+
+def _check_limit_order(limits: dict[str, int], fail) -> None:
+    if 0 in limits.values():
+        return  # a bad limit is already reported; comparing it would only add noise
+    pairs = (("urgent_response_limit", "response_limit"),
+             ("urgent_resolve_limit", "resolve_limit"),
+             ("response_limit", "resolve_limit"),
+             ("urgent_response_limit", "urgent_resolve_limit"))
+    for shorter, longer in pairs:
+        if limits[shorter] > limits[longer]:
+            fail(shorter, f"{shorter} may not be longer than {longer}")
+
+
+def _check_negative_list(category: str, level: str, self_handle: bool, negative: bool,
+                         fail) -> None:
+    # 社区一律不作为责任主体: enforcement, work safety and fire always go to a department.
+    if category == SAFETY_CATEGORY and not negative:
+        fail("negative_list", "every work-safety (05) item is on the negative list")
+    if negative and level != "street":
+        fail("handling_level", "a negative-list item is handled at street level by its "
+             "department; a community or grid is never its responsible subject")
+    if negative and self_handle:
+        fail("self_handle", "a negative-list item may not be self-handled in the grid")
+    if self_handle and not negative and level != "grid":
+        fail("self_handle", "only grid-level items may be self-handled")
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def format_limit(minutes: int, basis: str) -> str:
+    """Minutes → the shortest exact ``Nd`` / ``Nh`` / ``Nm`` text for ``basis``."""
+    day = _DAY_MINUTES[basis]
+    if minutes % day == 0:
+        return f"{minutes // day}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def export_matrix_csv(items: Iterable[Any]) -> str:
+    """Items (``ItemRow`` or ``MatrixItem``) → the CSV text, with a BOM for Excel."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for item in items:
+        writer.writerow(_cells(item))
+    return BOM + out.getvalue()
+
+
+def _cells(item: Any) -> list[str]:
+    basis = item.time_basis
+
+    def flag(value: bool) -> str:
+        return "true" if value else "false"
+
+    escalation = item.escalation_minutes
+    return [
+        item.code, item.category_code, item.name, item.description or "",
+        LIST_SEPARATOR.join(item.keywords or ()), item.handling_level,
+        flag(item.self_handle_allowed), flag(item.negative_list), item.primary_department or "",
+        LIST_SEPARATOR.join(item.co_departments or ()), basis,
+        format_limit(item.response_minutes, basis), format_limit(item.resolve_minutes, basis),
+        format_limit(item.urgent_response_minutes, basis),
+        format_limit(item.urgent_resolve_minutes, basis), flag(item.photo_required),
+        "" if escalation is None else format_limit(escalation, basis), flag(item.auto_whistle),
+    ]
