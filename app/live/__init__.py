@@ -1,0 +1,38 @@
+"""Live queues (实时队列): department queue changes pushed to open streams.
+
+Importing the package registers the publisher on the ticket timeline (see ``publish``);
+``start_broker`` / ``stop_broker`` run the process's broker from the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.live import publish as _publish  # noqa: F401  (registers the on_event hook)
+from app.live.broker import Broker, InProcessBroker, PostgresBroker, database_key_of
+
+
+def make_broker(engine: Any) -> Broker:
+    """LISTEN/NOTIFY on PostgreSQL (several processes); in-process on SQLite."""
+    if engine.dialect.name == "postgresql":
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PostgresBroker(dsn)
+    return InProcessBroker(database_key_of(engine))
+
+
+async def start_broker(app: Any) -> None:
+    """Start the broker for ``app.state.engine`` and put it on ``app.state.broker``
+    (a no-op if one is already running)."""
+    if getattr(app.state, "broker", None) is not None:
+        return
+    broker = make_broker(app.state.engine)
+    await broker.start()
+    app.state.broker = broker
+
+
+async def stop_broker(app: Any) -> None:
+    """Close every open stream and the LISTEN connection."""
+    broker = getattr(app.state, "broker", None)
+    if broker is not None:
+        app.state.broker = None
+        await broker.stop()

@@ -1,0 +1,104 @@
+"""Publishing queue events from the transaction that records them.
+
+Registered with ``app.tickets.events.on_event`` when ``app.live`` is imported. On
+PostgreSQL the event is ``pg_notify``-ed inside the change's own transaction, so that
+PostgreSQL delivers it to every process's listener if, and only if, the change commits.
+On SQLite it waits in the session until the commit and then goes to this process's
+in-process brokers (a rolled-back change is forgotten).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app.live.broker import CHANNEL, QueueEvent, database_key_of, publish_locally
+from app.tickets.events import on_event
+from app.tickets.models import Ticket
+
+# Timeline kinds that change what a department's queue shows, and the SSE event name each
+# is pushed as. Notes, ratings and requests do not move a ticket in or out of a queue.
+QUEUE_EVENTS: dict[str, str] = {
+    "created": "new",
+    "claim": "claimed",
+    "release": "released",
+    "return": "returned",
+    "reroute": "rerouted",
+    "escalate": "escalated",
+    "escalated": "escalated",
+    "start": "started",
+    "transfer": "transferred",
+    "resolve": "resolved",
+    "verify_pass": "closed",
+    "verify_fail": "rework",
+    "self_close": "closed",
+    "reopen": "reopened",
+    "cancel": "cancelled",
+    "merge": "cancelled",
+    "edit": "edited",
+    "approve_extension": "deadline_changed",
+    "approve_suspension": "suspended",
+    "resume": "resumed",
+    "sla_warning": "sla_warning",
+    "sla_overdue": "sla_overdue",
+    "whistle_blown": "whistle_blown",
+}
+
+_TICKET = select(Ticket.department_id, Ticket.street_id, Ticket.community_id, Ticket.grid_id,
+                 Ticket.status)
+_PENDING = "live.pending_queue_events"
+_LISTENING = "live.listening"
+
+
+def _notify_statement(event_id: int, kind: str, ticket_id: int):
+    """SELECT pg_notify(channel, json) FROM tickets WHERE id = … AND department_id IS NOT
+    NULL: the lookup and the NOTIFY in one round trip."""
+    payload = func.json_build_object(
+        "event_id", event_id, "kind", kind, "ticket_id", Ticket.id,
+        "department_id", Ticket.department_id, "street_id", Ticket.street_id,
+        "community_id", Ticket.community_id, "grid_id", Ticket.grid_id,
+        "status", Ticket.status)
+    return (select(func.pg_notify(CHANNEL, cast(payload, Text)))
+            .where(Ticket.id == ticket_id, Ticket.department_id.is_not(None)))
+
+
+async def publish_queue_event(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
+                              data: dict[str, Any], at: datetime) -> None:
+    if kind not in QUEUE_EVENTS:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        await session.execute(_notify_statement(event_id, kind, ticket_id))
+        return
+    row = (await session.execute(_TICKET.where(Ticket.id == ticket_id))).first()
+    if row is None or row.department_id is None:
+        return
+    _pending(session.sync_session, database_key_of(bind.engine)).append(
+        QueueEvent(event_id=event_id, kind=kind, ticket_id=ticket_id,
+                   department_id=row.department_id, street_id=row.street_id,
+                   community_id=row.community_id, grid_id=row.grid_id, status=row.status))
+
+
+def _pending(session: Session, database_key: str) -> list[QueueEvent]:
+    if not session.info.get(_LISTENING):
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_rollback", _after_rollback)
+        session.info[_LISTENING] = True
+    return session.info.setdefault(_PENDING, (database_key, []))[1]
+
+
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        publish_locally(*pending)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+on_event(publish_queue_event)

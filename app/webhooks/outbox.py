@@ -1,0 +1,122 @@
+"""Writing the outbox: one row per matching subscription, in the transaction of the change.
+
+Registered with ``app.tickets.events.on_event`` when ``app.webhooks`` is imported, so
+every path that records a ticket event (API, SLA sweep, CLI) fills the outbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.jurisdiction.models import Department
+from app.tickets.events import on_event
+from app.tickets.models import Ticket, ticket_number
+from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookSubscription
+
+# Contact details stay inside Whistle: a receiving system reads them through the API,
+# under its own scope checks, rather than finding them copied into every outbox row.
+PRIVATE_EVENT_KEYS = frozenset({"reporter_name", "reporter_phone"})
+
+# The active subscriptions that may see this ticket, with the ticket's minimal fields:
+# one round trip per event, returning no rows when nobody subscribes.
+_MATCHING = (
+    select(
+        WebhookSubscription.id.label("subscription_id"),
+        WebhookSubscription.event_types,
+        Ticket.id,
+        Ticket.created_at,
+        Ticket.status,
+        Ticket.level,
+        Ticket.urgency,
+        Ticket.item_code,
+        Ticket.category_code,
+        Ticket.street_id,
+        Ticket.community_id,
+        Ticket.grid_id,
+        Ticket.resolve_due_at,
+        Ticket.version,
+        Department.code.label("department"),
+    )
+    .select_from(WebhookSubscription)
+    .join(Ticket, Ticket.id == bindparam("ticket_id"))
+    .outerjoin(Department, Department.id == Ticket.department_id)
+    .where(
+        WebhookSubscription.is_active.is_(True),
+        or_(WebhookSubscription.department_id.is_(None),
+            WebhookSubscription.department_id == Ticket.department_id),
+    )
+)
+
+
+def wants(event_types: list[str] | None, kind: str) -> bool:
+    return not event_types or kind in event_types
+
+
+def ticket_summary(row: Row[Any]) -> dict[str, Any]:
+    """The ticket as a webhook shows it: enough to route and fetch it, no personal data."""
+    return {
+        "id": row.id,
+        "number": ticket_number(row.id, row.created_at),
+        "status": row.status,
+        "level": row.level,
+        "urgency": row.urgency,
+        "item": row.item_code,
+        "category": row.category_code,
+        "department": row.department,
+        "street_id": row.street_id,
+        "community_id": row.community_id,
+        "grid_id": row.grid_id,
+        "resolve_due_at": row.resolve_due_at.isoformat() if row.resolve_due_at else None,
+        "version": row.version,
+        "url": f"/api/v1/tickets/{row.id}",
+    }
+
+
+def message_body(*, delivery_id: str, event_id: int, kind: str, ticket_id: int,
+                 data: dict[str, Any], at: datetime, ticket: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery_id,
+        "event": {
+            "id": event_id,
+            "kind": kind,
+            "ticket_id": ticket_id,
+            "data": {k: v for k, v in data.items() if k not in PRIVATE_EVENT_KEYS},
+            "created_at": at.isoformat(),
+        },
+        "ticket": ticket,
+    }
+
+
+async def enqueue_for_event(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
+                            data: dict[str, Any], at: datetime) -> None:
+    rows = (await session.execute(_MATCHING, {"ticket_id": ticket_id})).all()
+    messages = []
+    for row in rows:
+        if not wants(row.event_types, kind):
+            continue
+        delivery_id = str(uuid.uuid4())
+        messages.append({
+            "subscription_id": row.subscription_id,
+            "event_id": event_id,
+            "ticket_id": ticket_id,
+            "event_kind": kind,
+            "payload": message_body(delivery_id=delivery_id, event_id=event_id, kind=kind,
+                                    ticket_id=ticket_id, data=data, at=at,
+                                    ticket=ticket_summary(row)),
+            "delivery_id": delivery_id,
+            "status": OutboxStatus.pending.value,
+            "attempts": 0,
+            "next_attempt_at": at,
+            "created_at": at,
+        })
+    if messages:
+        await session.execute(insert(OutboxMessage), messages)
+
+
+on_event(enqueue_for_event)
