@@ -4,14 +4,17 @@ filtering then happens inside each domain's queries (see ``auth.scope``)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.auth.apikeys import authenticate_api_key
 from app.auth.models import Role
+from app.auth.sessions import CredentialsRejected
 from app.auth.tokens import decode_access_token
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated
@@ -54,3 +57,23 @@ def require_roles(*roles: Role):
 # Aliases used across routers.
 AnyActor = CurrentActor
 Admin = Annotated[Actor, require_roles(Role.admin)]
+
+
+async def get_auth_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Like ``SessionDep`` (one transaction, committed at the edge), except that a
+    ``CredentialsRejected`` is committed before it answers 401: the recorded login failure
+    or the revoked refresh-token family is the whole point of that answer."""
+    async with request.app.state.sessions() as session:
+        try:
+            yield session
+        except CredentialsRejected:
+            await session.commit()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+AuthSessionDep = Annotated[AsyncSession, Depends(get_auth_session, scope="function")]

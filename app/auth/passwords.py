@@ -1,0 +1,49 @@
+"""Password hashing with Argon2id (argon2-cffi's RFC 9106 low-memory profile).
+
+``verify_password`` never raises for a wrong password; ``dummy_verify`` spends the same
+time as a real verification, so that a login for a username that does not exist cannot be
+told apart from a wrong password by how long it takes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 8
+# Argon2 is happy with long inputs, but a megabyte "password" is a cheap way to burn CPU.
+MAX_PASSWORD_LENGTH = 256
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than the current ones."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Made lazily with the current parameters, so it costs exactly what a real user's does.
+    return _hasher.hash("no user has this password; it only burns the same time")
+
+
+def dummy_verify(password: str) -> None:
+    """Verify against a throwaway hash: the constant-time answer for an unknown username."""
+    verify_password(_dummy_hash(), password)

@@ -1,0 +1,120 @@
+"""Request and response bodies of the auth and admin endpoints. None of them carries a
+password hash or a key hash; a raw API key appears once, in ``ApiKeyCreated``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth.models import Role
+from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+NEXT_CURSOR = "pass as ?cursor= for the next page; null at the end"
+
+# The roles a user may hold: integration clients authenticate with API keys instead.
+UserRole = StrEnum("UserRole", {r.name: r.value for r in Role if r is not Role.integration})
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_token: str = Field(description="opaque; trade it at /auth/refresh, once")
+    refresh_expires_in: int = Field(description="seconds until the refresh token expires")
+    role: Role
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class ScopeOut(BaseModel):
+    scope_code: str | None = Field(None, description="the tree node (dispatchers, supervisors, "
+                                   "scoped API keys)")
+    scope_level: str | None = Field(None, description="street, community or grid")
+    department_code: str | None = None
+    grid_codes: list[str] = Field(default_factory=list)
+
+
+class MeOut(BaseModel):
+    kind: Literal["user", "api_key"]
+    id: int
+    username: str | None = Field(None, description="null for an API key")
+    name: str = Field(description="display name of the user, or the API key's name")
+    role: Role
+    scope: ScopeOut
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=64, examples=["gw07"])
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    role: UserRole  # type: ignore[valid-type]
+    display_name: str | None = Field(None, max_length=100)
+    scope_code: str | None = Field(None, description="community_dispatcher: a community; "
+                                   "street_dispatcher: a street; supervisor: any node")
+    grid_codes: list[str] = Field(default_factory=list, description="grid_worker: its grids")
+    department_code: str | None = Field(None, description="department_staff/lead")
+
+
+class UserUpdate(BaseModel):
+    """Only the fields sent change. Scope fields are checked together against the
+    resulting role; sending ``role`` clears the scope fields not sent with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(None, max_length=100)
+    password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH,
+                                 max_length=MAX_PASSWORD_LENGTH, description="a reset")
+    is_active: bool | None = None
+    role: UserRole | None = None  # type: ignore[valid-type]
+    scope_code: str | None = None
+    grid_codes: list[str] | None = None
+    department_code: str | None = None
+
+
+class UserOut(ScopeOut):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, examples=["12345 hotline"])
+    scope_code: str | None = Field(None, description="the node the client may file into; "
+                                   "omit for every street")
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="the second part of the key, to tell keys apart")
+    scope_code: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the raw key: shown this once, send it as X-API-Key")
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)

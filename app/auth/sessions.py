@@ -1,0 +1,158 @@
+"""Signing in: password login with failed-login throttling, rotating refresh tokens, logout.
+
+- Login is throttled per account and per client address: ``login_max_failures`` failures
+  inside ``login_window_seconds`` answer 429 with ``Retry-After`` until enough of them have
+  left the window. The check comes before the password is looked at, so a locked account
+  cannot be probed.
+- A refresh token is an opaque random string stored only as a SHA-256 hash. Each use
+  marks it used and issues a new one of the same *family*; presenting a used or revoked
+  token again means it was copied, so the whole family is revoked (reuse detection).
+- Some rejections must leave a trace that survives the request's rollback (the failure
+  row, the revoked family): they raise ``CredentialsRejected``, and the auth endpoints'
+  session dependency commits before answering 401.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import repository as repo
+from app.auth.actor import Actor
+from app.auth.models import LoginFailure, RefreshToken, Role, User
+from app.auth.passwords import dummy_verify, hash_password, needs_rehash, verify_password
+from app.auth.tokens import encode_access_token, new_secret_token, sha256_hex
+from app.config import Settings
+from app.errors import NotAuthenticated, TooManyRequests
+
+BAD_CREDENTIALS = "invalid username or password"
+
+
+class CredentialsRejected(NotAuthenticated):
+    """A 401 whose bookkeeping (a recorded failure, a revoked family) must be committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    expires_in: int  # seconds
+    refresh_token: str
+    refresh_expires_in: int  # seconds
+    role: Role
+
+
+async def actor_for_user(*, session: AsyncSession, user: User) -> Actor:
+    """The actor a user acts as: role and scope, with grid ids and the node's level loaded."""
+    return Actor(
+        kind="user", id=user.id, role=Role(user.role), name=user.username,
+        jurisdiction_id=user.jurisdiction_id,
+        scope_level=await repo.node_level(session, user.jurisdiction_id),
+        department_id=user.department_id,
+        grid_ids=await repo.grid_ids_of(session, user.id),
+    )
+
+
+# --- login ------------------------------------------------------------------------------
+
+
+async def login(*, session: AsyncSession, username: str, password: str, client_addr: str,
+                now: datetime, settings: Settings) -> TokenPair:
+    username = username.strip().lower()[:64]
+    client_addr = (client_addr or "unknown")[:64]
+    await _check_throttle(session, username=username, client_addr=client_addr, now=now,
+                          settings=settings)
+    user = await repo.user_by_username(session, username) if username else None
+    if user is None:
+        dummy_verify(password)  # same time as a wrong password: usernames do not leak
+        await _reject(session, username=username, client_addr=client_addr, now=now)
+    assert user is not None
+    if not verify_password(user.password_hash, password):
+        await _reject(session, username=username, client_addr=client_addr, now=now)
+    if not user.is_active:
+        # Only someone holding the right password learns that the account is disabled.
+        raise NotAuthenticated("this account is disabled")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    await repo.clear_failures(session, username)
+    return await _issue(session, user=user, family=new_secret_token(16), now=now,
+                        settings=settings)
+
+
+async def _check_throttle(session: AsyncSession, *, username: str, client_addr: str,
+                          now: datetime, settings: Settings) -> None:
+    window = timedelta(seconds=settings.login_window_seconds)
+    limit = settings.login_max_failures
+    by_user, by_addr = await repo.failure_times(session, username=username,
+                                                client_addr=client_addr, since=now - window)
+    waits = [_seconds_until_below_limit(times, limit, window, now)
+             for times in (by_user, by_addr) if len(times) >= limit]
+    if waits:
+        retry_after = max(waits)
+        raise TooManyRequests(f"too many failed logins for this account or from this address; "
+                              f"retry in {retry_after} s", retry_after=retry_after)
+
+
+def _seconds_until_below_limit(times: list[datetime], limit: int, window: timedelta,
+                               now: datetime) -> int:
+    """``times`` are oldest first; the count drops below ``limit`` when the failure at
+    position ``len - limit`` leaves the window (with exactly ``limit``: the oldest)."""
+    leaving = times[len(times) - limit]
+    return max(1, math.ceil((leaving + window - now).total_seconds()))
+
+
+async def _reject(session: AsyncSession, *, username: str, client_addr: str,
+                  now: datetime) -> None:
+    session.add(LoginFailure(username=username, client_addr=client_addr, created_at=now))
+    await session.flush()
+    raise CredentialsRejected(BAD_CREDENTIALS)
+
+
+# --- refresh tokens ---------------------------------------------------------------------
+
+
+async def _issue(session: AsyncSession, *, user: User, family: str, now: datetime,
+                 settings: Settings) -> TokenPair:
+    actor = await actor_for_user(session=session, user=user)
+    raw = new_secret_token()
+    lifetime = timedelta(days=settings.refresh_token_days)
+    session.add(RefreshToken(user_id=user.id, family=family, token_hash=sha256_hex(raw),
+                             issued_at=now, expires_at=now + lifetime))
+    await session.flush()
+    return TokenPair(
+        access_token=encode_access_token(actor, secret=settings.secret_key, now=now,
+                                         minutes=settings.access_token_minutes),
+        expires_in=settings.access_token_minutes * 60,
+        refresh_token=raw,
+        refresh_expires_in=int(lifetime.total_seconds()),
+        role=actor.role,
+    )
+
+
+async def refresh(*, session: AsyncSession, refresh_token: str, now: datetime,
+                  settings: Settings) -> TokenPair:
+    """Trade a refresh token for a new access token and a new refresh token (rotation)."""
+    row = await repo.refresh_token_by_hash(session, sha256_hex(refresh_token))
+    if row is None:
+        raise NotAuthenticated("unknown refresh token")
+    if row.used_at is None and row.revoked_at is None and row.expires_at <= now:
+        raise NotAuthenticated("refresh token expired; sign in again")
+    if row.used_at is not None or row.revoked_at is not None \
+            or not await repo.mark_used(session, row.id, now):
+        # A second use means the token was copied: end every session of this login.
+        await repo.revoke_family(session, row.family, now)
+        raise CredentialsRejected("refresh token already used or revoked; sign in again")
+    user = await repo.user_by_id(session, row.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("this account is disabled")
+    return await _issue(session, user=user, family=row.family, now=now, settings=settings)
+
+
+async def logout(*, session: AsyncSession, refresh_token: str, now: datetime) -> None:
+    """Revoke the family of the presented refresh token. An unknown token is not an error
+    (as in RFC 7009 token revocation): the outcome the caller wants already holds."""
+    row = await repo.refresh_token_by_hash(session, sha256_hex(refresh_token))
+    if row is not None:
+        await repo.revoke_family(session, row.family, now)

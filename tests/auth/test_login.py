@@ -1,0 +1,181 @@
+"""Password login, failed-login throttling and access-token expiry, through HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.auth.conftest import PASSWORD, unique, unique_addr
+
+TOKEN = "/api/v1/auth/token"
+ME = "/api/v1/auth/me"
+
+
+async def login(client, username: str, password: str = PASSWORD):
+    return await client.post(TOKEN, data={"username": username, "password": password})
+
+
+async def test_login_returns_bearer_access_and_refresh_tokens(client_from, make_user, tree):
+    user = await make_user("community_dispatcher", scope_code=tree.comm_a.code)
+    client = client_from(unique_addr())
+
+    r = await login(client, user.username)
+
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    assert body["role"] == "community_dispatcher"
+    assert body["expires_in"] == 15 * 60
+    assert body["refresh_expires_in"] == 14 * 86400
+    me = await client.get(ME, headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200, me.text
+    assert me.json() == {
+        "kind": "user", "id": user.id, "username": user.username, "name": user.username,
+        "role": "community_dispatcher",
+        "scope": {"scope_code": tree.comm_a.code, "scope_level": "community",
+                  "department_code": None, "grid_codes": []},
+    }
+
+
+async def test_me_shows_a_grid_workers_grids(client_from, make_user, tree):
+    user = await make_user("grid_worker", grid_codes=[tree.grid_a2.code, tree.grid_a1.code])
+    client = client_from(unique_addr())
+    token = (await login(client, user.username)).json()["access_token"]
+
+    me = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+
+    assert me.json()["scope"]["grid_codes"] == sorted([tree.grid_a1.code, tree.grid_a2.code])
+
+
+async def test_username_is_case_insensitive(client_from, make_user):
+    user = await make_user("admin")
+    r = await login(client_from(unique_addr()), user.username.upper())
+    assert r.status_code == 200, r.text
+
+
+async def test_wrong_password_is_a_401_problem(client_from, make_user):
+    user = await make_user("admin")
+
+    r = await login(client_from(unique_addr()), user.username, "not the password")
+
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert r.json()["detail"] == "invalid username or password"
+
+
+async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client_from):
+    r = await login(client_from(unique_addr()), unique("nobody"))
+
+    assert r.status_code == 401
+    assert r.json()["detail"] == "invalid username or password"
+
+
+async def test_missing_form_field_names_it(client_from):
+    r = await client_from(unique_addr()).post(TOKEN, data={"username": "x"})
+
+    assert r.status_code == 422
+    assert ["body", "password"] in [e["loc"] for e in r.json()["errors"]]
+
+
+async def test_inactive_user_cannot_log_in(client_from, make_user, admin_headers):
+    user = await make_user("admin")
+    client = client_from(unique_addr())
+    r = await client.patch(f"/api/v1/admin/users/{user.id}", json={"is_active": False},
+                           headers=admin_headers)
+    assert r.status_code == 200, r.text
+
+    r = await login(client, user.username)
+
+    assert r.status_code == 401
+    assert "disabled" in r.json()["detail"]
+
+
+async def test_failures_per_account_answer_429_from_any_address(client_from, make_user, settings,
+                                                                clock):
+    user = await make_user("admin")
+    for _ in range(settings.login_max_failures):
+        # A different address each time: only the account's count can trip.
+        r = await login(client_from(unique_addr()), user.username, "wrong password")
+        assert r.status_code == 401
+        clock.advance(timedelta(seconds=10))
+
+    r = await login(client_from(unique_addr()), user.username)  # even the right password
+
+    assert r.status_code == 429
+    assert r.headers["content-type"] == "application/problem+json"
+    # The oldest failure leaves the window 900 s after it happened, 50 s ago.
+    window, elapsed = settings.login_window_seconds, 10 * settings.login_max_failures
+    assert r.headers["retry-after"] == str(window - elapsed)
+    assert r.json()["retry_after"] == window - elapsed
+
+
+async def test_failures_per_address_answer_429_for_any_account(client_from, make_user, settings):
+    user = await make_user("admin")
+    client = client_from(unique_addr())
+    for _ in range(settings.login_max_failures):
+        assert (await login(client, unique("guess"), "wrong password")).status_code == 401
+
+    r = await login(client, user.username)
+
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) == settings.login_window_seconds
+    assert (await login(client_from(unique_addr()), user.username)).status_code == 200
+
+
+async def test_throttle_lifts_when_the_failures_leave_the_window(client_from, make_user, settings,
+                                                                 clock):
+    user = await make_user("admin")
+    client = client_from(unique_addr())
+    for _ in range(settings.login_max_failures):
+        await login(client, user.username, "wrong password")
+    assert (await login(client, user.username)).status_code == 429
+
+    clock.advance(timedelta(seconds=settings.login_window_seconds - 1))
+    assert (await login(client, user.username)).status_code == 429
+    clock.advance(timedelta(seconds=1))
+    assert (await login(client, user.username)).status_code == 200
+
+
+async def test_success_clears_the_accounts_failures(client_from, make_user, settings):
+    user = await make_user("admin")
+    for _ in range(settings.login_max_failures - 1):
+        await login(client_from(unique_addr()), user.username, "wrong password")
+    assert (await login(client_from(unique_addr()), user.username)).status_code == 200
+
+    # Had the failures stayed, this one would make the count reach the limit.
+    await login(client_from(unique_addr()), user.username, "wrong password")
+    assert (await login(client_from(unique_addr()), user.username)).status_code == 200
+
+
+async def test_access_token_expires(client_from, make_user, settings, clock):
+    user = await make_user("admin")
+    client = client_from(unique_addr())
+    token = (await login(client, user.username)).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    clock.advance(timedelta(minutes=settings.access_token_minutes) - timedelta(seconds=1))
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    clock.advance(timedelta(seconds=1))
+    r = await client.get(ME, headers=headers)
+
+    assert r.status_code == 401
+    assert r.json()["detail"] == "access token expired"
+
+
+async def test_a_token_signed_with_another_secret_is_refused(client_from, make_user, settings,
+                                                             clock):
+    from app.auth.actor import Actor
+    from app.auth.models import Role
+    from app.auth.tokens import encode_access_token
+
+    forged = encode_access_token(Actor(kind="user", id=1, role=Role.admin, name="x"),
+                                 secret="x" * 40, now=clock.now(), minutes=15)
+    r = await client_from(unique_addr()).get(ME, headers={"Authorization": f"Bearer {forged}"})
+
+    assert r.status_code == 401
+
+
+async def test_anonymous_me_is_401(client_from):
+    r = await client_from(unique_addr()).get(ME)
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
