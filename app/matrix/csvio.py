@@ -197,6 +197,9 @@ def _parse_row(number: int, cells: dict[str, str], department_codes: set[str],
     if self_handle is not None and negative is not None:
         _check_negative_list(category, level, self_handle, negative, fail)
     if len(problems.errors) > before:
+        # Report a row's problems left to right, as the editor reads the row.
+        problems.errors[before:] = sorted(problems.errors[before:],
+                                          key=lambda e: COLUMNS.index(e["loc"][2]))
         return None
     assert self_handle is not None and negative is not None  # a bad flag was reported above
     return ItemRow(

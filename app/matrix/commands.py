@@ -1,0 +1,67 @@
+"""``whistle import-matrix FILE`` and ``whistle export-matrix FILE``: plain functions that
+``app.commands`` wires to the command line. Each runs as one unit of work and returns a
+one-line summary; an invalid file raises ``InvalidInput``, which
+``format_invalid_input`` turns into one line per problem for the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.cli import run_in_session
+from app.errors import InvalidInput
+from app.matrix import service
+
+
+def import_matrix_file(path: Path | str, *, label: str | None = None) -> str:
+    """Import the CSV at ``path`` as the new current matrix version."""
+    path = Path(path)
+    text = _read(path)
+
+    async def work(session) -> str:
+        version = await service.import_matrix(session=session, csv_text=text,
+                                              label=label or f"import of {path.name}",
+                                              source=str(path))
+        return f"imported matrix version {version.id} ({version.item_count} items) from {path}"
+
+    return run_in_session(work)
+
+
+def export_matrix_file(path: Path | str, *, version_id: int | None = None) -> str:
+    """Write the current (or the given) matrix version to ``path`` as CSV with a BOM."""
+    path = Path(path)
+
+    async def work(session) -> str:
+        version, text = await service.export_version(session=session, version_id=version_id)
+        path.write_text(text, encoding="utf-8", newline="")
+        return f"exported matrix version {version.id} ({version.item_count} items) to {path}"
+
+    return run_in_session(work)
+
+
+def format_invalid_input(exc: InvalidInput) -> str:
+    """One line per problem: ``row 12, column resolve_limit: '4x' is not a time limit...``."""
+    if not exc.errors:
+        return exc.detail
+    lines = [f"{exc.detail}:"]
+    for error in exc.errors:
+        lines.append(f"  {_where(error.get('loc', []))}: {error.get('msg', '')}")
+    return "\n".join(lines)
+
+
+def _where(loc: list) -> str:
+    if len(loc) >= 2 and loc[0] == "row":
+        where = f"row {loc[1]}"
+        return f"{where}, column {loc[2]}" if len(loc) > 2 else where
+    if loc and loc[0] == "header":
+        return f"header, column {loc[1]}" if len(loc) > 1 else "header"
+    return ".".join(str(p) for p in loc) or "file"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InvalidInput.at(["file"], f"no such file: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput.at(["file"], f"{path} is not UTF-8 text: in Excel, save as "
+                              "'CSV UTF-8'") from exc

@@ -1,0 +1,147 @@
+"""Reading and writing the matrix CSV: every kind of bad cell is reported with its row and
+column, all at once; export → import round-trips exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from app.errors import InvalidInput
+from app.matrix.commands import format_invalid_input
+from app.matrix.csvio import COLUMNS, export_matrix_csv, format_limit, parse_matrix_csv
+from tests.matrix.conftest import (
+    DEPARTMENT_CODES,
+    data_row,
+    replace_cell,
+    shipped_rows,
+    shipped_text,
+)
+
+HEADER = ",".join(COLUMNS)
+# A grid-level, self-handled, working-time row (小广告) and a safety row (燃气泄漏).
+GRID_ROW = ("0210,02,非法小广告,,小广告|牛皮癣,grid,true,false,HW,CGZF,working,2h,1d,1h,4h,"
+            "true,,false")
+SAFETY_ROW = ("0505,05,燃气泄漏,,燃气|漏气,street,false,true,RQ,XF|PCS,calendar,15m,2h,10m,1h,"
+              "false,30m,true")
+
+
+def parse(text: str):
+    return parse_matrix_csv(text, department_codes=DEPARTMENT_CODES)
+
+
+def errors_of(text: str) -> list[dict]:
+    with pytest.raises(InvalidInput) as caught:
+        parse(text)
+    return caught.value.errors
+
+
+@pytest.mark.parametrize(("code", "column", "value", "needle"), [
+    ("0202", "category", "09", "unknown category"),
+    ("0202", "code", "0302", "starting with its category 02"),
+    ("0202", "code", "", "required"),
+    ("0202", "name", "", "required"),
+    ("0202", "handling_level", "district", "not one of grid, community, street"),
+    ("0202", "photo_required", "maybe", "not a yes/no value"),
+    ("0202", "primary_department", "NOPE", "unknown department"),
+    ("0202", "primary_department", "", "required"),
+    ("0202", "co_departments", "SW|NOPE", "unknown department"),
+    ("0203", "co_departments", "HW", "already the primary department"),
+    ("0202", "time_basis", "lunar", "not one of working, calendar"),
+    ("0202", "resolve_limit", "4x", "not a time limit"),
+    ("0202", "response_limit", "0m", "not a time limit"),
+    ("0202", "escalation_limit", "soon", "not a time limit"),
+    ("0202", "urgent_resolve_limit", "1d", "may not be longer than resolve_limit"),
+    ("0202", "response_limit", "1d", "may not be longer than resolve_limit"),
+    ("0201", "handling_level", "community", "never its responsible subject"),
+    ("0201", "self_handle", "true", "may not be self-handled"),
+    ("0202", "self_handle", "true", "only grid-level items"),
+    ("0505", "negative_list", "false", "every work-safety (05) item"),
+])
+def test_each_problem_names_the_row_and_the_column(code, column, value, needle):
+    errors = errors_of(replace_cell(shipped_text(), code, column, value))
+    assert [e["loc"] for e in errors] == [["row", data_row(code), column]], errors
+    assert needle in errors[0]["msg"]
+
+
+def test_duplicate_codes_name_the_later_row_and_the_first():
+    errors = errors_of(f"{HEADER}\n{GRID_ROW}\n{SAFETY_ROW}\n{GRID_ROW}\n")
+    assert errors == [{"loc": ["row", 3, "code"], "type": "value_error",
+                       "msg": "duplicate code 0210 (first on row 1)"}]
+
+
+def test_every_problem_of_the_file_is_reported_at_once():
+    text = replace_cell(shipped_text(), "0101", "category", "99")
+    text = replace_cell(text, "0713", "resolve_limit", "forever")
+    text = replace_cell(text, "0713", "auto_whistle", "perhaps")
+    locs = [e["loc"] for e in errors_of(text)]
+    assert locs == [["row", 1, "category"], ["row", data_row("0713"), "resolve_limit"],
+                    ["row", data_row("0713"), "auto_whistle"]]
+
+
+def test_missing_unknown_and_repeated_columns_are_header_problems():
+    header = HEADER.replace(",auto_whistle", "").replace("keywords", "keyword")
+    errors = errors_of(f"{header},code\n")
+    assert {tuple(e["loc"]) for e in errors} == {
+        ("header", "keywords"), ("header", "auto_whistle"), ("header", "keyword"),
+        ("header", "code")}
+
+
+@pytest.mark.parametrize(("text", "loc"), [("", ["header"]), (f"{HEADER}\n", ["header"]),
+                                           (f"{HEADER}\n0210,02,x\n", ["row", 1])])
+def test_empty_files_and_short_rows_are_refused(text, loc):
+    assert [e["loc"] for e in errors_of(text)] == [loc]
+
+
+def test_blank_lines_are_skipped_but_counted():
+    errors = errors_of(f"{HEADER}\n{GRID_ROW}\n\n{SAFETY_ROW.replace('RQ', 'NOPE')}\n")
+    assert errors[0]["loc"] == ["row", 3, "primary_department"]
+
+
+def test_bom_is_optional_and_booleans_accept_chinese_and_digits():
+    plain = parse(f"{HEADER}\n{GRID_ROW}\n")
+    with_bom = parse(f"\ufeff{HEADER}\r\n{GRID_ROW}\r\n")
+    assert plain == with_bom
+    chinese = parse(f"{HEADER}\n" + GRID_ROW.replace("true,false,HW", "是,否,HW")
+                    .replace("true,,false", "1,,0"))
+    assert chinese == plain
+    assert plain[0].self_handle_allowed and not plain[0].negative_list
+
+
+def test_limits_convert_to_minutes_by_time_basis():
+    grid, safety = parse(f"{HEADER}\n{GRID_ROW}\n{SAFETY_ROW}\n")
+    assert (grid.response_minutes, grid.resolve_minutes, grid.escalation_minutes) == \
+        (120, 420, None)  # 1d = one 7-hour working day
+    assert (safety.response_minutes, safety.urgent_response_minutes,
+            safety.escalation_minutes) == (15, 10, 30)
+    assert parse(f"{HEADER}\n" + SAFETY_ROW.replace("2h,10m,1h", "2d,10m,1h"))[0] \
+        .resolve_minutes == 2 * 24 * 60
+    assert grid.keywords == ("小广告", "牛皮癣") and safety.co_departments == ("XF", "PCS")
+
+
+@pytest.mark.parametrize(("minutes", "basis", "text"), [
+    (420, "working", "1d"), (840, "working", "2d"), (1440, "calendar", "1d"),
+    (1440, "working", "24h"), (90, "working", "90m"), (120, "calendar", "2h")])
+def test_limits_are_written_in_the_shortest_exact_unit(minutes, basis, text):
+    assert format_limit(minutes, basis) == text
+
+
+def test_export_then_import_round_trips_exactly():
+    rows = shipped_rows()
+    assert parse(export_matrix_csv(rows)) == rows
+    changed = [dataclasses.replace(r, description="说明，含逗号,\"引号\"\n和换行") for r in rows]
+    assert parse(export_matrix_csv(changed)) == changed
+
+
+def test_validation_errors_format_for_the_terminal():
+    text = replace_cell(shipped_text(), "0202", "resolve_limit", "4x")
+    with pytest.raises(InvalidInput) as caught:
+        parse(text.replace("auto_whistle", "whistle"))
+    lines = format_invalid_input(caught.value).splitlines()
+    assert lines[0] == "the matrix file has 2 problems:"
+    assert lines[1:] == ["  header, column auto_whistle: missing column auto_whistle",
+                         "  header, column whistle: unknown column 'whistle'"]
+    with pytest.raises(InvalidInput) as caught:
+        parse(text)
+    assert format_invalid_input(caught.value).splitlines()[1].startswith(
+        f"  row {data_row('0202')}, column resolve_limit: '4x' is not a time limit")
