@@ -1,1 +1,111 @@
-"""Top-level commands: serve, migrate, openapi. Domain commands live in their domains."""
+"""The ``whistle`` commands. Domain logic lives in the domains; these only parse options,
+run one unit of work and print what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli import cli, run_in_session
+from app.config import get_settings
+from app.db import make_engine
+from app.migrate import ROOT, upgrade_to_head
+
+OPENAPI_PATH = ROOT / "openapi" / "openapi.json"
+
+
+async def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every database migration up to head (idempotent)."""
+    settings = get_settings()
+    asyncio.run(_migrate(settings.database_url))
+    typer.echo(f"migrated {_safe_url(settings.database_url)} to head")
+
+
+def _safe_url(url: str) -> str:
+    head, sep, tail = url.partition("@")
+    if not sep:
+        return url
+    scheme, _, creds = head.partition("://")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}" if ":" in creds else url
+
+
+def openapi_document() -> dict:
+    from app.main import create_app
+
+    return create_app().openapi()
+
+
+def render_openapi() -> str:
+    return json.dumps(openapi_document(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+@cli.command()
+def openapi(
+    check: Annotated[bool, typer.Option(help="fail if the committed file differs")] = False,
+    path: Annotated[Path, typer.Option(help="where to write")] = OPENAPI_PATH,
+) -> None:
+    """Write the OpenAPI document generated from the app to openapi/openapi.json."""
+    text = render_openapi()
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            typer.echo(f"{path} is out of date: run `whistle openapi`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{path} is up to date")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {path}")
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    force: Annotated[bool, typer.Option(help="seed even if the database has tickets")] = False,
+) -> None:
+    """Load the demo street, departments, matrix, one user per role and historical tickets."""
+    from app.demo.seed import seed_demo as _seed
+
+    settings = get_settings()
+    asyncio.run(_migrate(settings.database_url))
+    summary = run_in_session(lambda session: _seed(session=session, force=force))
+    typer.echo(summary)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    demo: Annotated[bool, typer.Option(help="load the demo dataset if the database is empty")]
+    = False,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Apply migrations, optionally load the demo dataset, and run the API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    asyncio.run(_migrate(settings.database_url))
+    if demo:
+        from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo as _seed
+
+        typer.echo(run_in_session(lambda session: _seed(session=session, force=False)))
+        typer.echo("demo logins (password for all: " + DEMO_PASSWORD + "):")
+        for username, role, scope in DEMO_USERS:
+            typer.echo(f"  {username:<14} {role:<22} {scope}")
+    base = f"http://{host}:{port}"
+    typer.echo(f"Whistle listening on {base}  ·  API docs: {base}/docs  ·  database: "
+               f"{_safe_url(settings.database_url)}")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")

@@ -11,7 +11,10 @@ from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.jurisdiction.geo import JurisdictionCache
+from app.matrix.cache import MatrixCache
 from app.routers import API_ROUTERS
+from app.tickets.lookups import Lookups
 
 DESCRIPTION = """\
 Whistle dispatches grid-governance cases (网格事件): grid workers post issues per grid
@@ -43,6 +46,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.clock = clock or Clock()
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.jurisdictions = JurisdictionCache(check_seconds=settings.cache_check_seconds)
+    app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
+    app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache)
     install_error_handlers(app)
     app.include_router(health.router)
     for router in API_ROUTERS:

@@ -2,16 +2,18 @@
 
 from fastapi import APIRouter
 
-API_ROUTERS: list[APIRouter] = []
+from app.attachments.router import router as attachments_router
+from app.auth.router import router as auth_router
+from app.jurisdiction.router import router as jurisdiction_router
+from app.matrix.router import router as matrix_router
+from app.tickets.router import router as tickets_router
+from app.tickets.workflow_router import router as workflow_router
 
-from app.jurisdiction.router import router as jurisdiction_router  # noqa: E402
-
-API_ROUTERS.append(jurisdiction_router)
-
-from app.auth.router import router as auth_router  # noqa: E402
-
-API_ROUTERS.append(auth_router)
-
-from app.matrix.router import router as matrix_router  # noqa: E402
-
-API_ROUTERS.append(matrix_router)
+API_ROUTERS: list[APIRouter] = [
+    auth_router,
+    tickets_router,
+    workflow_router,
+    attachments_router,
+    jurisdiction_router,
+    matrix_router,
+]

@@ -90,3 +90,68 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+
+
+# --- the demo reference data and tokens for its users --------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def reference(sessions):
+    """Seed the demo street, departments, matrix and users once; return username → Actor."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.auth.service import actor_for_user
+    from app.db import unit_of_work
+    from app.demo.seed import seed_reference
+
+    async with unit_of_work(sessions) as session:
+        await seed_reference(session=session)
+    async with sessions() as session:
+        users = (await session.execute(select(User))).scalars().all()
+        return {u.username: await actor_for_user(session=session, user=u) for u in users}
+
+
+@pytest.fixture
+def token_for(settings, clock, reference):
+    """``token_for("gw01")`` → Authorization headers for that demo user, valid now."""
+    from app.auth.tokens import encode_access_token
+
+    def make(username: str) -> dict[str, str]:
+        token = encode_access_token(reference[username], secret=settings.secret_key,
+                                    now=clock.now(), minutes=settings.access_token_minutes)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def matrix_items(reference, sessions):
+    """The current matrix's items by code."""
+    from app.matrix.service import current_version
+    from app.matrix.models import MatrixItem
+    from sqlalchemy import select
+
+    async with sessions() as session:
+        version = await current_version(session=session)
+        rows = await session.execute(select(MatrixItem).where(MatrixItem.version_id == version.id))
+        return {i.code: i for i in rows.scalars()}
+
+
+@pytest.fixture(scope="session")
+def pick_item(matrix_items):
+    """``pick_item(level="street", self_handle=False)`` → a matrix item code of that kind."""
+
+    def pick(*, level: str, self_handle: bool | None = None, negative_list: bool | None = None,
+             exclude: tuple[str, ...] = ()) -> str:
+        for code, item in sorted(matrix_items.items()):
+            if code in exclude or item.handling_level != level:
+                continue
+            if self_handle is not None and item.self_handle_allowed != self_handle:
+                continue
+            if negative_list is not None and item.negative_list != negative_list:
+                continue
+            return code
+        raise LookupError(f"no item with level={level} self_handle={self_handle}")
+
+    return pick

@@ -1,0 +1,172 @@
+"""Historical demo tickets, made through the real services (posting, routing, workflow
+actions) at past instants, so their timelines, deadlines and counters are all genuine."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.auth.models import Role, User
+from app.auth.service import actor_for_user, create_user
+from app.clock import FrozenClock
+from app.config import get_settings
+from app.errors import WhistleError
+from app.jurisdiction.models import Department, Jurisdiction
+from app.matrix.models import MatrixItem
+from app.matrix.service import current_version
+from app.tickets import actions
+from app.tickets.actions import ActionInput
+from app.tickets.lookups import Lookups
+from app.tickets.models import Ticket, Urgency
+from app.tickets.schemas import Reporter, TicketCreate
+from app.tickets.service import post_ticket
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]
+PLACES = ["海韵路", "星海广场", "滨海东路", "中山路", "人民路", "胜利街", "长春路", "港湾街"]
+# Where a ticket's story ends: (weight, the actions taken after posting).
+ENDINGS: list[tuple[int, tuple[str, ...]]] = [
+    (12, ()),
+    (8, ("claim",)),
+    (8, ("claim", "start")),
+    (8, ("claim", "start", "resolve")),
+    (40, ("claim", "start", "resolve", "verify_pass")),
+    (6, ("claim", "start", "resolve", "verify_fail", "start", "resolve", "verify_pass")),
+    (6, ("return", "reroute")),
+    (4, ("cancel",)),
+]
+
+
+@dataclass
+class Cast:
+    """Who plays each part: posters per grid, staff per department, dispatchers."""
+
+    grid_workers: dict[int, Actor]
+    staff: dict[int, Actor]
+    street_dispatcher: Actor
+    community_dispatchers: dict[int, Actor]
+
+
+async def _actor(session: AsyncSession, username: str) -> Actor:
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one()
+    return await actor_for_user(session=session, user=user)
+
+
+async def _cast(session: AsyncSession) -> Cast:
+    departments = (await session.execute(select(Department))).scalars().all()
+    staff: dict[int, Actor] = {}
+    for dept in departments:
+        found = (await session.execute(select(User).where(
+            User.department_id == dept.id, User.role == Role.department_staff))).scalars().first()
+        if found is None:  # every department gets someone to work its queue in the demo
+            found = await create_user(session=session, username=f"{dept.code.lower()}_staff",
+                                      password="whistle-demo", role="department_staff",
+                                      display_name=f"{dept.name}工作人员",
+                                      department_code=dept.code)
+        staff[dept.id] = await actor_for_user(session=session, user=found)
+    grid_workers: dict[int, Actor] = {}
+    for user in (await session.execute(select(User).where(User.role == Role.grid_worker))).scalars():
+        actor = await actor_for_user(session=session, user=user)
+        for grid_id in actor.grid_ids:
+            grid_workers.setdefault(grid_id, actor)
+    community_dispatchers = {}
+    for user in (await session.execute(
+            select(User).where(User.role == Role.community_dispatcher))).scalars():
+        actor = await actor_for_user(session=session, user=user)
+        community_dispatchers[actor.jurisdiction_id] = actor
+    return Cast(grid_workers, staff, await _actor(session, "sd"), community_dispatchers)
+
+
+def _who(action: str, ticket, cast: Cast) -> Actor:
+    if action in ("claim", "start", "resolve", "return"):
+        if ticket.level == "street" and ticket.department_id in cast.staff:
+            return cast.staff[ticket.department_id]
+        if ticket.level == "community" and ticket.community_id in cast.community_dispatchers:
+            return cast.community_dispatchers[ticket.community_id]
+        return cast.grid_workers.get(ticket.grid_id, cast.street_dispatcher)
+    if action in ("verify_pass", "verify_fail"):
+        return cast.grid_workers.get(ticket.grid_id) or cast.street_dispatcher
+    return cast.street_dispatcher
+
+
+def _input(action: str, rng: random.Random, ticket) -> ActionInput:
+    return {
+        "resolve": ActionInput(result=rng.choice(["已清理完毕", "已现场处置", "已协调解决",
+                                                  "已责令整改并复查"])),
+        "verify_fail": ActionInput(reason="现场复核未整改到位"),
+        "return": ActionInput(reason="非本部门职责"),
+        "reroute": ActionInput(department=rng.choice(["HW", "SZ", "CGZF"])),
+        "cancel": ActionInput(reason="重复上报"),
+    }.get(action, ActionInput())
+
+
+async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
+                       rng: random.Random, days: int = 60) -> int:
+    settings = get_settings()
+    from app.jurisdiction.geo import JurisdictionCache  # the same caches the API uses
+    from app.matrix.cache import MatrixCache
+
+    lookups = Lookups(JurisdictionCache(check_seconds=0), MatrixCache(check_seconds=0))
+    version = await current_version(session=session)
+    items = (await session.execute(select(MatrixItem).where(
+        MatrixItem.version_id == version.id))).scalars().all()
+    grids = (await session.execute(select(Jurisdiction).where(
+        Jurisdiction.level == "grid"))).scalars().all()
+    cast = await _cast(session)
+    end = clock.now()
+    starts = sorted(end - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
+    weights = [w for w, _ in ENDINGS]
+    made = 0
+    for at in starts:
+        grid = rng.choice(grids)
+        item = rng.choice(items)
+        poster = cast.grid_workers.get(grid.id, cast.street_dispatcher)
+        data = TicketCreate(
+            grid=grid.code, item=item.code,
+            description=f"{rng.choice(PLACES)}附近发现{item.name}，请尽快处理",
+            address=f"{rng.choice(PLACES)}{rng.randint(1, 300)}号",
+            urgency=Urgency.urgent if rng.random() < 0.15 else Urgency.normal,
+            reporter=Reporter(name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                              phone=f"13{rng.randint(100000000, 999999999)}")
+            if rng.random() < 0.4 else None,
+            self_handle=bool(item.self_handle_allowed and poster.role is Role.grid_worker
+                             and rng.random() < 0.5),
+        )
+        posted = await post_ticket(session=session, lookups=lookups, actor=poster, data=data,
+                                   idempotency_key=None, now=at)
+        made += 1
+        ticket_id = posted.view.ticket.id
+        story = ("self_close",) if data.self_handle else rng.choices(
+            [s for _, s in ENDINGS], weights)[0]
+        moment = at
+        for action in story:
+            moment += timedelta(minutes=rng.randint(10, 60 * 30))
+            if moment >= end:
+                break
+            ticket = await session.get(Ticket, ticket_id, populate_existing=True)
+            actor = poster if action == "self_close" else _who(action, ticket, cast)
+            try:
+                await actions.take_action(
+                    session=session, actor=actor, ticket_id=ticket_id, action=action,
+                    data=_input(action, rng, ticket) if action != "self_close"
+                    else ActionInput(result="已现场劝导整改"),
+                    if_match=None, now=moment, settings=settings, lookups=lookups)
+            except WhistleError:
+                break  # a story that the rules refuse (e.g. no one to verify) just stops there
+        if story and story[-1] in ("verify_pass", "self_close") and rng.random() < 0.6:
+            moment += timedelta(hours=rng.randint(1, 48))
+            if moment < end:
+                try:
+                    await actions.take_action(
+                        session=session, actor=cast.street_dispatcher, ticket_id=ticket_id,
+                        action="rate", data=ActionInput(rating=rng.choices(
+                            ["满意", "基本满意", "不满意"], [70, 20, 10])[0]),
+                        if_match=None, now=moment, settings=settings, lookups=lookups)
+                except WhistleError:
+                    pass
+    return made

@@ -1,0 +1,393 @@
+"""Taking a workflow action on a ticket.
+
+Every action is: check the table (state, relation, needs) for a helpful error, then one
+conditional UPDATE guarded by the state *and* the version that was read, then the timeline
+event, all in the caller's transaction. The database decides races: of two claimers the
+second UPDATE matches no row and gets 409 naming the holder; a stale If-Match gets 412.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.auth.models import Role, User
+from app.auth.scope import ticket_scope_clause
+from app.config import Settings
+from app.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PreconditionFailed,
+)
+from app.matrix.models import MatrixItem
+from app.tickets import repository as repo
+from app.tickets.events import record_event
+from app.tickets.guards import may_take
+from app.tickets.lookups import Lookups
+from app.tickets.models import OPEN_STATUSES, Ticket
+from app.tickets.routing import route
+from app.tickets.workflow import BY_ACTION, Need, Transition
+
+RATINGS = ("满意", "基本满意", "不满意")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInput:
+    reason: str | None = None
+    result: str | None = None
+    attachments: list[int] = field(default_factory=list)
+    target_ticket_id: int | None = None
+    assignee_id: int | None = None
+    rating: str | None = None
+    comment: str | None = None
+    item: str | None = None
+    department: str | None = None
+    minutes: int | None = None
+    departments: list[str] | None = None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class Context:
+    session: AsyncSession
+    actor: Actor
+    ticket: Ticket
+    transition: Transition
+    data: ActionInput
+    now: datetime
+    settings: Settings
+    lookups: Lookups
+    values: dict[str, Any] = field(default_factory=dict)
+    event_data: dict[str, Any] = field(default_factory=dict)
+    after: list[Callable[[int], Awaitable[None]]] = field(default_factory=list)
+
+
+async def load_for_action(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
+    ticket = (await session.execute(
+        select(Ticket).where(Ticket.id == ticket_id, ticket_scope_clause(actor, Ticket))
+        .execution_options(populate_existing=True)
+    )).scalar_one_or_none()
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return ticket
+
+
+async def _holder_name(session: AsyncSession, user_id: int | None) -> str:
+    if user_id is None:
+        return "someone else"
+    user = await session.get(User, user_id)
+    return user.display_name if user else f"user {user_id}"
+
+
+async def _refuse_wrong_state(ctx: Context) -> None:
+    ticket, tr = ctx.ticket, ctx.transition
+    if tr.action == "claim" and ticket.status == "claimed":
+        holder = await _holder_name(ctx.session, ticket.assignee_id)
+        raise Conflict(f"ticket {ticket.id} is already claimed by {holder}",
+                       holder_id=ticket.assignee_id, holder=holder)
+    allowed = sorted(a for a, t in BY_ACTION.items() if ticket.status in t.sources)
+    raise InvalidTransition(
+        f"cannot {tr.action} a ticket that is {ticket.status}; allowed now: {', '.join(allowed)}",
+        status_now=ticket.status, allowed_actions=allowed)
+
+
+def _require(ctx: Context, need: Need, value: Any, loc: str, msg: str) -> None:
+    if need in ctx.transition.needs and not value:
+        raise InvalidInput.at(["body", loc], msg, "missing")
+
+
+async def _check_needs(ctx: Context) -> None:
+    d = ctx.data
+    _require(ctx, Need.reason, d.reason, "reason", "a reason is required")
+    _require(ctx, Need.result, d.result, "result", "the result or progress text is required")
+    _require(ctx, Need.photos, d.attachments, "attachments", "at least one photo is required")
+    if Need.photos_if_item_requires in ctx.transition.needs and not d.attachments:
+        item = await ctx.session.get(MatrixItem, ctx.ticket.item_id)
+        if item is not None and item.photo_required:
+            raise InvalidInput.at(["body", "attachments"],
+                                  f"item {item.code} requires a photo of the result", "missing")
+    _require(ctx, Need.target_ticket, d.target_ticket_id, "target_ticket_id",
+             "the ticket to merge into is required")
+    _require(ctx, Need.assignee, d.assignee_id, "assignee_id", "the new assignee is required")
+    if Need.rating in ctx.transition.needs and d.rating not in RATINGS:
+        raise InvalidInput.at(["body", "rating"], f"rating must be one of {', '.join(RATINGS)}")
+    _require(ctx, Need.minutes, d.minutes, "minutes", "how many minutes more are needed")
+    if Need.new_routing in ctx.transition.needs and not (d.item or d.department):
+        raise InvalidInput.at(["body", "item"], "give another item or a department", "missing")
+
+
+async def take_action(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    ticket_id: int,
+    action: str,
+    data: ActionInput,
+    if_match: int | None,
+    now: datetime,
+    settings: Settings,
+    lookups: Lookups,
+    summoned_departments: tuple[int, ...] = (),
+) -> Ticket:
+    transition = BY_ACTION[action]
+    ticket = await load_for_action(session, actor, ticket_id)
+    ctx = Context(session, actor, ticket, transition, data, now, settings, lookups)
+    if ticket.status not in transition.sources:
+        await _refuse_wrong_state(ctx)
+    if not may_take(transition, actor, ticket, summoned_departments=summoned_departments):
+        raise Forbidden(f"you may not {action} this ticket (allowed: "
+                        + ", ".join(sorted(r.value for r in transition.who)) + ")")
+    if if_match is not None and if_match != ticket.version:
+        raise PreconditionFailed(
+            f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
+            current_version=ticket.version)
+    await _check_needs(ctx)
+    await EFFECTS.get(action, _no_effect)(ctx)
+    return await apply(ctx)
+
+
+async def apply(ctx: Context) -> Ticket:
+    """The conditional update and its event; re-reads to explain a lost race."""
+    ticket, tr = ctx.ticket, ctx.transition
+    before = ticket.status
+    target = tr.target.value if tr.target else before
+    values = {"status": target, "version": Ticket.version + 1, "updated_at": ctx.now,
+              **ctx.values}
+    updated = (await ctx.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status == before, Ticket.version == ticket.version)
+        .values(**values)
+        .returning(Ticket.id)
+        .execution_options(synchronize_session=False)
+    )).first()
+    if updated is None:
+        await _explain_lost_race(ctx)
+    event_id = await record_event(
+        ctx.session, ticket_id=ticket.id, kind=tr.event, actor=ctx.actor, at=ctx.now,
+        from_status=before, to_status=target, data=_event_payload(ctx))
+    if ctx.data.attachments:
+        await repo.link_attachments(ctx.session, attachment_ids=ctx.data.attachments,
+                                    uploader=(ctx.actor.user_id, ctx.actor.api_key_id),
+                                    ticket_id=ticket.id, event_id=event_id)
+    for step in ctx.after:
+        await step(event_id)
+    await ctx.session.refresh(ticket)
+    return ticket
+
+
+async def _explain_lost_race(ctx: Context) -> None:
+    await ctx.session.refresh(ctx.ticket)
+    if ctx.transition.action == "claim" and ctx.ticket.status == "claimed":
+        await _refuse_wrong_state(ctx)
+    raise Conflict(f"ticket {ctx.ticket.id} changed while you were acting "
+                   f"(now {ctx.ticket.status}, version {ctx.ticket.version}); reload and retry",
+                   current_version=ctx.ticket.version)
+
+
+def _event_payload(ctx: Context) -> dict[str, Any]:
+    d = ctx.data
+    payload = {k: v for k, v in (("reason", d.reason), ("result", d.result),
+                                 ("rating", d.rating), ("comment", d.comment)) if v}
+    if d.attachments:
+        payload["attachments"] = list(d.attachments)
+    payload.update(ctx.event_data)
+    return payload
+
+
+async def _no_effect(ctx: Context) -> None:
+    return None
+
+
+async def _claim(ctx: Context) -> None:
+    ctx.values.update(assignee_id=ctx.actor.user_id, claimed_at=ctx.now)
+
+
+async def _unassign(ctx: Context) -> None:
+    ctx.values.update(assignee_id=None, claimed_at=None)
+
+
+async def _resolve(ctx: Context) -> None:
+    ctx.values.update(resolved_at=ctx.now)
+
+
+async def _close(ctx: Context) -> None:
+    ctx.values.update(closed_at=ctx.now)
+    if ctx.ticket.resolved_at is None:
+        ctx.values["resolved_at"] = ctx.now
+
+
+async def _return(ctx: Context) -> None:
+    ctx.values.update(assignee_id=None, claimed_at=None, return_count=Ticket.return_count + 1)
+
+
+async def _verify_fail(ctx: Context) -> None:
+    # The deadline is kept, not reset: repeated rework shows up as lateness.
+    ctx.values.update(rework_count=Ticket.rework_count + 1, resolved_at=None)
+
+
+async def _reopen(ctx: Context) -> None:
+    closed_at = ctx.ticket.closed_at
+    limit = timedelta(days=ctx.settings.reopen_days)
+    if closed_at is None or ctx.now - closed_at > limit:
+        raise Conflict(f"a ticket can be reopened within {ctx.settings.reopen_days} days "
+                       "of closing")
+    ctx.values.update(closed_at=None, resolved_at=None, assignee_id=None, claimed_at=None)
+
+
+async def _rate(ctx: Context) -> None:
+    if ctx.ticket.rating is not None:
+        raise Conflict(f"ticket {ctx.ticket.id} is already rated ({ctx.ticket.rating})")
+    ctx.values.update(rating=ctx.data.rating, rating_comment=ctx.data.comment)
+
+
+async def _transfer(ctx: Context) -> None:
+    user = await ctx.session.get(User, ctx.data.assignee_id)
+    if (user is None or not user.is_active or user.department_id != ctx.ticket.department_id
+            or user.role not in (Role.department_staff, Role.department_lead)):
+        raise InvalidInput.at(["body", "assignee_id"],
+                              "the new assignee must be active staff of the same department")
+    ctx.values.update(assignee_id=user.id)
+    ctx.event_data.update(from_assignee=ctx.ticket.assignee_id, to_assignee=user.id)
+
+
+async def _merge(ctx: Context) -> None:
+    target_id = ctx.data.target_ticket_id
+    target = (await ctx.session.execute(select(Ticket).where(
+        Ticket.id == target_id, ticket_scope_clause(ctx.actor, Ticket)))).scalar_one_or_none()
+    if target is None or target.id == ctx.ticket.id:
+        raise InvalidInput.at(["body", "target_ticket_id"], f"no other ticket {target_id}")
+    if target.status not in OPEN_STATUSES:
+        raise InvalidInput.at(["body", "target_ticket_id"],
+                              f"ticket {target_id} is {target.status}; merge into an open one")
+    ctx.values.update(merged_into_id=target.id)
+    ctx.event_data.update(merged_into=target.id)
+    duplicate = ctx.ticket
+
+    async def note_on_target(event_id: int) -> None:
+        await record_event(ctx.session, ticket_id=target.id, kind="merged_in", actor=ctx.actor,
+                           at=ctx.now, data={"duplicate": duplicate.id,
+                                             "reporter_name": duplicate.reporter_name,
+                                             "reporter_phone": duplicate.reporter_phone,
+                                             "created_by_user_id": duplicate.created_by_user_id})
+
+    ctx.after.append(note_on_target)
+
+
+async def _reroute(ctx: Context) -> None:
+    d = ctx.data
+    values: dict[str, Any] = {"assignee_id": None, "claimed_at": None}
+    if d.item:
+        found = await ctx.lookups.current_item(ctx.session, d.item)
+        if found is None:
+            raise InvalidInput.at(["body", "item"], f"no item {d.item!r} in the current matrix")
+        version_id, item = found
+        routing = route(item, self_handle=False, may_self_handle=False)
+        values.update(matrix_version_id=version_id, item_id=item.id, item_code=item.code,
+                      category_code=item.category_code, level=routing.level,
+                      routing_reason=f"rerouted: {routing.reason}")
+        department_code = routing.department_code
+    else:
+        department_code = None
+    if d.department:
+        department_code = d.department
+        values.update(level="street", routing_reason=f"rerouted to department {d.department}")
+    department_id = None
+    if department_code:
+        department_id = await ctx.lookups.department_id(ctx.session, department_code)
+        if department_id is None:
+            raise InvalidInput.at(["body", "department"], f"no department {department_code!r}")
+    values["department_id"] = department_id
+    ctx.values.update(values)
+    ctx.event_data.update(item=d.item or ctx.ticket.item_code, department=department_code,
+                          level=values.get("level", ctx.ticket.level))
+
+
+Effect = Callable[[Context], Awaitable[None]]
+
+
+def effect(action: str) -> Callable[[Effect], Effect]:
+    """Register what an action does beyond the state change (used by app.sla.effects)."""
+    def register(fn: Effect) -> Effect:
+        EFFECTS[action] = fn
+        return fn
+    return register
+
+
+EFFECTS: dict[str, Effect] = {
+    "claim": _claim,
+    "release": _unassign,
+    "resolve": _resolve,
+    "self_close": _close,
+    "return": _return,
+    "reroute": _reroute,
+    "transfer": _transfer,
+    "verify_pass": _close,
+    "verify_fail": _verify_fail,
+    "merge": _merge,
+    "reopen": _reopen,
+    "rate": _rate,
+}
+
+
+async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
+                     now: datetime) -> Ticket | None:
+    """Hand out the most urgent dispatched ticket of the department, or None.
+
+    One statement: the inner SELECT skips rows another claimer has locked (PostgreSQL's
+    FOR UPDATE SKIP LOCKED; SQLite serialises writers, so the plain statement is atomic)."""
+    next_id = (
+        select(Ticket.id)
+        .where(Ticket.department_id == department_id, Ticket.status == "dispatched")
+        .order_by(Ticket.urgency.desc(), Ticket.resolve_due_at.asc().nulls_last(), Ticket.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claimed = (await session.execute(
+        update(Ticket)
+        .where(Ticket.id == next_id, Ticket.status == "dispatched")
+        .values(status="claimed", assignee_id=actor.user_id, claimed_at=now,
+                version=Ticket.version + 1, updated_at=now)
+        .returning(Ticket.id)
+        .execution_options(synchronize_session=False)
+    )).scalar_one_or_none()
+    if claimed is None:
+        return None
+    await record_event(session, ticket_id=claimed, kind="claim", actor=actor, at=now,
+                       from_status="dispatched", to_status="claimed", data={"via": "claim_next"})
+    return await session.get_one(Ticket, claimed)
+
+
+EDITABLE = ("description", "address", "urgency")
+
+
+async def edit_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int,
+                      changes: dict[str, Any], if_match: int | None, now: datetime,
+                      settings: Settings, lookups: Lookups) -> Ticket:
+    """Correct fields of an open ticket; the "edit" row of the table says who and when."""
+    if not changes:
+        raise InvalidInput.at(["body"], "nothing to change: give description, address or urgency")
+    transition = BY_ACTION["edit"]
+    ticket = await load_for_action(session, actor, ticket_id)
+    ctx = Context(session, actor, ticket, transition, ActionInput(), now, settings, lookups)
+    if ticket.status not in transition.sources:
+        await _refuse_wrong_state(ctx)
+    if not may_take(transition, actor, ticket):
+        raise Forbidden("only the ticket's dispatchers or its reporting grid worker may edit it")
+    if if_match != ticket.version:
+        raise PreconditionFailed(
+            f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
+            current_version=ticket.version)
+    ctx.values.update({k: changes[k] for k in EDITABLE if k in changes})
+    ctx.event_data.update(changed={k: {"from": getattr(ticket, k), "to": changes[k]}
+                                   for k in EDITABLE if k in changes})
+    return await apply(ctx)

@@ -1,0 +1,71 @@
+"""What posting a ticket needs to look up: grids, the current matrix item, departments.
+
+Backed by the process-wide caches on ``app.state`` (the jurisdiction tree with its spatial
+index, the current matrix version), so the hot path does no lookup queries once warm.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.jurisdiction.models import Department
+
+
+class GridRef(Protocol):
+    id: int
+    code: str
+    community_id: int
+    street_id: int
+
+
+class ItemRef(Protocol):
+    id: int
+    code: str
+    name: str
+    category_code: str
+    handling_level: str
+    self_handle_allowed: bool
+    primary_department: str | None
+
+
+class Lookups:
+    def __init__(self, jurisdictions, matrix) -> None:
+        self._jurisdictions = jurisdictions
+        self._matrix = matrix
+        self._departments: dict[str, int] = {}
+
+    async def grid_by_code(self, session: AsyncSession, code: str) -> GridRef | None:
+        tree = await self._jurisdictions.get(session)
+        return tree.grid_by_code(code)
+
+    async def locate(self, session: AsyncSession, lat: float, lon: float) -> GridRef | None:
+        tree = await self._jurisdictions.get(session)
+        return tree.locate(lat, lon)
+
+    async def current_item(self, session: AsyncSession, code: str) -> tuple[int, ItemRef] | None:
+        current = await self._matrix.current(session)
+        if current is None:
+            return None
+        item = current.items.get(code)
+        return (current.version_id, item) if item is not None else None
+
+    async def department_id(self, session: AsyncSession, code: str) -> int | None:
+        # Departments are never deleted or recoded, so a code → id map can be kept forever.
+        if code not in self._departments:
+            found = (await session.execute(select(Department.id).where(Department.code == code)))
+            dept_id = found.scalar_one_or_none()
+            if dept_id is None:
+                return None
+            self._departments[code] = dept_id
+        return self._departments[code]
+
+
+def get_lookups(request: Request) -> Lookups:
+    return request.app.state.lookups
+
+
+LookupsDep = Annotated[Lookups, Depends(get_lookups)]

@@ -1,0 +1,172 @@
+"""The SQL of the tickets domain. Statements on the posting hot path are built once."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
+
+from app.attachments.models import Attachment
+from app.errors import InvalidInput
+from app.jurisdiction.models import Department, Jurisdiction
+from app.matrix.models import MatrixItem
+from app.tickets.models import IdempotencyRecord, Ticket
+
+GridNode = aliased(Jurisdiction, name="grid_node")
+CommunityNode = aliased(Jurisdiction, name="community_node")
+StreetNode = aliased(Jurisdiction, name="street_node")
+
+INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A ticket with the codes and names its API representation shows."""
+
+    ticket: Ticket
+    grid_code: str
+    community_code: str
+    street_code: str
+    department_code: str | None
+    item_name: str
+    attachment_ids: tuple[int, ...] = ()
+
+
+def view_select() -> Select:
+    return (
+        select(Ticket, GridNode.code, CommunityNode.code, StreetNode.code, Department.code,
+               MatrixItem.name)
+        .join(GridNode, GridNode.id == Ticket.grid_id)
+        .join(CommunityNode, CommunityNode.id == Ticket.community_id)
+        .join(StreetNode, StreetNode.id == Ticket.street_id)
+        .outerjoin(Department, Department.id == Ticket.department_id)
+        .join(MatrixItem, MatrixItem.id == Ticket.item_id)
+    )
+
+
+async def load_views(session: AsyncSession, stmt: Select) -> list[TicketView]:
+    rows = (await session.execute(stmt)).all()
+    ids = [row[0].id for row in rows]
+    attachments: dict[int, list[int]] = {}
+    if ids:
+        found = await session.execute(
+            select(Attachment.ticket_id, Attachment.id)
+            .where(Attachment.ticket_id.in_(ids))
+            .order_by(Attachment.id)
+        )
+        for ticket_id, attachment_id in found:
+            attachments.setdefault(ticket_id, []).append(attachment_id)
+    return [
+        TicketView(row[0], row[1], row[2], row[3], row[4], row[5],
+                   tuple(attachments.get(row[0].id, ())))
+        for row in rows
+    ]
+
+
+async def get_view(session: AsyncSession, ticket_id: int,
+                   scope: ColumnElement[bool]) -> TicketView | None:
+    views = await load_views(session, view_select().where(Ticket.id == ticket_id, scope))
+    return views[0] if views else None
+
+
+async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> int:
+    return (await session.execute(INSERT_TICKET, values)).scalar_one()
+
+
+def _insert_ignoring_conflict(session: AsyncSession):
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdempotencyRecord)
+
+
+async def claim_idempotency_key(session: AsyncSession, *, owner: str, key: str,
+                                request_hash: str, at: datetime) -> bool:
+    """Insert the key; False when it already exists. On PostgreSQL a concurrent twin
+    waits here on the unique index until the first transaction commits, then sees it."""
+    stmt = (
+        _insert_ignoring_conflict(session)
+        .values(owner=owner, key=key, request_hash=request_hash, created_at=at)
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
+        .returning(IdempotencyRecord.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def find_idempotency_record(session: AsyncSession, *, owner: str,
+                                  key: str) -> IdempotencyRecord | None:
+    return (
+        await session.execute(
+            select(IdempotencyRecord).where(IdempotencyRecord.owner == owner,
+                                            IdempotencyRecord.key == key)
+        )
+    ).scalar_one_or_none()
+
+
+async def bind_idempotency_key(session: AsyncSession, *, owner: str, key: str,
+                               ticket_id: int) -> None:
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.owner == owner, IdempotencyRecord.key == key)
+        .values(ticket_id=ticket_id)
+    )
+
+
+async def link_attachments(session: AsyncSession, *, attachment_ids: list[int],
+                           uploader: tuple[int | None, int | None], ticket_id: int,
+                           event_id: int | None) -> None:
+    """Attach the uploader's unlinked attachments; any id that is not one is a 422."""
+    if not attachment_ids:
+        return
+    user_id, api_key_id = uploader
+    owner_clause = (Attachment.uploaded_by_user_id == user_id if user_id is not None
+                    else Attachment.uploaded_by_api_key_id == api_key_id)
+    linked = (
+        await session.execute(
+            update(Attachment)
+            .where(Attachment.id.in_(attachment_ids), Attachment.ticket_id.is_(None), owner_clause)
+            .values(ticket_id=ticket_id, event_id=event_id)
+            .returning(Attachment.id)
+        )
+    ).scalars().all()
+    missing = [i for i, a in enumerate(attachment_ids) if a not in set(linked)]
+    if missing:
+        raise InvalidInput(
+            "unknown or already used attachment",
+            errors=[{"loc": ["body", "attachments", i],
+                     "msg": f"no unused attachment {attachment_ids[i]} uploaded by you",
+                     "type": "value_error"} for i in missing],
+        )
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        if kind != "t":
+            raise ValueError
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput.at(["query", "cursor"], "not a cursor returned by this API") from exc
+
+
+async def node_by_code(session: AsyncSession, code: str) -> Jurisdiction | None:
+    return (
+        await session.execute(select(Jurisdiction).where(Jurisdiction.code == code))
+    ).scalar_one_or_none()
+
+
+async def department_by_code(session: AsyncSession, code: str) -> Department | None:
+    return (
+        await session.execute(select(Department).where(Department.code == code))
+    ).scalar_one_or_none()

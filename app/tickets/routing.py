@@ -1,0 +1,58 @@
+"""Routing by the matrix: which level and which queue a new ticket goes to. Pure.
+
+- self-handled items (网格自处) stay in the grid with the reporting grid worker;
+- grid-level items wait in the grid's queue;
+- community-level items go to the community's queue (大事不出社区);
+- street-level items go to the primary department's queue at the street.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.errors import InvalidInput
+from app.tickets.models import Status
+
+
+class RoutableItem(Protocol):
+    code: str
+    name: str
+    handling_level: str
+    self_handle_allowed: bool
+    primary_department: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    level: str
+    status: Status
+    department_code: str | None
+    reason: str
+
+
+def route(item: RoutableItem, *, self_handle: bool, may_self_handle: bool) -> Routing:
+    """Route a new ticket for ``item``; ``may_self_handle`` says whether the poster is a
+    grid worker (only they handle issues on the spot)."""
+    if self_handle:
+        if not may_self_handle:
+            raise InvalidInput.at(["body", "self_handle"],
+                                  "only a grid worker may handle an issue on the spot")
+        if not item.self_handle_allowed:
+            raise InvalidInput.at(
+                ["body", "self_handle"],
+                f"item {item.code} ({item.name}) may not be handled on the spot by a grid worker",
+            )
+        return Routing("grid", Status.self_handling, None,
+                       f"self-handled in the grid: item {item.code} allows on-the-spot handling")
+    if item.handling_level == "grid":
+        return Routing("grid", Status.dispatched, None,
+                       f"item {item.code} is handled at grid level: queued for the grid")
+    if item.handling_level == "community":
+        return Routing("community", Status.dispatched, None,
+                       f"item {item.code} is handled at community level: queued for the community")
+    if item.primary_department is None:  # the matrix validator forbids this; guard anyway
+        raise InvalidInput.at(["body", "item"], f"item {item.code} names no primary department")
+    return Routing("street", Status.dispatched, item.primary_department,
+                   f"item {item.code} is handled by department {item.primary_department} "
+                   "at street level: queued for that department")

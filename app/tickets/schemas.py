@@ -1,0 +1,125 @@
+"""Request and response bodies of the tickets API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.tickets.models import Source, Status, Urgency
+
+PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{5,19}$"
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90, description="WGS-84 latitude")
+    lon: float = Field(ge=-180, le=180, description="WGS-84 longitude")
+
+
+class Reporter(BaseModel):
+    """A resident's contact. Masked (138****1234) for every role that does not need it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=100)
+    phone: str | None = Field(None, pattern=PHONE_PATTERN)
+
+
+class TicketCreate(BaseModel):
+    """A new issue from a grid worker's phone, a dispatcher, or an integration client.
+
+    Give ``grid`` (a grid code) or ``location`` (resolved to the grid containing it); with
+    both, the grid is used and the location is kept as the issue's coordinates.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    grid: str | None = Field(None, min_length=1, max_length=64, examples=["BH01-01"])
+    location: Location | None = None
+    item: str = Field(min_length=1, max_length=32, description="matrix item code", examples=["0202"])
+    description: str = Field(min_length=1, max_length=4000)
+    address: str | None = Field(None, max_length=500)
+    urgency: Urgency = Urgency.normal
+    reporter: Reporter | None = None
+    attachments: list[int] = Field(default_factory=list, max_length=9,
+                                   description="ids from POST /attachments")
+    self_handle: bool = Field(False, description="a grid worker handles it on the spot (网格自处)")
+    source: Source | None = Field(
+        None, description="integration clients: resident or hotline; others: set from the role")
+
+    @model_validator(mode="after")
+    def _grid_or_location(self) -> TicketCreate:
+        if self.grid is None and self.location is None:
+            raise ValueError("give either grid (a grid code) or location (lat/lon)")
+        return self
+
+    @field_validator("attachments")
+    @classmethod
+    def _unique_attachments(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("attachment ids must be unique")
+        return v
+
+
+class ReporterOut(BaseModel):
+    name: str | None
+    phone: str | None
+    masked: bool
+
+
+class TicketOut(BaseModel):
+    id: int
+    number: str = Field(description="human-readable case number (案件编号)")
+    status: Status
+    level: str = Field(description="the level holding the ticket: grid, community or street")
+    grid: str
+    community: str
+    street: str
+    item: str
+    item_name: str
+    category: str
+    department: str | None = Field(description="the department whose queue holds it, if any")
+    routing_reason: str
+    urgency: Urgency
+    source: Source
+    description: str
+    address: str | None
+    location: Location | None
+    reporter: ReporterOut | None
+    self_handle: bool
+    matrix_version: int
+    assignee_id: int | None
+    attachments: list[int]
+    rework_count: int
+    return_count: int
+    rating: str | None
+    merged_into: int | None
+    response_due_at: datetime | None
+    resolve_due_at: datetime | None
+    sla_state: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    claimed_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at the end")
+
+
+class EventOut(BaseModel):
+    id: int
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    actor_user_id: int | None
+    actor_api_key_id: int | None
+    actor_role: str
+    data: dict[str, Any]
+    created_at: datetime

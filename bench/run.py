@@ -1,0 +1,64 @@
+"""Run benchmarks and record their figures in bench/RESULTS.md.
+
+    .venv/bin/python -m bench.run [post|claim|sweep|reports|all] [--seconds N]
+
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth), like the test suite; each benchmark makes
+and drops its own database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from bench.harness import machine
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def _ratio_table(results, target: float, what: str) -> str:
+    lines = ["| path | clients | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
+    lines += [r.row() for r in results]
+    by_c: dict[int, dict[str, float]] = {}
+    for r in results:
+        by_c.setdefault(r.concurrency, {})["base" if r.label.startswith("baseline")
+                                           else "ours"] = r.throughput
+    lines.append("")
+    for c, pair in sorted(by_c.items()):
+        if pair.get("base"):
+            ratio = pair["ours"] / pair["base"]
+            verdict = "meets" if ratio >= target else "misses"
+            lines.append(f"- {c} clients: {what} = **{ratio:.0%}** of the baseline "
+                         f"(target ≥ {target:.0%}: {verdict})")
+    return "\n".join(lines)
+
+
+def record(section: str, body: str) -> None:
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else (
+        "# Benchmark results\n\nEach section is rewritten by `python -m bench.run <name>`; "
+        "figures are from one run on the machine named, with the baseline measured in the "
+        "same run.\n")
+    block = f"## {section}\n\n{machine()}\n\n{body}\n"
+    pattern = re.compile(rf"^## {re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(block + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + block
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("which", nargs="?", default="all",
+                        choices=["post", "claim", "sweep", "reports", "all"])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    if args.which in ("post", "all"):
+        from bench import bench_post
+
+        results = bench_post.run(seconds=args.seconds)
+        body = _ratio_table(results, 0.5, "Whistle's throughput")
+        print(body)
+        record("POST /api/v1/tickets (16 and 64 clients)", body)
+
+
+if __name__ == "__main__":
+    main()
