@@ -109,3 +109,61 @@ def serve(
                f"{_safe_url(settings.database_url)}")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info")
+
+
+@cli.command("import-matrix")
+def import_matrix(
+    file: Annotated[Path, typer.Argument(help="the matrix CSV (UTF-8, with or without BOM)")],
+    label: Annotated[str | None, typer.Option(help="a name for the new version")] = None,
+) -> None:
+    """Import a matrix CSV as a new version; existing tickets keep the version they used."""
+    from app.errors import InvalidInput
+    from app.matrix.commands import format_invalid_input, import_matrix_file
+
+    try:
+        typer.echo(import_matrix_file(file, label=label))
+    except InvalidInput as exc:
+        typer.echo(format_invalid_input(exc), err=True)
+        raise typer.Exit(1) from exc
+
+
+@cli.command("export-matrix")
+def export_matrix(
+    file: Annotated[Path, typer.Argument(help="where to write the CSV (UTF-8 with BOM)")],
+    version: Annotated[int | None, typer.Option(help="a version id; default: current")] = None,
+) -> None:
+    """Export the current (or a given) matrix version as CSV that Excel opens."""
+    from app.matrix.commands import export_matrix_file
+
+    typer.echo(export_matrix_file(file, version_id=version))
+
+
+@cli.command("import-grids")
+def import_grids(
+    file: Annotated[Path, typer.Argument(help="a GeoJSON FeatureCollection of streets, "
+                                         "communities and grids")],
+) -> None:
+    """Import or update jurisdictions from GeoJSON; every bad feature is reported."""
+    from app.jurisdiction.commands import import_grids_file
+
+    typer.echo(import_grids_file(file))
+
+
+@cli.command("import-departments")
+def import_departments(
+    file: Annotated[Path, typer.Argument(help="departments CSV: code,name,name_en,streets")],
+) -> None:
+    """Import or update departments and the streets they serve."""
+    from app.jurisdiction.commands import import_departments_file
+
+    typer.echo(import_departments_file(file))
+
+
+def _mount_domain_apps() -> None:
+    from app.auth.commands import apikeys_app, users_app
+
+    cli.add_typer(users_app, name="users")
+    cli.add_typer(apikeys_app, name="apikeys")
+
+
+_mount_domain_apps()

@@ -70,15 +70,27 @@ async def _cast(session: AsyncSession) -> Cast:
                                       department_code=dept.code)
         staff[dept.id] = await actor_for_user(session=session, user=found)
     grid_workers: dict[int, Actor] = {}
-    for user in (await session.execute(select(User).where(User.role == Role.grid_worker))).scalars():
+    community_dispatchers: dict[int, Actor] = {}
+    for user in (await session.execute(select(User).where(User.role.in_(
+            [Role.grid_worker, Role.community_dispatcher])))).scalars():
         actor = await actor_for_user(session=session, user=user)
         for grid_id in actor.grid_ids:
             grid_workers.setdefault(grid_id, actor)
-    community_dispatchers = {}
-    for user in (await session.execute(
-            select(User).where(User.role == Role.community_dispatcher))).scalars():
+        if actor.role is Role.community_dispatcher:
+            community_dispatchers[actor.jurisdiction_id] = actor
+    # Every grid gets a grid worker and every community a dispatcher in the demo.
+    for node in (await session.execute(select(Jurisdiction).where(
+            Jurisdiction.level.in_(["grid", "community"])))).scalars():
+        if node.id in grid_workers or node.id in community_dispatchers:
+            continue
+        is_grid = node.level == "grid"
+        user = await create_user(
+            session=session, username=("gw_" if is_grid else "cd_") + node.code.lower(),
+            password="whistle-demo", role="grid_worker" if is_grid else "community_dispatcher",
+            display_name=f"{node.name}{'网格员' if is_grid else '调度员'}",
+            **({"grid_codes": [node.code]} if is_grid else {"scope_code": node.code}))
         actor = await actor_for_user(session=session, user=user)
-        community_dispatchers[actor.jurisdiction_id] = actor
+        (grid_workers if is_grid else community_dispatchers)[node.id] = actor
     return Cast(grid_workers, staff, await _actor(session, "sd"), community_dispatchers)
 
 
@@ -92,6 +104,28 @@ def _who(action: str, ticket, cast: Cast) -> Actor:
     if action in ("verify_pass", "verify_fail"):
         return cast.grid_workers.get(ticket.grid_id) or cast.street_dispatcher
     return cast.street_dispatcher
+
+
+def _photo(rng: random.Random) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (rng.randint(0, 255), rng.randint(0, 255), 90)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+async def _evidence(session: AsyncSession, actor: Actor, rng: random.Random,
+                    at: datetime) -> list[int]:
+    """A photo of the result, as a handler's phone would upload it."""
+    from app.attachments.service import store_attachment
+
+    settings = get_settings()
+    stored = await store_attachment(session=session, actor=actor, data=_photo(rng),
+                                    filename="result.jpg", directory=settings.attachment_dir,
+                                    max_bytes=settings.attachment_max_bytes, now=at)
+    return [stored.id]
 
 
 def _input(action: str, rng: random.Random, ticket) -> ActionInput:
@@ -150,12 +184,14 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
                 break
             ticket = await session.get(Ticket, ticket_id, populate_existing=True)
             actor = poster if action == "self_close" else _who(action, ticket, cast)
+            data = _input(action, rng, ticket)
+            if action in ("resolve", "self_close"):
+                data = ActionInput(result=data.result or "已现场劝导整改",
+                                   attachments=await _evidence(session, actor, rng, moment))
             try:
                 await actions.take_action(
                     session=session, actor=actor, ticket_id=ticket_id, action=action,
-                    data=_input(action, rng, ticket) if action != "self_close"
-                    else ActionInput(result="已现场劝导整改"),
-                    if_match=None, now=moment, settings=settings, lookups=lookups)
+                    data=data, if_match=None, now=moment, settings=settings, lookups=lookups)
             except WhistleError:
                 break  # a story that the rules refuse (e.g. no one to verify) just stops there
         if story and story[-1] in ("verify_pass", "self_close") and rng.random() < 0.6:
