@@ -1,0 +1,273 @@
+"""HTTP for Open311 GeoReport v2 under ``/open311/v2`` (not under /api/v1): discovery,
+services, service definitions, requests and tokens, each as ``.json`` or ``.xml``.
+
+Every error of these routes — ours, the tickets domain's, FastAPI's validation — is
+answered in the spec's error format by ``Open311Route``, never as problem+json, and only
+for these routes: the app-wide handlers are left alone.
+
+Each endpoint opens its own unit of work instead of taking ``SessionDep``: the route class
+catches errors inside FastAPI's dependency stack, so a dependency's transaction would end
+*after* the error had been turned into a response — and commit half a request. Here the
+error leaves the ``unit_of_work`` block first, which rolls it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from app.db import unit_of_work
+from app.deps import ClockDep
+from app.errors import NotAuthenticated, WhistleError
+from app.jurisdiction.geo import JurisdictionCache, JurisdictionsDep
+from app.matrix.cache import MatrixCache
+from app.matrix.service import matrix_cache
+from app.open311 import reads, service
+from app.open311.formats import Open311Error, error_response, format_of, render
+from app.open311.schemas import (
+    DiscoveryOut,
+    ErrorOut,
+    PostedOut,
+    RequestForm,
+    RequestOut,
+    ServiceDefinitionOut,
+    ServiceOut,
+    TokenOut,
+)
+from app.tickets.lookups import LookupsDep
+
+PREFIX = "/open311/v2"
+# Statuses passed through as they are; every other client error is a 400, as the spec says.
+KEPT_STATUSES = (403, 404, 405, 409, 413, 429)
+
+
+def _as_open311(exc: Exception) -> Open311Error | None:
+    """The spec's error for an exception raised while serving an Open311 route."""
+    if isinstance(exc, Open311Error):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        details = [(400, f"{e.get('loc', ['?'])[-1]}: {e.get('msg', '')}") for e in exc.errors()]
+        return Open311Error(400, details[0][1], *details[1:])
+    if isinstance(exc, NotAuthenticated):  # the spec: 403 for a missing or invalid key
+        return Open311Error(403, exc.detail)
+    if isinstance(exc, WhistleError) and exc.status < 500:
+        messages = [e.get("msg", "") for e in exc.errors or ()] or [exc.detail]
+        status = exc.status if exc.status in KEPT_STATUSES else 400
+        return Open311Error(status, messages[0], *[(status, m) for m in messages[1:]],
+                            headers=exc.headers)
+    if isinstance(exc, StarletteHTTPException):
+        status = exc.status_code if exc.status_code in KEPT_STATUSES else 400
+        return Open311Error(status, str(exc.detail), headers=exc.headers)
+    if isinstance(exc, IntegrityError):
+        return Open311Error(409, "the request conflicts with a concurrent change; retry")
+    return None
+
+
+def _format_from_path(request: Request) -> str:
+    fmt = format_of(request.path_params.get("format"))
+    return fmt or ("xml" if request.url.path.endswith(".xml") else "json")
+
+
+class Open311Route(APIRoute):
+    """A route whose errors are answered as Open311 errors in the requested format."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                error = _as_open311(exc)
+                if error is None:
+                    raise  # a bug: let the server answer 500 and log it
+                return error_response(_format_from_path(request), error)
+
+        return handle
+
+
+router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
+
+XML = {"text/xml": {"schema": {"type": "string"}}}
+
+
+def _ok(model: Any, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description, "content": XML}}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": list[ErrorOut], "description": "Open311 errors", "content": XML}
+            for s in statuses}
+
+
+def _format(format: str) -> str:
+    """The path's suffix: json or xml; any other is a resource we do not have."""
+    fmt = format_of(format)
+    if fmt is None:
+        raise Open311Error(404, f"format {format!r} is not served: use .json or .xml")
+    return fmt
+
+
+Format = Annotated[str, Depends(_format)]
+Jurisdiction = Annotated[str | None, Query(description="a street code, e.g. BH (optional)")]
+MatrixDep = Annotated[MatrixCache, Depends(matrix_cache)]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/discovery.{format}", operation_id="open311_discovery", response_model=None,
+            summary="The service discovery document", responses={**_ok(DiscoveryOut, "discovery"),
+                                                                 **_errors(404)})
+async def get_discovery(request: Request, fmt: Format, clock: ClockDep,
+                        matrices: MatrixDep) -> Response:
+    async with unit_of_work(request.app.state.sessions) as session:
+        matrix = await matrices.current(session)
+    return render(fmt, "discovery", service.discovery(
+        matrix=matrix, endpoint_url=_base(request) + PREFIX, now=clock.now()))
+
+
+@router.get("/services.{format}", operation_id="open311_list_services", response_model=None,
+            summary="Every item of the current matrix as a service",
+            responses={**_ok(list[ServiceOut], "services"), **_errors(404)})
+async def list_services(request: Request, fmt: Format, matrices: MatrixDep,
+                        jurisdictions: JurisdictionsDep,
+                        jurisdiction_id: Jurisdiction = None) -> Response:
+    async with unit_of_work(request.app.state.sessions) as session:
+        service.street_of(await jurisdictions.get(session), jurisdiction_id)
+        matrix = await matrices.current(session)
+    return render(fmt, "services", service.list_services(matrix=matrix))
+
+
+@router.get("/services/{service_code}.{format}", operation_id="open311_get_service",
+            response_model=None, summary="A service's definition: the attributes to send",
+            responses={**_ok(ServiceDefinitionOut, "service definition"), **_errors(404)})
+async def get_service(request: Request, service_code: str, fmt: Format, matrices: MatrixDep,
+                      jurisdictions: JurisdictionsDep,
+                      jurisdiction_id: Jurisdiction = None) -> Response:
+    async with unit_of_work(request.app.state.sessions) as session:
+        service.street_of(await jurisdictions.get(session), jurisdiction_id)
+        matrix = await matrices.current(session)
+    return render(fmt, "service_definition",
+                  service.service_definition(matrix=matrix, service_code=service_code))
+
+
+@router.post("/requests.{format}", operation_id="open311_post_request", response_model=None,
+             summary="File a service request: it becomes a ticket routed by the matrix",
+             description="Form-encoded as the spec says. `api_key` is required (403 when "
+                         "missing or invalid, as the spec says); a retry of the same content "
+                         "from the same key within 10 minutes returns the first request. "
+                         "Answers 200, as in the spec's examples.",
+             responses={**_ok(list[PostedOut], "the new request"), **_errors(400, 403, 404)})
+async def post_request(request: Request, fmt: Format, form: Annotated[RequestForm, Form()],
+                       clock: ClockDep, lookups: LookupsDep, matrices: MatrixDep,
+                       jurisdictions: JurisdictionsDep,
+                       api_key: Annotated[str | None, Query(
+                           description="accepted here too, for clients that send it in "
+                                       "the URL")] = None) -> Response:
+    now = clock.now()
+    async with unit_of_work(request.app.state.sessions) as session:
+        actor = await service.authenticate(session=session, api_key=form.api_key or api_key,
+                                           now=now)
+        tree = await jurisdictions.get(session)
+        filed = await service.file_request(
+            session=session, lookups=lookups, tree=tree, matrix=await matrices.current(session),
+            actor=actor, form=form, now=now)
+        ctx = await reads.context_for(session, tree, [filed.view], _attachments(request))
+    ticket = filed.view.ticket
+    return render(fmt, "service_requests", [{
+        "service_request_id": ticket.number,
+        "service_notice": reads.notice_of(ticket, reads.agency_of(ticket, ctx)),
+        "account_id": form.account_id,
+    }], headers={"X-Open311-Replayed": "false" if filed.created else "true"})
+
+
+def _attachments(request: Request) -> str:
+    return _base(request) + "/api/v1/attachments/"
+
+
+async def _present(request: Request, jurisdictions: JurisdictionCache, session,
+                   views) -> list[dict]:
+    ctx = await reads.context_for(session, await jurisdictions.get(session), views,
+                                  _attachments(request))
+    return [reads.request_out(v, ctx) for v in views]
+
+
+@router.get("/requests.{format}", operation_id="open311_list_requests", response_model=None,
+            summary="Requests filed through Open311: newest first, at most 1000, "
+                    "within 90 days (default: the last 90)",
+            responses={**_ok(list[RequestOut], "requests"), **_errors(400, 404)})
+async def list_requests(
+    request: Request, fmt: Format, clock: ClockDep, jurisdictions: JurisdictionsDep,
+    jurisdiction_id: Jurisdiction = None,
+    service_request_id: Annotated[str | None, Query(
+        description="comma-separated case numbers; overrides every other filter")] = None,
+    service_code: Annotated[str | None, Query(description="comma-separated")] = None,
+    start_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-01T00:00:00Z")] = None,
+    end_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-30T00:00:00Z")] = None,
+    status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
+) -> Response:
+    async with unit_of_work(request.app.state.sessions) as session:
+        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+        query = reads.parse_query(service_request_id=service_request_id,
+                                  service_code=service_code, start_date=start_date,
+                                  end_date=end_date, status=status, street_id=street_id,
+                                  now=clock.now())
+        found = await _present(request, jurisdictions, session,
+                               await reads.find_requests(session, query))
+    return render(fmt, "service_requests", found)
+
+
+@router.get("/requests/{service_request_id}.{format}", operation_id="open311_get_request",
+            response_model=None, summary="One request by its case number",
+            responses={**_ok(list[RequestOut], "the request"), **_errors(404)})
+async def get_request(request: Request, service_request_id: str, fmt: Format,
+                      jurisdictions: JurisdictionsDep,
+                      jurisdiction_id: Jurisdiction = None) -> Response:
+    async with unit_of_work(request.app.state.sessions) as session:
+        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+        view = await reads.get_request(session, service_request_id, street_id)
+        found = await _present(request, jurisdictions, session, [view])
+    return render(fmt, "service_requests", found)
+
+
+@router.get("/tokens/{token}.{format}", operation_id="open311_get_token", response_model=None,
+            summary="The request a token stands for (routing is synchronous: the token is "
+                    "the case number)",
+            responses={**_ok(list[TokenOut], "the request id"), **_errors(404)})
+async def get_token(request: Request, token: str, fmt: Format, jurisdictions: JurisdictionsDep,
+                    jurisdiction_id: Jurisdiction = None) -> Response:
+    async with unit_of_work(request.app.state.sessions) as session:
+        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+        try:
+            view = await reads.get_request(session, token, street_id)
+        except Open311Error as exc:
+            raise Open311Error(404, f"token {token!r} was not found") from exc
+    return render(fmt, "service_requests",
+                  [{"service_request_id": view.ticket.number, "token": token.strip()}])
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)
+async def not_found(request: Request, path: str) -> Response:
+    """Anything else under the prefix: 405 when the path exists for another method,
+    404 otherwise — in Open311's format, not problem+json."""
+    allowed = sorted({m for r in router.routes
+                      if isinstance(r, APIRoute) and r.endpoint is not not_found
+                      and r.matches(request.scope)[0] is Match.PARTIAL
+                      for m in (r.methods or ())})
+    if allowed:
+        raise Open311Error(405, f"{request.method} is not allowed here; use "
+                                + ", ".join(allowed), headers={"Allow": ", ".join(allowed)})
+    raise Open311Error(404, f"no Open311 resource at {request.url.path}")
+
+
+OPEN311_ROUTERS: list[APIRouter] = [router]

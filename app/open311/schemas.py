@@ -1,0 +1,118 @@
+"""The bodies of the Open311 GeoReport v2 API, as the spec names them.
+
+The JSON models document the responses in OpenAPI; the XML is the same data under the
+spec's element names (see ``formats``). ``RequestForm`` is the form-encoded POST body.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+
+class EndpointOut(BaseModel):
+    specification: str = SPECIFICATION
+    url: str
+    changeset: str
+    type: str = Field(description="production or test")
+    formats: list[str]
+
+
+class DiscoveryOut(BaseModel):
+    changeset: str = Field(description="when the services last changed (a matrix import)")
+    contact: str
+    key_service: str
+    endpoints: list[EndpointOut]
+
+
+class ServiceOut(BaseModel):
+    service_code: str = Field(description="the matrix item code (事项编码)")
+    service_name: str
+    description: str
+    metadata: bool = Field(description="true: GET services/{code} lists attributes to send")
+    type: str = Field(description="realtime: the service_request_id is returned at once")
+    keywords: str = Field(description="comma-separated")
+    group: str = Field(description="the item's category (大类), e.g. 市容环境")
+
+
+class ValueOut(BaseModel):
+    key: str
+    name: str
+
+
+class AttributeOut(BaseModel):
+    variable: bool
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str | None
+    order: int
+    description: str
+    values: list[ValueOut]
+
+
+class ServiceDefinitionOut(BaseModel):
+    service_code: str
+    attributes: list[AttributeOut]
+
+
+class PostedOut(BaseModel):
+    service_request_id: str = Field(description="the case number (案件编号)")
+    service_notice: str | None
+    account_id: str | None = Field(description="the account_id the client sent, echoed")
+
+
+class TokenOut(BaseModel):
+    service_request_id: str
+    token: str
+
+
+class RequestOut(BaseModel):
+    service_request_id: str
+    status: str = Field(description="open or closed (closed: the case is closed or cancelled)")
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str | None
+    address_id: str = Field(description="the grid code (网格编码)")
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+
+
+class ErrorOut(BaseModel):
+    code: int
+    description: str
+
+
+class RequestForm(BaseModel):
+    """POST requests.{format}, form-encoded as the spec says. Every field is optional at
+    this layer so that a missing one is reported in the spec's words, not as a 422."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    api_key: str | None = Field(None, description="an integration API key (required)")
+    jurisdiction_id: str | None = Field(None, description="a street code, e.g. BH")
+    service_code: str | None = Field(None, description="a service_code from GET services")
+    lat: float | None = Field(None, ge=-90, le=90)
+    long: float | None = Field(None, ge=-180, le=180)
+    address_string: str | None = Field(None, max_length=500)
+    address_id: str | None = Field(None, max_length=64, description="a grid code, e.g. BH01-01")
+    email: str | None = Field(None, max_length=254)
+    device_id: str | None = Field(None, max_length=200)
+    account_id: str | None = Field(None, max_length=200)
+    first_name: str | None = Field(None, max_length=50)
+    last_name: str | None = Field(None, max_length=50)
+    phone: str | None = Field(None, max_length=32)
+    description: str | None = Field(None, max_length=4000)
+    media_url: str | None = Field(None, max_length=2000)
+    attribute_urgent: str | None = Field(None, alias="attribute[urgent]",
+                                         description="normal or urgent")
