@@ -88,7 +88,7 @@ async def department_codes(session: AsyncSession, ids: Sequence[int]) -> dict[in
         return {}
     rows = await session.execute(select(Department.id, Department.code)
                                  .where(Department.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {i: code for i, code in rows}
 
 
 async def node_level(session: AsyncSession, node_id: int | None) -> str | None:

@@ -1,0 +1,70 @@
+"""Integration API keys: created with the raw key shown once, authenticate via X-API-Key,
+listed without secrets, revoked → 401."""
+
+from __future__ import annotations
+
+KEYS = "/api/v1/admin/api-keys"
+ME = "/api/v1/auth/me"
+
+
+async def test_key_is_shown_once_and_authenticates(client, admin_headers, tree):
+    r = await client.post(KEYS, json={"name": "12345 hotline", "scope_code": tree.street.code},
+                          headers=admin_headers)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    raw = created["key"]
+    assert raw.startswith(f"wh_{created['prefix']}_")
+    assert created["scope_code"] == tree.street.code
+
+    me = await client.get(ME, headers={"X-API-Key": raw})
+
+    assert me.status_code == 200, me.text
+    assert me.json() == {"kind": "api_key", "id": created["id"], "username": None,
+                         "name": "12345 hotline", "role": "integration",
+                         "scope": {"scope_code": tree.street.code, "scope_level": "street",
+                                   "department_code": None, "grid_codes": []}}
+
+
+async def test_list_never_shows_the_key(client, admin_headers):
+    raw = (await client.post(KEYS, json={"name": "open311"}, headers=admin_headers)).json()["key"]
+
+    r = await client.get(KEYS, params={"limit": 200}, headers=admin_headers)
+
+    assert r.status_code == 200
+    assert raw not in r.text
+    assert all("key" not in k and "key_hash" not in k for k in r.json()["items"])
+
+
+async def test_revoked_key_is_401(client, admin_headers):
+    created = (await client.post(KEYS, json={"name": "to revoke"}, headers=admin_headers)).json()
+    assert (await client.get(ME, headers={"X-API-Key": created["key"]})).status_code == 200
+
+    r = await client.delete(f"{KEYS}/{created['id']}", headers=admin_headers)
+
+    assert r.status_code == 204
+    r = await client.get(ME, headers={"X-API-Key": created["key"]})
+    assert r.status_code == 401
+    assert r.json()["detail"] == "API key revoked"
+    # Revoking twice is fine; an unknown key is 404.
+    assert (await client.delete(f"{KEYS}/{created['id']}", headers=admin_headers)
+            ).status_code == 204
+    assert (await client.delete(f"{KEYS}/987654321", headers=admin_headers)).status_code == 404
+
+
+async def test_wrong_secret_with_a_real_prefix_is_401(client, admin_headers):
+    raw = (await client.post(KEYS, json={"name": "x"}, headers=admin_headers)).json()["key"]
+    forged = raw[:12] + "A" * (len(raw) - 12)
+    assert (await client.get(ME, headers={"X-API-Key": forged})).status_code == 401
+    assert (await client.get(ME, headers={"X-API-Key": "garbage"})).status_code == 401
+
+
+async def test_unknown_scope_names_the_field(client, admin_headers):
+    r = await client.post(KEYS, json={"name": "x", "scope_code": "AUTHT-NOPE"},
+                          headers=admin_headers)
+    assert r.status_code == 422
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "scope_code"]]
+
+
+async def test_api_key_cannot_use_admin_endpoints(client, admin_headers):
+    raw = (await client.post(KEYS, json={"name": "x"}, headers=admin_headers)).json()["key"]
+    assert (await client.get(KEYS, headers={"X-API-Key": raw})).status_code == 403

@@ -1,0 +1,68 @@
+"""The signing secret outside development, and Argon2 password hashing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pydantic import ValidationError
+
+from app.auth.passwords import dummy_verify, hash_password, needs_rehash, verify_password
+from app.config import DEV_SECRET, Settings
+
+STRONG = "k3N9u2Qx7mZ1vB8rT5yW0pL4sD6fH2jA"
+
+
+@pytest.mark.parametrize("secret", [DEV_SECRET, "", "short-but-not-default"])
+def test_production_refuses_a_default_empty_or_short_secret(secret):
+    with pytest.raises(ValidationError, match="WHISTLE_SECRET_KEY"):
+        Settings(env="production", secret_key=secret)
+
+
+def test_production_refuses_the_default_from_the_environment(monkeypatch):
+    monkeypatch.setenv("WHISTLE_ENV", "production")
+    monkeypatch.delenv("WHISTLE_SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)
+
+
+def test_production_accepts_a_strong_secret():
+    assert Settings(env="production", secret_key=STRONG).secret_key == STRONG
+
+
+def test_development_allows_the_default_secret():
+    assert Settings(env="development").secret_key == DEV_SECRET
+
+
+def test_password_hash_is_argon2id_and_verifies():
+    hashed = hash_password("correct horse")
+    assert hashed.startswith("$argon2id$")
+    assert "correct horse" not in hashed
+    assert verify_password(hashed, "correct horse")
+    assert not verify_password(hashed, "wrong horse")
+    assert not verify_password("not a hash", "correct horse")
+    assert not needs_rehash(hashed)
+
+
+def test_weaker_hash_needs_rehash():
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("pw")
+    assert needs_rehash(weak)
+
+
+def test_dummy_verify_costs_about_what_a_real_verify_costs():
+    hashed = hash_password("correct horse")
+    dummy_verify("warm-up")  # the dummy hash is made on first use
+
+    def best_of(fn, n=5):
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    real = best_of(lambda: verify_password(hashed, "wrong horse"))
+    dummy = best_of(lambda: dummy_verify("wrong horse"))
+    assert 0.3 < dummy / real < 3.0  # a skipped verify would be ~1000× faster
