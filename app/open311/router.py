@@ -255,8 +255,10 @@ async def get_token(request: Request, token: str, fmt: Format, jurisdictions: Ju
                   [{"service_request_id": view.ticket.number, "token": token.strip()}])
 
 
-@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                  include_in_schema=False)
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@router.api_route("/{path:path}", methods=ANY_METHOD, include_in_schema=False)
 async def not_found(request: Request, path: str) -> Response:
     """Anything else under the prefix: 405 when the path exists for another method,
     404 otherwise — in Open311's format, not problem+json."""

@@ -151,3 +151,9 @@ async def test_open311_routes_are_documented_with_stable_operation_ids(open311_a
     post = paths["/open311/v2/requests.{format}"]["post"]
     assert "application/x-www-form-urlencoded" in post["requestBody"]["content"]
     assert set(post["responses"]) >= {"200", "400", "403", "404"}
+
+
+async def test_options_on_a_resource_is_405_in_open311_format(o311):
+    r = await o311.options("services.json")
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert errors_of(r)[0][0] == "405"
