@@ -3,8 +3,13 @@ only what was filed through Open311; and a request's status follows its ticket t
 
 from __future__ import annotations
 
-import pytest
+import io
+from datetime import datetime
 
+import pytest
+from PIL import Image
+
+from app.open311.formats import w3c
 from tests.open311.conftest import INSIDE_BH01_01
 from tests.open311.test_post import post, spec_body
 from tests.open311.test_services import errors_of, xml
@@ -16,6 +21,12 @@ REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name"
                   "requested_datetime", "updated_datetime", "expected_datetime", "address",
                   "address_id", "zipcode", "lat", "long", "media_url"]
 PERSONAL = ("111111111", "smit333", "john", "smith", "123456", "tt222111")
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (10, 200, 10)).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 async def file(o311, api_key: str, **changes) -> str:
@@ -44,6 +55,25 @@ async def test_one_request_json(o311, api_key, matrix_items):
     assert request["description"].startswith("A large sinkhole")
     assert "环卫所" in request["service_notice"]
     assert not any(p in r.text for p in PERSONAL)  # reads are public: nothing personal
+
+
+async def test_the_deadline_is_the_tickets(o311, client, api_key, token_for):
+    number = await file(o311, api_key)
+    t = (await client.get(f"/api/v1/tickets/{int(number.split('-')[1])}",
+                          headers=token_for("admin"))).json()
+    (request,) = (await o311.get(f"requests/{number}.json")).json()
+    due = t["resolve_due_at"]
+    assert request["expected_datetime"] == (w3c(datetime.fromisoformat(due)) if due else None)
+
+
+@pytest.mark.parametrize(("level", "agency"), [("community", "海韵社区"),
+                                               ("grid", "海韵社区第一网格")])
+async def test_the_agency_of_a_case_held_in_the_tree_is_that_node(o311, api_key, pick_item,
+                                                                  level, agency):
+    number = await file(o311, api_key, service_code=pick_item(level=level))
+    (request,) = (await o311.get(f"requests/{number}.json")).json()
+    assert request["agency_responsible"] == agency
+    assert agency in request["service_notice"]
 
 
 async def test_one_request_xml(o311, api_key):
@@ -189,12 +219,16 @@ async def test_the_department_works_it_and_the_request_closes(o311, client, api_
     number = await file(o311, api_key, service_code=code, media_url=None)
     ticket_id = int(number.split("-")[1])
     staff, gw = token_for("cgzf_staff"), token_for("gw01")
+    photo = await client.post("/api/v1/attachments", headers=staff,
+                              files={"file": ("result.png", png(), "image/png")})
+    assert photo.status_code == 201, photo.text
     queue = await client.get("/api/v1/departments/CGZF/queue", headers=staff)
     assert ticket_id in [t["id"] for t in queue.json()]
     seen = await client.get(f"/api/v1/tickets/{ticket_id}", headers=staff)
     assert seen.status_code == 200 and seen.json()["source"] == "open311"
     for path, body, who in [("claim", None, staff), ("start", None, staff),
-                            ("resolve", {"result": "已清理完毕，恢复通行"}, staff),
+                            ("resolve", {"result": "已清理完毕，恢复通行",
+                                         "attachments": [photo.json()["id"]]}, staff),
                             ("verify", {"passed": True}, gw)]:
         r = await client.post(f"/api/v1/tickets/{ticket_id}/{path}", json=body, headers=who)
         assert r.status_code == 200, (path, r.text)
@@ -204,6 +238,9 @@ async def test_the_department_works_it_and_the_request_closes(o311, client, api_
     assert request["status_notes"] == "已清理完毕，恢复通行"
     assert request["agency_responsible"] == "城管执法中队"
     assert request["service_notice"] is None
+    assert request["updated_datetime"] == w3c(datetime.fromisoformat(r.json()["closed_at"]))
+    # No media_url was sent: the first photo of the case stands in for it.
+    assert request["media_url"] == f"http://test/api/v1/attachments/{photo.json()['id']}"
     numbers = lambda p: {x["service_request_id"] for x in p.json()}  # noqa: E731
     assert number in numbers(await o311.get("requests.json", params={"status": "closed"}))
     assert number not in numbers(await o311.get("requests.json", params={"status": "open"}))
