@@ -5,6 +5,7 @@ from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
 from app.db import Base
 from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.matrix.models import MatrixItem, MatrixVersion
+from app.sla import models as sla_models  # noqa: F401  (SLA, escalation, whistle tables)
 from app.tickets.models import IdempotencyRecord, Ticket, TicketEvent
 
 __all__ = [

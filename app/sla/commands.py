@@ -1,0 +1,97 @@
+"""``whistle sweep --once`` and ``whistle worker``: plain functions the CLI wires in.
+
+The worker is safe to run in any number of copies against PostgreSQL (see
+``app.sla.sweep``); each pass sweeps the SLA clocks and then delivers due webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.clock import Clock
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.sla.sweep import SweepReport, sweep_once
+
+log = logging.getLogger("whistle.worker")
+
+
+def _register_effects() -> None:
+    # Deadline hooks and action effects register on import; the API imports them through
+    # its routers, a bare worker process must do it itself.
+    importlib.import_module("app.sla.router")
+    with contextlib.suppress(ImportError):
+        importlib.import_module("app.webhooks")  # the outbox hook, where installed
+
+
+async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> int:
+    try:
+        worker = importlib.import_module("app.webhooks.worker")
+    except ImportError:
+        return 0
+    return await worker.run_deliveries_once(sessions, clock.now())
+
+
+async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Settings,
+                   clock: Clock) -> tuple[SweepReport, int]:
+    """One pass of the worker: the SLA sweep, then webhook deliveries."""
+    report = await sweep_once(sessions=sessions, now=clock.now(), settings=settings)
+    return report, await _deliver_webhooks(sessions, clock)
+
+
+async def run_worker(*, settings: Settings | None = None, clock: Clock | None = None,
+                     passes: int | None = None,
+                     echo: Callable[[str], None] = log.info) -> None:
+    """Run a pass every ``settings.sweep_interval_seconds`` (forever, or ``passes`` times).
+    A failing pass is logged and retried at the next interval, never fatal."""
+    settings = settings or get_settings()
+    clock = clock or Clock()
+    _register_effects()
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    done = 0
+    try:
+        while passes is None or done < passes:
+            try:
+                report, delivered = await run_pass(sessions=sessions, settings=settings,
+                                                   clock=clock)
+                echo(f"sweep: {report}; webhook attempts: {delivered}")
+            except Exception:  # noqa: BLE001 — a worker outlives one bad pass
+                log.exception("worker pass failed; retrying in %ss",
+                              settings.sweep_interval_seconds)
+            done += 1
+            if passes is None or done < passes:
+                await asyncio.sleep(settings.sweep_interval_seconds)
+    finally:
+        await engine.dispose()
+
+
+def sweep_command(*, once: bool = True) -> str:
+    """``whistle sweep --once``: one sweep now; returns the summary line."""
+    settings = get_settings()
+
+    async def _main() -> SweepReport:
+        _register_effects()
+        engine = make_engine(settings.database_url)
+        try:
+            return await sweep_once(sessions=make_sessionmaker(engine), now=Clock().now(),
+                                    settings=settings)
+        finally:
+            await engine.dispose()
+
+    if not once:
+        asyncio.run(run_worker(settings=settings, echo=print))
+        return "worker stopped"
+    return f"sweep: {asyncio.run(_main())}"
+
+
+def worker_command() -> None:
+    """``whistle worker``: sweep and deliver every ``WHISTLE_SWEEP_INTERVAL_SECONDS``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run_worker(settings=get_settings(), echo=log.info))

@@ -1,0 +1,46 @@
+"""Keeping deadlines current: a timeline hook that recomputes them after every event that
+affects them, in the same transaction as the change.
+
+Registered with ``app.tickets.events.on_event`` when this module is imported (through
+``app.sla.router``), so every path that records an event — the API, the sweep, commands,
+the demo seeder — keeps the stored deadlines right without calling anything itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import get_settings
+from app.sla import service
+from app.sla.models import Whistle
+from app.tickets.events import on_event
+
+# The ticket enters a queue afresh: its response clock starts again.
+RESTARTS_RESPONSE = frozenset({"created", "release", "reroute", "reopen", "escalate"})
+# Events after which some deadline or the next check may differ (the others — notes,
+# transfers, ratings, the sweep's own alerts — change none).
+AFFECTS_DEADLINES = RESTARTS_RESPONSE | frozenset({
+    "claim", "start", "resolve", "self_close", "verify_pass", "verify_fail", "return",
+    "cancel", "merge", "approve_extension", "approve_suspension", "resume",
+})
+# The case is over: an open whistle on it ends with it.
+ENDS_CASE = frozenset({"self_close", "verify_pass", "cancel", "merge"})
+
+@on_event
+async def keep_deadlines(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
+                         data: dict[str, Any], at: datetime) -> None:
+    # Hooks get no settings: the process's own (the SLA share and zone are deployment-wide).
+    urgency_edited = kind == "edit" and "urgency" in data.get("changed", {})
+    if kind not in AFFECTS_DEADLINES and not urgency_edited:
+        return
+    await service.refresh(session, ticket_id=ticket_id, now=at, settings=get_settings(),
+                          restart_response=kind in RESTARTS_RESPONSE)
+    if kind in ENDS_CASE:
+        await session.execute(update(Whistle)
+                              .where(Whistle.ticket_id == ticket_id, Whistle.closed_at.is_(None))
+                              .values(closed_at=at)
+                              .execution_options(synchronize_session=False))

@@ -1,0 +1,132 @@
+"""HTTP for whistles (吹哨报到) and street working calendars (工作日历).
+
+Blowing the whistle and reporting in are workflow actions
+(``POST /tickets/{id}/whistle``, ``POST /tickets/{id}/report-in``); this router lists them.
+Importing it registers the SLA effects and the deadline hook.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+import app.sla.effects  # noqa: F401  (registers the escalation / extension / suspension effects)
+import app.sla.hooks  # noqa: F401  (registers the deadline hook)
+import app.sla.whistles  # noqa: F401  (registers the whistle effects)
+from app.auth.deps import Admin, CurrentActor
+from app.deps import SessionDep, SettingsDep
+from app.errors import problem_responses
+from app.sla import calendars, repository
+from app.sla.schemas import (
+    CalendarIn,
+    CalendarOut,
+    OverrideIn,
+    OverrideOut,
+    WhistleDetail,
+    WhistlePage,
+)
+
+router = APIRouter()
+
+
+
+@router.get("/whistles", operation_id="list_whistles", tags=["whistles"],
+            response_model=WhistlePage,
+            summary="Open and past whistles in scope, newest first, with report-in counts",
+            responses=problem_responses(401, 422))
+async def list_whistles(
+    actor: CurrentActor, session: SessionDep,
+    state: Annotated[Literal["open", "closed"] | None,
+                     Query(description="only open or only closed whistles")] = None,
+    ticket_id: Annotated[int | None, Query(description="whistles of one ticket")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> WhistlePage:
+    items, total = await repository.list_whistles(session, actor=actor, state=state,
+                                                  ticket_id=ticket_id, limit=limit,
+                                                  offset=offset)
+    return WhistlePage(items=items, total=total, limit=limit, offset=offset)  # type: ignore[arg-type]
+
+
+@router.get("/whistles/{whistle_id}", operation_id="get_whistle", tags=["whistles"],
+            response_model=WhistleDetail,
+            summary="One whistle: who was summoned, who reported in, when, and on time or not",
+            responses=problem_responses(401, 404))
+async def get_whistle(whistle_id: int, actor: CurrentActor, session: SessionDep) -> WhistleDetail:
+    return WhistleDetail(**await repository.get_whistle(session, actor=actor,
+                                                        whistle_id=whistle_id))
+
+
+# --- working calendars (admin) ---------------------------------------------------------------
+
+CALENDAR_NOTE = ("Changes apply to deadlines computed from now on; stored deadlines are not "
+                 "recomputed retroactively.")
+
+
+def _calendar_out(code: str, cal) -> CalendarOut:
+    return CalendarOut(street=code, periods=calendars.format_periods(cal),
+                       timezone=str(cal.timezone), minutes_per_day=cal.minutes_per_day)
+
+
+@router.get("/calendars/{street_code}", operation_id="get_calendar", tags=["calendars"],
+            response_model=CalendarOut, summary="A street's working periods (工作时间)",
+            responses=problem_responses(401, 403, 404))
+async def get_calendar(street_code: str, actor: Admin, session: SessionDep,
+                       settings: SettingsDep) -> CalendarOut:
+    street_id = await calendars.street_id_for(session, street_code)
+    assert street_id is not None
+    cal = await calendars.get_periods(session=session, street_id=street_id, settings=settings)
+    return _calendar_out(street_code, cal)
+
+
+@router.put("/calendars/{street_code}", operation_id="put_calendar", tags=["calendars"],
+            response_model=CalendarOut, summary="Set a street's working periods",
+            description=CALENDAR_NOTE, responses=problem_responses(401, 403, 404, 422))
+async def put_calendar(street_code: str, payload: CalendarIn, actor: Admin,
+                       session: SessionDep, settings: SettingsDep) -> CalendarOut:
+    street_id = await calendars.street_id_for(session, street_code)
+    assert street_id is not None
+    cal = await calendars.set_periods(session=session, street_id=street_id,
+                                      periods=payload.periods, timezone=payload.timezone,
+                                      settings=settings)
+    return _calendar_out(street_code, cal)
+
+
+OVERRIDES_DOC = (f"Extra days off or on for a street, or for every street with the code "
+                 f"`{calendars.ALL_STREETS}`; they win over China's public-holiday calendar. "
+                 + CALENDAR_NOTE)
+
+
+@router.get("/calendars/{street_code}/overrides", operation_id="list_calendar_overrides",
+            tags=["calendars"], response_model=list[OverrideOut],
+            summary="Local extra days off or on", description=OVERRIDES_DOC,
+            responses=problem_responses(401, 403, 404))
+async def list_overrides(street_code: str, actor: Admin, session: SessionDep,
+                         since: Annotated[date | None, Query()] = None) -> list[OverrideOut]:
+    street_id = await calendars.street_id_for(session, street_code, allow_all=True)
+    rows = await calendars.list_overrides(session=session, street_id=street_id, since=since)
+    return [OverrideOut.model_validate(r) for r in rows]
+
+
+@router.post("/calendars/{street_code}/overrides", operation_id="add_calendar_override",
+             tags=["calendars"], response_model=OverrideOut, status_code=status.HTTP_201_CREATED,
+             summary="Add an extra day off or on", description=OVERRIDES_DOC,
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def add_override(street_code: str, payload: OverrideIn, actor: Admin,
+                       session: SessionDep) -> OverrideOut:
+    street_id = await calendars.street_id_for(session, street_code, allow_all=True)
+    row = await calendars.add_override(session=session, street_id=street_id, day=payload.day,
+                                       is_working=payload.is_working, note=payload.note)
+    return OverrideOut.model_validate(row)
+
+
+@router.delete("/calendars/{street_code}/overrides/{day}", operation_id="delete_calendar_override",
+               tags=["calendars"], status_code=status.HTTP_204_NO_CONTENT,
+               summary="Remove an override", responses=problem_responses(401, 403, 404, 422))
+async def delete_override(street_code: str, day: date, actor: Admin,
+                          session: SessionDep) -> Response:
+    street_id = await calendars.street_id_for(session, street_code, allow_all=True)
+    await calendars.delete_override(session=session, street_id=street_id, day=day)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

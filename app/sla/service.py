@@ -1,0 +1,248 @@
+"""A ticket's deadlines: computed from the matrix item, stored, recomputed on every change
+that affects them (never on read).
+
+Three clocks run on an open ticket, all on the item's time basis (working or calendar):
+
+- **response** (响应): from entering the current queue (派遣) to being claimed; it runs only
+  while the ticket is ``dispatched`` and restarts whenever the ticket enters a queue afresh
+  (posting, release, re-routing, escalation, reopening);
+- **resolve** (处置): from posting to resolution; approved extensions (延期) add to it and
+  approved suspensions (挂起) are not counted;
+- **escalation budget**: how long the ticket may stay at the grid or community level before
+  the sweep takes it one level up (the item's own budget, else its category's default).
+
+The ticket row carries ``response_due_at``, ``resolve_due_at``, ``next_check_at`` (the
+earliest instant at which the sweep has something to do: a warning, a breach, an
+escalation) and ``sla_state``; the rest lives in ``SlaClock``. Every deadline is recomputed
+from its start, so repeated changes cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.matrix.categories import escalation_minutes
+from app.matrix.models import MatrixItem
+from app.sla.calendar import WorkingCalendar
+from app.sla.calendars import calendar_for
+from app.sla.deadlines import Basis, Pause, deadline, warning_at
+from app.sla.dialect import insert_for
+from app.sla.models import SlaClock, TicketPause, TicketRequest
+from app.tickets.models import Ticket
+
+# States in which the ticket's clocks run (not resolved and awaiting verification, not
+# suspended, not closed or cancelled).
+RUNNING = frozenset({"self_handling", "dispatched", "claimed", "in_progress", "rework",
+                     "returned"})
+LADDER = {"grid": "community", "community": "street"}
+
+
+class SlaItem(Protocol):
+    category_code: str
+    time_basis: str
+    response_minutes: int
+    resolve_minutes: int
+    urgent_response_minutes: int
+    urgent_resolve_minutes: int
+    escalation_minutes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    basis: Basis
+    response: int
+    resolve: int
+    escalation: int
+
+
+def limits_for(item: SlaItem, urgency: str) -> Limits:
+    urgent = urgency == "urgent"
+    return Limits(
+        basis=item.time_basis,  # type: ignore[arg-type]
+        response=item.urgent_response_minutes if urgent else item.response_minutes,
+        resolve=item.urgent_resolve_minutes if urgent else item.resolve_minutes,
+        escalation=escalation_minutes(item),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClockInputs:
+    """What a ticket's deadlines depend on."""
+
+    created_at: datetime
+    status: str
+    level: str
+    urgency: str
+    response_started_at: datetime | None
+    level_entered_at: datetime
+    extension_minutes: int = 0
+    pauses: tuple[Pause, ...] = ()  # closed pauses only: an open one keeps the stored values
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    response_started_at: datetime | None
+    response_due_at: datetime | None
+    response_warn_at: datetime | None
+    resolve_due_at: datetime | None
+    resolve_warn_at: datetime | None
+    level: str
+    level_entered_at: datetime
+    escalate_due_at: datetime | None
+    running: bool
+
+    def instants(self) -> list[datetime]:
+        return [i for i in (self.response_warn_at, self.response_due_at, self.resolve_warn_at,
+                            self.resolve_due_at, self.escalate_due_at) if i is not None]
+
+    def next_check(self, *, after: datetime | None = None) -> datetime | None:
+        """The earliest instant the sweep must look at the ticket (strictly after ``after``
+        when given). Without ``after`` past instants count too, so that a change which
+        leaves something already due is swept at once (a repeat visit is a no-op)."""
+        if not self.running:
+            return None
+        due = [i for i in self.instants() if after is None or i > after]
+        return min(due, default=None)
+
+    def state(self, now: datetime) -> str:
+        """on_track / warning (即将超时) / overdue (超时), the worst of the two clocks."""
+        if any(d is not None and d <= now for d in (self.response_due_at, self.resolve_due_at)):
+            return "overdue"
+        if any(w is not None and w <= now for w in (self.response_warn_at, self.resolve_warn_at)):
+            return "warning"
+        return "on_track"
+
+    def ticket_values(self, now: datetime) -> dict[str, Any]:
+        return {"response_due_at": self.response_due_at, "resolve_due_at": self.resolve_due_at,
+                "next_check_at": self.next_check(), "sla_state": self.state(now)}
+
+    def clock_values(self) -> dict[str, Any]:
+        return {"response_started_at": self.response_started_at,
+                "response_warn_at": self.response_warn_at,
+                "resolve_warn_at": self.resolve_warn_at, "level": self.level,
+                "level_entered_at": self.level_entered_at,
+                "escalate_due_at": self.escalate_due_at}
+
+
+def compute(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
+            warning_share: float) -> Deadlines:
+    """Every deadline of a ticket from its starts, its item and its calendar. Pure."""
+    limits = limits_for(item, inputs.urgency)
+    basis, pauses = limits.basis, inputs.pauses
+
+    def due_and_warning(start: datetime, minutes: float, *, paused: bool = True):
+        used = pauses if paused else ()
+        due = deadline(start=start, limit_minutes=minutes, basis=basis, cal=cal, pauses=used)
+        if due is None:
+            return None, None
+        warn = warning_at(start=start, due=due, warning_share=warning_share, basis=basis,
+                          cal=cal, pauses=used)
+        return due, warn
+
+    response_due = response_warn = None
+    if inputs.status == "dispatched" and inputs.response_started_at is not None:
+        # Suspension is only possible once claimed, so no pause falls in a response clock.
+        response_due, response_warn = due_and_warning(
+            inputs.response_started_at, limits.response, paused=False)
+    resolve_due, resolve_warn = due_and_warning(
+        inputs.created_at, limits.resolve + inputs.extension_minutes)
+    escalate_due = None
+    if inputs.level in LADDER:
+        escalate_due = deadline(start=inputs.level_entered_at, limit_minutes=limits.escalation,
+                                basis=basis, cal=cal, pauses=pauses)
+    return Deadlines(
+        response_started_at=inputs.response_started_at if response_due else None,
+        response_due_at=response_due, response_warn_at=response_warn,
+        resolve_due_at=resolve_due, resolve_warn_at=resolve_warn, level=inputs.level,
+        level_entered_at=inputs.level_entered_at, escalate_due_at=escalate_due,
+        running=inputs.status in RUNNING)
+
+
+def initial_deadlines(*, item: SlaItem, urgency: str, level: str, status: str, now: datetime,
+                      cal: WorkingCalendar, warning_share: float) -> Deadlines:
+    """The deadlines of a ticket posted at ``now`` (its ``ticket_values(now)`` go into the
+    ticket row, its ``clock_values()`` into ``SlaClock``)."""
+    inputs = ClockInputs(created_at=now, status=status, level=level, urgency=urgency,
+                         response_started_at=now, level_entered_at=now)
+    return compute(inputs, item=item, cal=cal, warning_share=warning_share)
+
+
+# --- loading and storing ---------------------------------------------------------------------
+
+
+async def pauses_of(session: AsyncSession, ticket_id: int) -> tuple[Pause, ...]:
+    rows = (await session.execute(
+        select(TicketPause.started_at, TicketPause.ended_at)
+        .where(TicketPause.ticket_id == ticket_id, TicketPause.ended_at.is_not(None))
+    )).all()
+    return tuple(Pause(start, end) for start, end in rows)
+
+
+async def extension_minutes(session: AsyncSession, ticket_id: int) -> int:
+    total = (await session.execute(
+        select(func.coalesce(func.sum(TicketRequest.minutes), 0)).where(
+            TicketRequest.ticket_id == ticket_id, TicketRequest.kind == "extension",
+            TicketRequest.status == "approved"))).scalar_one()
+    return int(total)
+
+
+async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, settings: Settings,
+                  restart_response: bool = False) -> Deadlines | None:
+    """Recompute and store the deadlines of a ticket after a change (in the change's
+    transaction). ``restart_response``: the ticket has just entered a queue afresh. A new
+    level restarts the escalation budget. Returns None for a ticket that does not exist."""
+    row = (await session.execute(
+        select(Ticket, SlaClock, MatrixItem)
+        .join(MatrixItem, MatrixItem.id == Ticket.item_id)
+        .outerjoin(SlaClock, SlaClock.ticket_id == Ticket.id)
+        .where(Ticket.id == ticket_id)
+        .execution_options(populate_existing=True)
+    )).first()
+    if row is None:
+        return None
+    ticket, clock, item = row
+    cal = await calendar_for(session, ticket.street_id, settings=settings)
+    new_level = clock is None or clock.level != ticket.level
+    inputs = ClockInputs(
+        created_at=ticket.created_at, status=ticket.status, level=ticket.level,
+        urgency=ticket.urgency,
+        response_started_at=(now if restart_response or clock is None
+                             else clock.response_started_at),
+        level_entered_at=now if new_level else clock.level_entered_at,
+        extension_minutes=await extension_minutes(session, ticket_id),
+        pauses=await pauses_of(session, ticket_id),
+    )
+    if clock is None:  # a new ticket: its clocks start when it was posted
+        inputs = replace(inputs, response_started_at=ticket.created_at,
+                         level_entered_at=ticket.created_at)
+    result = compute(inputs, item=item, cal=cal, warning_share=settings.warning_share)
+    if ticket.status == "suspended":
+        # The clock stands still: keep the stored deadlines, check nothing until resumed.
+        await session.execute(update(Ticket).where(Ticket.id == ticket_id)
+                              .values(next_check_at=None)
+                              .execution_options(synchronize_session=False))
+        return result
+    await store(session, ticket_id=ticket_id, deadlines=result, now=now)
+    return result
+
+
+async def store(session: AsyncSession, *, ticket_id: int, deadlines: Deadlines, now: datetime,
+                next_check_at: datetime | None | bool = True) -> None:
+    """Write the ticket's SLA columns and its clock row. ``next_check_at``: True to derive
+    it (past instants included), or the value to store."""
+    values = deadlines.ticket_values(now)
+    if next_check_at is not True:
+        values["next_check_at"] = next_check_at
+    await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values)
+                          .execution_options(synchronize_session=False))
+    clock = deadlines.clock_values()
+    insert = insert_for(session)
+    await session.execute(
+        insert(SlaClock).values(ticket_id=ticket_id, **clock)
+        .on_conflict_do_update(index_elements=[SlaClock.ticket_id], set_=clock))

@@ -1,0 +1,131 @@
+"""The escalation ladder (小事不出网格，大事不出社区): automatic by the sweep, by hand (上报),
+each level reached at most once — walked end to end with the clock moved by the test."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.clock import SHANGHAI
+from app.sla.calendar import WorkingCalendar, add_working_minutes
+from app.sla.models import Escalation
+from tests.sla.support import (
+    act,
+    event_kinds,
+    grid_item_of,
+    item_policy,
+    post,
+    sweep,
+    ticket_row,
+)
+
+pytestmark = pytest.mark.usefixtures("reference")
+
+
+def sh(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def grid_item(matrix_items) -> str:
+    return grid_item_of(matrix_items, primary="CGZF", co="HW")
+
+
+async def test_a_ticket_walks_up_the_whole_ladder_to_a_whistle_and_report_ins(
+        client, token_for, sessions, settings, clock, grid_item):
+    async with item_policy(sessions, grid_item, auto_whistle=True, co_departments=["HW", "SZ"],
+                           escalation_minutes=None, response_minutes=120, resolve_minutes=420):
+        # Monday 10:00: posted into the grid's queue; 2 working hours to respond, 1 day to
+        # resolve, 1 day (the category's budget) per level.
+        ticket = await post(client, token_for, grid_item)
+        tid = ticket["id"]
+        row = await ticket_row(sessions, tid)
+        assert row.level == "grid" and row.response_due_at == sh(23, 12)
+        assert row.resolve_due_at == sh(24, 10) and row.next_check_at == sh(23, 11, 36)
+
+        clock.set(sh(23, 11, 40))  # 80 % of the response limit used: 即将超时
+        report = await sweep(sessions, settings, clock)
+        assert report.warnings == 1 and report.escalations == 0
+        assert (await ticket_row(sessions, tid)).sla_state == "warning"
+
+        clock.set(sh(24, 10, 1))  # Tuesday: both limits and the grid's budget are gone
+        report = await sweep(sessions, settings, clock)
+        assert (report.overdue, report.escalations, report.supervised) == (2, 1, 0)
+        row = await ticket_row(sessions, tid)
+        assert (row.level, row.status, row.department_id) == ("community", "dispatched", None)
+        assert row.response_due_at == sh(24, 14, 1)  # a new queue: a new response clock
+
+        clock.set(sh(25, 10, 2))  # Wednesday: the community's budget is gone too
+        report = await sweep(sessions, settings, clock)
+        assert (report.escalations, report.supervised, report.whistles) == (1, 1, 1)
+        row = await ticket_row(sessions, tid)
+        assert (row.level, row.status, row.sla_state) == ("street", "dispatched", "overdue")
+
+        whistles = (await client.get("/api/v1/whistles", params={"ticket_id": tid},
+                                     headers=token_for("sd"))).json()
+        assert whistles["total"] == 1 and whistles["items"][0]["auto"] is True
+        whistle_id = whistles["items"][0]["id"]
+
+        clock.set(sh(25, 10, 20))  # HW reports in on time; SZ never does
+        await act(client, token_for, "hw_staff", tid, "report-in")
+        await act(client, token_for, "hw_staff", tid, "report-in", expect=409)
+
+        clock.set(sh(25, 10, 33))
+        report = await sweep(sessions, settings, clock)
+        assert report.missed_report_ins == 1
+        again = await sweep(sessions, settings, clock)
+        assert (again.warnings, again.overdue, again.escalations, again.supervised,
+                again.whistles, again.missed_report_ins) == (0, 0, 0, 0, 0, 0)
+
+    detail = (await client.get(f"/api/v1/whistles/{whistle_id}", headers=token_for("sd"))).json()
+    summons = {s["department"]: s for s in detail["summons"]}
+    assert summons["HW"]["on_time"] is True and summons["HW"]["reported_by"] == "hw_staff"
+    assert summons["SZ"]["missed_at"] is not None and summons["SZ"]["reported_in_at"] is None
+    assert (detail["reported_in"], detail["on_time"], detail["missed"]) == (1, 1, 1)
+
+    kinds = await event_kinds(sessions, tid)
+    assert kinds == ["created", "sla_warning", "sla_overdue", "sla_overdue", "escalated",
+                     "sla_overdue", "escalated", "supervised", "whistle_blown", "reported_in",
+                     "report_in_missed"]
+    async with sessions() as s:
+        steps = (await s.execute(select(Escalation.to_level, Escalation.auto)
+                                 .where(Escalation.ticket_id == tid)
+                                 .order_by(Escalation.id))).all()
+    assert steps == [("community", True), ("street", True)]
+
+
+async def test_manual_escalation_climbs_one_level_at_a_time_and_stops_at_the_street(
+        client, token_for, grid_item):
+    ticket = await post(client, token_for, grid_item)
+    up = await act(client, token_for, "gw01", ticket["id"], "escalate", {"reason": "需社区协调"})
+    assert up["level"] == "community"
+    up = await act(client, token_for, "cd01", ticket["id"], "escalate", {"reason": "社区无法处理"})
+    assert up["level"] == "street"
+    refused = await act(client, token_for, "sd", ticket["id"], "escalate", {"reason": "再上报"},
+                        expect=409)
+    assert "street level" in refused["detail"]
+
+
+async def test_each_level_is_reached_at_most_once(client, token_for, grid_item):
+    ticket = await post(client, token_for, grid_item)
+    await act(client, token_for, "gw01", ticket["id"], "escalate", {"reason": "需社区协调"})
+    # The street sends it back down to the grid by another grid item ...
+    back = await act(client, token_for, "sd", ticket["id"], "reroute",
+                     {"item": grid_item, "reason": "网格可处理"})
+    assert back["level"] == "grid"
+    # ... and a second escalation to the community is refused by the unique key.
+    refused = await act(client, token_for, "gw01", ticket["id"], "escalate",
+                        {"reason": "又上报"}, expect=409)
+    assert "at most once" in refused["detail"]
+
+
+async def test_escalation_restarts_the_response_clock(client, token_for, sessions, clock,
+                                                      matrix_items, grid_item):
+    ticket = await post(client, token_for, grid_item)
+    clock.advance(timedelta(minutes=30))
+    await act(client, token_for, "gw01", ticket["id"], "escalate", {"reason": "需社区协调"})
+    row = await ticket_row(sessions, ticket["id"])
+    limit = matrix_items[grid_item].response_minutes
+    assert row.response_due_at == add_working_minutes(clock.now(), limit, WorkingCalendar())
