@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.live.broker import CHANNEL, QueueEvent, database_key_of, publish_locally
+from app.live.concerned import other_departments
 from app.tickets.events import on_event
 from app.tickets.models import Ticket
 
@@ -45,7 +46,10 @@ QUEUE_EVENTS: dict[str, str] = {
     "resume": "resumed",
     "sla_warning": "sla_warning",
     "sla_overdue": "sla_overdue",
+    "supervised": "supervised",
     "whistle_blown": "whistle_blown",
+    "reported_in": "reported_in",
+    "report_in_missed": "report_in_missed",
 }
 
 _TICKET = select(Ticket.department_id, Ticket.street_id, Ticket.community_id, Ticket.grid_id,
@@ -70,17 +74,23 @@ async def publish_queue_event(session: AsyncSession, event_id: int, ticket_id: i
                               data: dict[str, Any], at: datetime) -> None:
     if kind not in QUEUE_EVENTS:
         return
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    others = await other_departments(session, kind, data)
+    if postgres and not others:  # the common case: one round trip
         await session.execute(_notify_statement(event_id, kind, ticket_id))
         return
     row = (await session.execute(_TICKET.where(Ticket.id == ticket_id))).first()
-    if row is None or row.department_id is None:
+    if row is None:
         return
-    _pending(session.sync_session, database_key_of(bind.engine)).append(
-        QueueEvent(event_id=event_id, kind=kind, ticket_id=ticket_id,
-                   department_id=row.department_id, street_id=row.street_id,
-                   community_id=row.community_id, grid_id=row.grid_id, status=row.status))
+    departments = [d for d in dict.fromkeys([row.department_id, *others]) if d is not None]
+    events = [QueueEvent(event_id=event_id, kind=kind, ticket_id=ticket_id, department_id=d,
+                         street_id=row.street_id, community_id=row.community_id,
+                         grid_id=row.grid_id, status=row.status) for d in departments]
+    if postgres:
+        for queue_event in events:
+            await session.execute(select(func.pg_notify(CHANNEL, queue_event.to_json())))
+    else:
+        _pending(session.sync_session, database_key_of(session.get_bind().engine)).extend(events)
 
 
 def _pending(session: Session, database_key: str) -> list[QueueEvent]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.auth.deps import CurrentActor
@@ -42,9 +41,6 @@ def get_broker(request: Request) -> Broker:
     if broker is None:
         raise LiveQueuesUnavailable("live queues are not running in this process")
     return broker
-
-
-BrokerDep = Annotated[Broker, Depends(get_broker)]
 
 
 def sse(event: QueueEvent) -> str:
@@ -85,9 +81,9 @@ async def event_stream(broker: Broker, audience: service.Audience) -> AsyncItera
                **problem_responses(401, 404, 503)},
 )
 async def stream_department_queue(code: str, actor: CurrentActor, session: SessionDep,
-                                  broker: BrokerDep) -> StreamingResponse:
+                                  request: Request) -> StreamingResponse:
     # The request's transaction ends when this returns; the stream holds no connection.
     audience = await service.audience_for(session=session, actor=actor, department_code=code)
     return StreamingResponse(
-        event_stream(broker, audience), media_type="text/event-stream",
+        event_stream(get_broker(request), audience), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

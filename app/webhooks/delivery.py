@@ -26,7 +26,8 @@ from app.db import unit_of_work
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookDelivery, WebhookSubscription
 from app.webhooks.signing import sign
 
-MAX_ATTEMPTS = 10
+# 10 s … 43 min, then hourly: about 6½ hours of retries before a message is given up.
+MAX_ATTEMPTS = 15
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
 # Longer than a batch can take to send (batch / CONCURRENCY × the client's timeout).
@@ -117,7 +118,7 @@ async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime) -> O
         status_code, error = response.status_code, None
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # any failure to send (refused, timed out, bad URL) counts
         status_code, error = None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
     return Outcome(status_code, error, int((time.perf_counter() - started) * 1000))
 

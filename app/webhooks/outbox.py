@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.jurisdiction.models import Department
+from app.live.concerned import other_departments
 from app.tickets.events import on_event
 from app.tickets.models import Ticket, ticket_number
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookSubscription
@@ -23,7 +24,8 @@ from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookSubscription
 # under its own scope checks, rather than finding them copied into every outbox row.
 PRIVATE_EVENT_KEYS = frozenset({"reporter_name", "reporter_phone"})
 
-# The active subscriptions that may see this ticket, with the ticket's minimal fields:
+# The active subscriptions of the ticket's department, of departments the event concerns
+# (summoned by a whistle, reporting in) and of all departments, with the ticket's minimal fields:
 # one round trip per event, returning no rows when nobody subscribes.
 _MATCHING = (
     select(
@@ -49,7 +51,8 @@ _MATCHING = (
     .where(
         WebhookSubscription.is_active.is_(True),
         or_(WebhookSubscription.department_id.is_(None),
-            WebhookSubscription.department_id == Ticket.department_id),
+            WebhookSubscription.department_id == Ticket.department_id,
+            WebhookSubscription.department_id.in_(bindparam("others", expanding=True))),
     )
 )
 
@@ -95,7 +98,8 @@ def message_body(*, delivery_id: str, event_id: int, kind: str, ticket_id: int,
 
 async def enqueue_for_event(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
                             data: dict[str, Any], at: datetime) -> None:
-    rows = (await session.execute(_MATCHING, {"ticket_id": ticket_id})).all()
+    others = await other_departments(session, kind, data)
+    rows = (await session.execute(_MATCHING, {"ticket_id": ticket_id, "others": others})).all()
     messages = []
     for row in rows:
         if not wants(row.event_types, kind):

@@ -1,0 +1,22 @@
+"""Which departments an event concerns besides the ticket's own: a whistle (吹哨) concerns
+the departments it summons, a report-in (报到) the department reporting in. Live queues
+and webhooks both tell these departments too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.jurisdiction.models import Department
+
+
+async def other_departments(session: AsyncSession, kind: str, data: dict[str, Any]) -> list[int]:
+    if kind == "whistle_blown" and data.get("departments"):
+        codes = [c for c in data["departments"] if isinstance(c, str)]
+        rows = await session.execute(select(Department.id).where(Department.code.in_(codes)))
+        return sorted(rows.scalars())
+    if kind in ("reported_in", "report_in_missed") and isinstance(data.get("department_id"), int):
+        return [data["department_id"]]
+    return []

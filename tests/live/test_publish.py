@@ -1,0 +1,52 @@
+"""Queue events leave the transaction only when it commits, on either backend."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.db import unit_of_work
+from app.jurisdiction.models import Department
+from app.live import make_broker
+from app.tickets.events import record_event
+from app.tickets.models import Ticket
+
+pytestmark = pytest.mark.usefixtures("reference")
+
+
+async def test_only_committed_changes_are_published(engine, sessions, clock, client, token_for,
+                                                    matrix_items):
+    code = next(c for c, i in sorted(matrix_items.items())
+                if i.handling_level == "street" and i.primary_department == "CGZF"
+                and not i.self_handle_allowed)
+    r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+        "grid": "BH01-01", "item": code, "description": "占道经营"})
+    ticket_id = r.json()["id"]
+    async with sessions() as session:
+        cgzf = (await session.execute(
+            select(Department.id).where(Department.code == "CGZF"))).scalar_one()
+        ticket = await session.get_one(Ticket, ticket_id)
+    broker = make_broker(engine)
+    await broker.start()
+    try:
+        subscription = broker.subscribe(cgzf)
+        with pytest.raises(RuntimeError):
+            async with unit_of_work(sessions) as session:
+                await record_event(session, ticket_id=ticket_id, kind="claim", actor=None,
+                                   at=clock.now())
+                raise RuntimeError("rolled back")
+        assert await subscription.next(0.3) is None
+        async with unit_of_work(sessions) as session:
+            event_id = await record_event(session, ticket_id=ticket_id, kind="claim",
+                                          actor=None, at=clock.now())
+            assert await subscription.next(0.1) is None  # not before the commit
+        got = await subscription.next(5)
+        assert (got.event_id, got.kind, got.ticket_id) == (event_id, "claim", ticket_id)
+        assert (got.department_id, got.street_id, got.grid_id) == (
+            cgzf, ticket.street_id, ticket.grid_id)
+        async with unit_of_work(sessions) as session:  # not a queue change: not published
+            await record_event(session, ticket_id=ticket_id, kind="note", actor=None,
+                               at=clock.now(), data={"result": "在处理"})
+        assert await subscription.next(0.3) is None
+    finally:
+        await broker.stop()
