@@ -167,3 +167,20 @@ def _mount_domain_apps() -> None:
 
 
 _mount_domain_apps()
+
+
+@cli.command("workflow-doc")
+def workflow_doc(
+    check: Annotated[bool, typer.Option(help="fail if README.md's section is stale")] = False,
+) -> None:
+    """Regenerate README.md's workflow diagram and table from the state machine."""
+    from app.tickets.workflow_doc import readme_section, update_readme, workflow_markdown
+
+    readme = ROOT / "README.md"
+    if check:
+        if readme_section(readme) != workflow_markdown():
+            typer.echo("README.md's workflow section is stale: run `whistle workflow-doc`",
+                       err=True)
+            raise typer.Exit(1)
+        return
+    typer.echo("updated README.md" if update_readme(readme) else "README.md already current")

@@ -13,6 +13,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.jurisdiction.geo import JurisdictionCache
 from app.matrix.cache import MatrixCache
+from app.open311.router import router as open311_router
 from app.routers import API_ROUTERS
 from app.tickets.lookups import Lookups
 
@@ -53,4 +54,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
+    app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths
     return app

@@ -160,13 +160,21 @@ def roles_for(transition: Transition) -> frozenset[Role]:
 
 
 def mermaid() -> str:
-    """The state diagram for the README (``whistle workflow-diagram``)."""
-    lines = ["stateDiagram-v2", "    [*] --> dispatched: post", "    [*] --> self_handling: post (自处)"]
+    """The state diagram for the README (``whistle workflow-diagram``). Actions allowed from
+    most open states are drawn once from a pseudo-state "any open state"."""
+    lines = ["stateDiagram-v2", '    state "any open state" as open',
+             "    [*] --> dispatched: post", "    [*] --> self_handling: post (自处)"]
+    edges: dict[tuple[str, str], list[str]] = {}
     for tr in TRANSITIONS:
-        for source in sorted(tr.sources):
-            target = tr.target or source
-            if target == source and tr.target is None:
-                continue  # in-place actions (note, transfer, rate) are listed below the diagram
-            lines.append(f"    {source} --> {target}: {tr.action}")
+        if tr.target is None:
+            continue  # in-place actions (note, transfer, rate ...) are listed under the diagram
+        sources = ["open"] if len(tr.sources) >= 5 else sorted(tr.sources)
+        for source in sources:
+            edges.setdefault((source, tr.target.value), []).append(tr.action)
+    lines += [f"    {a} --> {b}: {', '.join(acts)}" for (a, b), acts in edges.items()]
     lines += ["    closed --> [*]", "    cancelled --> [*]"]
     return "\n".join(lines)
+
+
+def in_place_actions() -> list[Transition]:
+    return [tr for tr in TRANSITIONS if tr.target is None]
