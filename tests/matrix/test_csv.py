@@ -145,3 +145,8 @@ def test_validation_errors_format_for_the_terminal():
         parse(text)
     assert format_invalid_input(caught.value).splitlines()[1].startswith(
         f"  row {data_row('0202')}, column resolve_limit: '4x' is not a time limit")
+
+
+def test_a_single_problem_formats_on_one_line():
+    exc = InvalidInput.at(["file"], "no such file: x.csv")
+    assert format_invalid_input(exc) == "file: no such file: x.csv"

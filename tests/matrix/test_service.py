@@ -141,3 +141,15 @@ async def test_cache_with_zero_interval_checks_every_call(rollback_session):
     await zero.current(s, now_monotonic=5.0)
     newer = await import_shipped(s, label="newer")
     assert (await zero.current(s, now_monotonic=5.0)).version_id == newer.id
+
+
+async def test_without_departments_the_import_says_so_once(rollback_session, monkeypatch):
+    async def no_departments(session):
+        return set()
+
+    monkeypatch.setattr(service.repo, "department_codes", no_departments)
+    with pytest.raises(InvalidInput) as caught:
+        await import_shipped(rollback_session)
+    assert caught.value.errors == [{"loc": ["departments"], "type": "value_error",
+                                    "msg": "no departments exist yet: import the departments "
+                                           "before the matrix"}]
