@@ -9,14 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from app.live import publish as _publish  # noqa: F401  (registers the on_event hook)
-from app.live.broker import Broker, InProcessBroker, PostgresBroker, database_key_of
+from app.live.broker import Broker, InProcessBroker, database_key_of
+from app.live.postgres import PostgresBroker
 
 
 def make_broker(engine: Any) -> Broker:
     """LISTEN/NOTIFY on PostgreSQL (several processes); in-process on SQLite."""
     if engine.dialect.name == "postgresql":
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return PostgresBroker(dsn)
+        return PostgresBroker(dsn, database_key=database_key_of(engine))
     return InProcessBroker(database_key_of(engine))
 
 

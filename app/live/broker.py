@@ -1,9 +1,9 @@
 """Brokers carry queue events from the transaction that made them to the open streams.
 
     Broker                  the fan-out to this process's subscribers (one per open stream)
-    ├── InProcessBroker     events published by this process after commit (SQLite: one process)
-    └── PostgresBroker      events NOTIFYed by any process inside its transaction, received
-                            here on one dedicated LISTEN connection per process
+    ├── InProcessBroker     SQLite: events committed by this process, handed over in-process
+    └── PostgresBroker      (app.live.postgres) one LISTEN connection per process; events
+                            committed anywhere arrive as NOTIFY payloads
 
 Either way a subscriber sees only committed changes. Events are hints to refresh, not a
 log: a stream that falls behind, or a LISTEN connection that drops, closes its streams
@@ -17,7 +17,7 @@ import json
 import logging
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,11 @@ class QueueEvent:
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
 
-    @classmethod
-    def from_json(cls, raw: str) -> QueueEvent:
-        return cls(**json.loads(raw))
+
+def decode_events(raw: str) -> list[QueueEvent]:
+    """A NOTIFY payload: one event (sent inside a transaction) or a list (sent in batches)."""
+    decoded = json.loads(raw)
+    return [QueueEvent(**e) for e in (decoded if isinstance(decoded, list) else [decoded])]
 
 
 class StreamClosed(Exception):
@@ -129,9 +131,43 @@ class Broker:
         return sum(len(s) for s in self._subscribers.values())
 
 
-# In-process brokers by database URL: a commit in this process reaches every in-process
-# broker of the same database (several app instances in one process, as in tests).
-_local_brokers: dict[str, set[InProcessBroker]] = {}
+# The running brokers of this process, by database URL. A commit in this process reaches
+# every in-process broker of its database (several app instances in one process, as in
+# tests), or is handed to one PostgreSQL broker to NOTIFY every process.
+_in_process: dict[str, set[InProcessBroker]] = {}
+_notifiers: dict[str, list[Notifier]] = {}
+
+
+class Notifier(Protocol):
+    def send(self, events: list[QueueEvent]) -> None: ...
+
+
+def database_key_of(engine: Any) -> str:
+    """Which database an engine talks to: its URL."""
+    return engine.url.render_as_string(hide_password=False)
+
+
+def has_notifier(database_key: str) -> bool:
+    return bool(_notifiers.get(database_key))
+
+
+def register_notifier(database_key: str, notifier: Notifier) -> None:
+    _notifiers.setdefault(database_key, []).append(notifier)
+
+
+def unregister_notifier(database_key: str, notifier: Notifier) -> None:
+    if notifier in _notifiers.get(database_key, []):
+        _notifiers[database_key].remove(notifier)
+
+
+def publish_committed(database_key: str, events: list[QueueEvent]) -> None:
+    """Hand events whose transaction has committed to this process's brokers."""
+    for broker in tuple(_in_process.get(database_key, ())):
+        for event in events:
+            broker.dispatch(event)
+    notifiers = _notifiers.get(database_key)
+    if notifiers:
+        notifiers[0].send(events)  # one NOTIFY reaches every listening process, this one too
 
 
 class InProcessBroker(Broker):
@@ -140,80 +176,8 @@ class InProcessBroker(Broker):
         self.database_key = database_key
 
     async def start(self) -> None:
-        _local_brokers.setdefault(self.database_key, set()).add(self)
+        _in_process.setdefault(self.database_key, set()).add(self)
 
     async def stop(self) -> None:
-        _local_brokers.get(self.database_key, set()).discard(self)
-        await super().stop()
-
-
-def database_key_of(engine: Any) -> str:
-    """Which database an engine talks to (the URL; also what the LISTEN connection uses)."""
-    return engine.url.render_as_string(hide_password=False)
-
-
-def publish_locally(database_key: str, events: list[QueueEvent]) -> None:
-    """Hand committed events to this process's in-process brokers of that database."""
-    for broker in tuple(_local_brokers.get(database_key, ())):
-        for event in events:
-            broker.dispatch(event)
-
-
-class PostgresBroker(Broker):
-    """LISTENs on ``CHANNEL`` over one asyncpg connection of its own (outside the pool: a
-    pooled connection would be handed to requests). Reconnects with backoff if it drops."""
-
-    def __init__(self, dsn: str, *, channel: str = CHANNEL) -> None:
-        super().__init__()
-        self._dsn = dsn
-        self._channel = channel
-        self._connection: Any = None
-        self._reconnecting: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    async def start(self) -> None:
-        await self._connect()
-
-    async def _connect(self) -> None:
-        import asyncpg  # only PostgreSQL deployments need the driver loaded here
-
-        connection = await asyncpg.connect(self._dsn)
-        await connection.add_listener(self._channel, self._on_notify)
-        connection.add_termination_listener(self._on_lost)
-        self._connection = connection
-
-    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        try:
-            event = QueueEvent.from_json(payload)
-        except (ValueError, TypeError):
-            log.warning("ignoring a malformed %s payload: %r", self._channel, payload[:200])
-            return
-        self.dispatch(event)
-
-    def _on_lost(self, _connection: Any) -> None:
-        if self._stopping:
-            return
-        # What was NOTIFYed while nobody listened is gone: make every client reload.
-        self.close_all("the live connection was lost; reconnect and reload the queue")
-        if self._reconnecting is None or self._reconnecting.done():
-            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
-
-    async def _reconnect(self) -> None:
-        delay = 0.5
-        while not self._stopping:
-            try:
-                await self._connect()
-                log.info("live queue listener reconnected")
-                return
-            except Exception as exc:  # asyncpg raises many kinds while PostgreSQL restarts
-                log.warning("live queue listener reconnect failed: %s", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-        if self._connection is not None and not self._connection.is_closed():
-            await self._connection.close()
+        _in_process.get(self.database_key, set()).discard(self)
         await super().stop()

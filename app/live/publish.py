@@ -1,10 +1,11 @@
 """Publishing queue events from the transaction that records them.
 
-Registered with ``app.tickets.events.on_event`` when ``app.live`` is imported. On
-PostgreSQL the event is ``pg_notify``-ed inside the change's own transaction, so that
-PostgreSQL delivers it to every process's listener if, and only if, the change commits.
-On SQLite it waits in the session until the commit and then goes to this process's
-in-process brokers (a rolled-back change is forgotten).
+Registered with ``app.tickets.events.on_event`` when ``app.live`` is imported. The event
+waits in the session until its transaction commits and then goes to this process's
+broker: handed over in-process on SQLite, NOTIFYed to every process on PostgreSQL. A
+rolled-back change is forgotten. A PostgreSQL process running no broker (the worker,
+commands) NOTIFYs inside the transaction instead, which PostgreSQL delivers only if it
+commits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import Text, cast, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.live.broker import CHANNEL, QueueEvent, database_key_of, publish_locally
+from app.live.broker import CHANNEL, QueueEvent, database_key_of, has_notifier, publish_committed
 from app.live.concerned import other_departments
 from app.tickets.events import on_event
 from app.tickets.models import Ticket
@@ -74,9 +75,13 @@ async def publish_queue_event(session: AsyncSession, event_id: int, ticket_id: i
                               data: dict[str, Any], at: datetime) -> None:
     if kind not in QUEUE_EVENTS:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
+    bind = session.get_bind()
+    key = database_key_of(bind.engine)
+    # A process without a PostgreSQL broker (the worker, a command) NOTIFYs inside its
+    # transaction: PostgreSQL then delivers it if, and only if, the change commits.
+    notify_now = bind.dialect.name == "postgresql" and not has_notifier(key)
     others = await other_departments(session, kind, data)
-    if postgres and not others:  # the common case: one round trip
+    if notify_now and not others:  # the lookup and the NOTIFY in one round trip
         await session.execute(_notify_statement(event_id, kind, ticket_id))
         return
     row = (await session.execute(_TICKET.where(Ticket.id == ticket_id))).first()
@@ -86,11 +91,11 @@ async def publish_queue_event(session: AsyncSession, event_id: int, ticket_id: i
     events = [QueueEvent(event_id=event_id, kind=kind, ticket_id=ticket_id, department_id=d,
                          street_id=row.street_id, community_id=row.community_id,
                          grid_id=row.grid_id, status=row.status) for d in departments]
-    if postgres:
+    if notify_now:
         for queue_event in events:
             await session.execute(select(func.pg_notify(CHANNEL, queue_event.to_json())))
     else:
-        _pending(session.sync_session, database_key_of(session.get_bind().engine)).extend(events)
+        _pending(session.sync_session, key).extend(events)
 
 
 def _pending(session: Session, database_key: str) -> list[QueueEvent]:
@@ -104,7 +109,7 @@ def _pending(session: Session, database_key: str) -> list[QueueEvent]:
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is not None:
-        publish_locally(*pending)
+        publish_committed(*pending)
 
 
 def _after_rollback(session: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.auth.deps import CurrentActor
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import WhistleError, problem_responses
 from app.live import service
 from app.live.broker import Broker, QueueEvent, StreamClosed
@@ -20,6 +21,9 @@ router = APIRouter(tags=["queues"])
 # A comment line this often keeps proxies and phones' networks from closing an idle stream.
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 3000
+# A stream ends after this long (None: the access token's lifetime), so that the client
+# reconnects with a fresh token: a disabled account does not keep watching for hours.
+LIFETIME_SECONDS: float | None = None
 
 STREAM_DOC = """\
 `text/event-stream`. Each event is named by what happened to the ticket (`new`, `claimed`,
@@ -28,8 +32,9 @@ STREAM_DOC = """\
 `resumed`, `sla_warning`, `sla_overdue`, `whistle_blown`), its `id` is the timeline event id,
 and its data is JSON: `{"event_id", "kind", "ticket_id", "status"}`. Reload the ticket (or
 the queue) to see the change. Comment lines keep the stream alive. An `event: closed` means
-the server dropped the stream (shutdown, a lagging client, a lost database connection):
-reconnect and reload the queue."""
+the server ended the stream (its time is up — as long as an access token lasts —, shutdown,
+a lagging client, a lost database connection): reconnect with a current token and reload
+the queue."""
 
 
 class LiveQueuesUnavailable(WhistleError):
@@ -50,21 +55,30 @@ def sse(event: QueueEvent) -> str:
             f"data: {json.dumps(data, separators=(',', ':'))}\n\n")
 
 
-async def event_stream(broker: Broker, audience: service.Audience) -> AsyncIterator[str]:
+def closed(reason: str) -> str:
+    return f"event: closed\ndata: {json.dumps({'reason': reason})}\n\n"
+
+
+async def event_stream(broker: Broker, audience: service.Audience, *,
+                       lifetime: float) -> AsyncIterator[str]:
     # Subscribed before the first byte: a client that has read the greeting misses nothing.
     subscription = broker.subscribe(audience.department_id)
+    loop = asyncio.get_running_loop()
+    ends_at = loop.time() + lifetime
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
-        while True:
+        while (left := ends_at - loop.time()) > 0:
             try:
-                event = await subscription.next(KEEPALIVE_SECONDS)
-            except StreamClosed as closed:
-                yield f"event: closed\ndata: {json.dumps({'reason': str(closed)})}\n\n"
+                event = await subscription.next(min(KEEPALIVE_SECONDS, left))
+            except StreamClosed as stop:
+                yield closed(str(stop))
                 return
             if event is None:
-                yield ": keep-alive\n\n"
+                if ends_at - loop.time() > 0:
+                    yield ": keep-alive\n\n"
             elif audience.sees(event):
                 yield sse(event)
+        yield closed("the stream's time is up; reconnect")
     finally:
         # Also reached when the client disconnects (the response task is cancelled).
         broker.unsubscribe(subscription)
@@ -81,9 +95,11 @@ async def event_stream(broker: Broker, audience: service.Audience) -> AsyncItera
                **problem_responses(401, 404, 503)},
 )
 async def stream_department_queue(code: str, actor: CurrentActor, session: SessionDep,
-                                  request: Request) -> StreamingResponse:
+                                  settings: SettingsDep, request: Request) -> StreamingResponse:
     # The request's transaction ends when this returns; the stream holds no connection.
     audience = await service.audience_for(session=session, actor=actor, department_code=code)
+    lifetime = LIFETIME_SECONDS or settings.access_token_minutes * 60.0
     return StreamingResponse(
-        event_stream(get_broker(request), audience), media_type="text/event-stream",
+        event_stream(get_broker(request), audience, lifetime=lifetime),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

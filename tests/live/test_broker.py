@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from app.live.broker import Broker, InProcessBroker, QueueEvent, StreamClosed, publish_locally
+from app.live.broker import (
+    Broker,
+    InProcessBroker,
+    QueueEvent,
+    StreamClosed,
+    decode_events,
+    publish_committed,
+)
+from app.live.postgres import MAX_PAYLOAD_BYTES, batches
 
 
 def event(department_id: int = 1, event_id: int = 1, **kw) -> QueueEvent:
@@ -13,9 +21,17 @@ def event(department_id: int = 1, event_id: int = 1, **kw) -> QueueEvent:
     return QueueEvent(**(fields | kw))
 
 
-def test_events_round_trip_through_json():
+def test_notify_payloads_carry_one_event_or_a_batch():
     e = event(kind="claim", status="claimed")
-    assert QueueEvent.from_json(e.to_json()) == e
+    assert decode_events(e.to_json()) == [e]
+    assert decode_events(batches([e, event(event_id=2)])[0]) == [e, event(event_id=2)]
+
+
+def test_batches_stay_under_the_notify_payload_limit():
+    events = [event(event_id=10**12 + i) for i in range(500)]
+    payloads = batches(events)
+    assert len(payloads) > 1 and all(len(p) <= MAX_PAYLOAD_BYTES for p in payloads)
+    assert [e for p in payloads for e in decode_events(p)] == events
 
 
 async def test_subscribers_get_their_department_only():
@@ -59,10 +75,10 @@ async def test_in_process_brokers_of_one_database_all_receive_local_publishes():
     for broker in (a, b, elsewhere):
         await broker.start()
     subs = [broker.subscribe(1) for broker in (a, b, elsewhere)]
-    publish_locally("db-1", [event(1, 5)])
+    publish_committed("db-1", [event(1, 5)])
     assert (await subs[0].next(0.01)).event_id == 5
     assert (await subs[1].next(0.01)).event_id == 5
     assert await subs[2].next(0.01) is None
     for broker in (a, b, elsewhere):
         await broker.stop()
-    publish_locally("db-1", [event(1, 6)])  # stopped brokers are no longer reachable
+    publish_committed("db-1", [event(1, 6)])  # stopped brokers are no longer reachable

@@ -50,3 +50,41 @@ async def test_only_committed_changes_are_published(engine, sessions, clock, cli
         assert await subscription.next(0.3) is None
     finally:
         await broker.stop()
+
+
+async def test_a_process_without_a_broker_notifies_inside_its_transaction(
+        engine, sessions, clock, client, token_for, matrix_items, is_postgres):
+    """The worker and commands run no broker: their events must still reach the API."""
+    if not is_postgres:
+        pytest.skip("NOTIFY is PostgreSQL's")
+    import asyncio
+
+    import asyncpg
+
+    from app.live.broker import CHANNEL, database_key_of, decode_events, has_notifier
+
+    assert not has_notifier(database_key_of(engine))
+    code = next(c for c, i in sorted(matrix_items.items())
+                if i.handling_level == "street" and i.primary_department == "CGZF"
+                and not i.self_handle_allowed)
+    r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+        "grid": "BH01-01", "item": code, "description": "占道经营"})
+    ticket_id = r.json()["id"]
+    received: asyncio.Queue = asyncio.Queue()
+    listener = await asyncpg.connect(engine.url.set(drivername="postgresql")
+                                     .render_as_string(hide_password=False))
+    await listener.add_listener(CHANNEL, lambda *args: received.put_nowait(args[-1]))
+    try:
+        with pytest.raises(RuntimeError):
+            async with unit_of_work(sessions) as session:
+                await record_event(session, ticket_id=ticket_id, kind="release", actor=None,
+                                   at=clock.now())
+                raise RuntimeError("rolled back")
+        async with unit_of_work(sessions) as session:
+            event_id = await record_event(session, ticket_id=ticket_id, kind="claim",
+                                          actor=None, at=clock.now())
+        (got,) = decode_events(await asyncio.wait_for(received.get(), 5))
+        assert (got.event_id, got.kind, got.ticket_id) == (event_id, "claim", ticket_id)
+        assert received.empty()  # nothing from the rolled-back release
+    finally:
+        await listener.close()

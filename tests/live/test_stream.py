@@ -120,6 +120,27 @@ async def test_an_idle_stream_sends_keep_alive_comments(settings, clock, token_f
         assert (await stream.next(2)).comments == ["keep-alive"]
 
 
+async def test_a_stream_ends_when_its_time_is_up_so_the_client_renews_its_token(
+        settings, clock, token_for, monkeypatch):
+    monkeypatch.setattr(live_router, "LIFETIME_SECONDS", 0.2)
+    async with instance(settings, clock) as base, \
+            open_stream(base, token_for("cgzf_lead")) as stream:
+        event = await stream.next_named(2)
+        assert event.event == "closed" and "time is up" in event.json["reason"]
+
+
+async def test_stopping_the_broker_ends_open_streams(settings, clock, token_for):
+    app = create_app(settings, clock=clock)
+    await start_broker(app)
+    try:
+        async with serve(app) as base, open_stream(base, token_for("cgzf_lead")) as stream:
+            await stop_broker(app)
+            event = await stream.next_named(2)
+            assert event.event == "closed" and "shutting down" in event.json["reason"]
+    finally:
+        await app.state.engine.dispose()
+
+
 @pytest.mark.parametrize(("user", "code", "status"), [
     ("hw_staff", "CGZF", 404),
     ("gw01", "CGZF", 404),
