@@ -98,7 +98,8 @@ def serve(
     settings = get_settings()
     asyncio.run(_migrate(settings.database_url))
     if demo:
-        from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo as _seed
+        from app.demo.seed import DEMO_PASSWORD, DEMO_USERS
+        from app.demo.seed import seed_demo as _seed
 
         typer.echo(run_in_session(lambda session: _seed(session=session, force=False)))
         typer.echo("demo logins (password for all: " + DEMO_PASSWORD + "):")
@@ -184,3 +185,22 @@ def workflow_doc(
             raise typer.Exit(1)
         return
     typer.echo("updated README.md" if update_readme(readme) else "README.md already current")
+
+
+@cli.command()
+def sweep(
+    once: Annotated[bool, typer.Option("--once", help="run one sweep now and exit")] = True,
+) -> None:
+    """One SLA sweep: warnings, breaches, escalations, supervision, whistle deadlines."""
+    from app.sla.commands import sweep_command
+
+    typer.echo(sweep_command(once=once))
+
+
+@cli.command()
+def worker() -> None:
+    """Run the sweep and webhook deliveries every WHISTLE_SWEEP_INTERVAL_SECONDS; any number
+    of workers may run against one PostgreSQL database."""
+    from app.sla.commands import worker_command
+
+    worker_command()

@@ -52,12 +52,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_defaults(self) -> Settings:
-        if self.env != "development" and self.env != "test":
-            if not self.secret_key or self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "WHISTLE_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "outside development mode"
-                )
+        weak = not self.secret_key or self.secret_key == DEV_SECRET or len(self.secret_key) < 32
+        if self.env == "production" and weak:
+            raise ValueError(
+                "WHISTLE_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development mode"
+            )
         return self
 
     @property

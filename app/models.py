@@ -7,6 +7,7 @@ from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.matrix.models import MatrixItem, MatrixVersion
 from app.sla import models as sla_models  # noqa: F401  (SLA, escalation, whistle tables)
 from app.tickets.models import IdempotencyRecord, Ticket, TicketEvent
+from app.webhooks import models as webhook_models  # noqa: F401  (subscriptions, outbox, log)
 
 __all__ = [
     "ApiKey", "Attachment", "Base", "Department", "DepartmentStreet", "IdempotencyRecord",

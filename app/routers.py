@@ -6,6 +6,7 @@ from app.attachments.router import router as attachments_router
 from app.auth.router import router as auth_router
 from app.jurisdiction.router import router as jurisdiction_router
 from app.matrix.router import router as matrix_router
+from app.sla.router import router as sla_router
 from app.tickets.router import router as tickets_router
 from app.tickets.workflow_router import router as workflow_router
 
@@ -16,4 +17,5 @@ API_ROUTERS: list[APIRouter] = [
     attachments_router,
     jurisdiction_router,
     matrix_router,
+    sla_router,
 ]

@@ -128,9 +128,10 @@ def token_for(settings, clock, reference):
 @pytest.fixture(scope="session")
 async def matrix_items(reference, sessions):
     """The current matrix's items by code."""
-    from app.matrix.service import current_version
-    from app.matrix.models import MatrixItem
     from sqlalchemy import select
+
+    from app.matrix.models import MatrixItem
+    from app.matrix.service import current_version
 
     async with sessions() as session:
         version = await current_version(session=session)

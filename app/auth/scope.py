@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, or_, true
 
 from app.auth.actor import Actor
 from app.auth.models import Role
@@ -57,7 +57,11 @@ def ticket_scope_clause(actor: Actor, ticket_model: Any) -> ColumnElement[bool]:
     if role in DEPARTMENT_ROLES:
         if actor.department_id is None:
             return false()
-        return ticket_model.department_id == actor.department_id
+        # A department also sees the tickets its department was summoned to by a whistle.
+        from app.sla.whistles import summoned_ticket_ids  # local: sla imports auth
+
+        return or_(ticket_model.department_id == actor.department_id,
+                   ticket_model.id.in_(summoned_ticket_ids(actor.department_id)))
     if node is None:
         return false()
     if role is Role.community_dispatcher:

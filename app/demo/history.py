@@ -3,6 +3,7 @@ actions) at past instants, so their timelines, deadlines and counters are all ge
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -197,12 +198,10 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
         if story and story[-1] in ("verify_pass", "self_close") and rng.random() < 0.6:
             moment += timedelta(hours=rng.randint(1, 48))
             if moment < end:
-                try:
+                with contextlib.suppress(WhistleError):
                     await actions.take_action(
                         session=session, actor=cast.street_dispatcher, ticket_id=ticket_id,
                         action="rate", data=ActionInput(rating=rng.choices(
                             ["满意", "基本满意", "不满意"], [70, 20, 10])[0]),
                         if_match=None, now=moment, settings=settings, lookups=lookups)
-                except WhistleError:
-                    pass
     return made

@@ -11,11 +11,11 @@ from app.auth.actor import Actor
 from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.auth.scope import can_see_contact, mask_phone
-from app.tickets.masking import mask_name
 from app.deps import ClockDep, SessionDep
 from app.errors import problem_responses
 from app.tickets import service
 from app.tickets.lookups import LookupsDep
+from app.tickets.masking import mask_name
 from app.tickets.models import Source, Status, Urgency
 from app.tickets.repository import TicketView
 from app.tickets.schemas import EventOut, Location, ReporterOut, TicketCreate, TicketOut, TicketPage

@@ -10,6 +10,7 @@ from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, NotFound, PreconditionRequired, problem_responses
+from app.sla.whistles import summoned_departments
 from app.tickets import action_schemas as body
 from app.tickets import actions, service
 from app.tickets.actions import ActionInput
@@ -65,7 +66,7 @@ async def _act(action: str, ticket_id: int, data: ActionInput, *, response: Resp
     ticket = await actions.take_action(
         session=session, actor=actor, ticket_id=ticket_id, action=action, data=data,
         if_match=parse_if_match(if_match, ticket_id), now=clock.now(), settings=settings,
-        lookups=lookups)
+        lookups=lookups, summoned_departments=await summoned_departments(session, ticket_id))
     view = await service.get_ticket(session=session, actor=actor, ticket_id=ticket.id)
     response.headers["ETag"] = etag(view)
     return ticket_out(view, actor)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:16:46.841757
+Create Date: 2026-11-23 12:48:31.225576
 """
 from collections.abc import Sequence
 
@@ -81,6 +81,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('prefix', name=op.f('uq_api_keys_prefix'))
     )
+    op.create_table('calendar_overrides',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('is_working', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['street_id'], ['jurisdictions.id'], name=op.f('fk_calendar_overrides_street_id_jurisdictions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_overrides')),
+    sa.UniqueConstraint('street_id', 'day', name=op.f('uq_calendar_overrides_street_id_day'))
+    )
+    with op.batch_alter_table('calendar_overrides', schema=None) as batch_op:
+        batch_op.create_index('uq_calendar_overrides_all_streets_day', ['day'], unique=True, postgresql_where=sa.text('street_id IS NULL'), sqlite_where=sa.text('street_id IS NULL'))
+
     op.create_table('department_streets',
     sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -119,6 +133,14 @@ def upgrade() -> None:
     with op.batch_alter_table('matrix_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_matrix_items_version_id'), ['version_id'], unique=False)
 
+    op.create_table('street_calendars',
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('periods', sa.String(length=200), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['street_id'], ['jurisdictions.id'], name=op.f('fk_street_calendars_street_id_jurisdictions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('street_id', name=op.f('pk_street_calendars'))
+    )
     op.create_table('users',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -223,6 +245,39 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_grids_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'grid_id', name=op.f('pk_user_grids'))
     )
+    op.create_table('webhook_subscriptions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secret', sa.String(length=128), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_webhook_subscriptions_created_by_user_id_users')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_webhook_subscriptions_department_id_departments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
+    )
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_subscriptions_department_id'), ['department_id'], unique=False)
+
+    op.create_table('escalations',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('from_level', sa.String(length=16), nullable=False),
+    sa.Column('to_level', sa.String(length=16), nullable=False),
+    sa.Column('auto', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('actor_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('actor_api_key_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("to_level IN ('community', 'street')", name=op.f('ck_escalations_to_level')),
+    sa.ForeignKeyConstraint(['actor_api_key_id'], ['api_keys.id'], name=op.f('fk_escalations_actor_api_key_id_api_keys')),
+    sa.ForeignKeyConstraint(['actor_user_id'], ['users.id'], name=op.f('fk_escalations_actor_user_id_users')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_escalations_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_escalations')),
+    sa.UniqueConstraint('ticket_id', 'to_level', name=op.f('uq_escalations_ticket_id_to_level'))
+    )
     op.create_table('idempotency_records',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('owner', sa.String(length=64), nullable=False),
@@ -233,6 +288,28 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_idempotency_records_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_records')),
     sa.UniqueConstraint('owner', 'key', name=op.f('uq_idempotency_records_owner_key'))
+    )
+    op.create_table('sla_alerts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('response_warning', 'response_overdue', 'resolve_warning', 'resolve_overdue', 'supervision')", name=op.f('ck_sla_alerts_kind')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_sla_alerts_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_alerts')),
+    sa.UniqueConstraint('ticket_id', 'kind', 'due_at', name=op.f('uq_sla_alerts_ticket_id_kind_due_at'))
+    )
+    op.create_table('sla_clocks',
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('response_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('response_warn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolve_warn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('level', sa.String(length=16), nullable=False),
+    sa.Column('level_entered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('escalate_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_sla_clocks_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('ticket_id', name=op.f('pk_sla_clocks'))
     )
     op.create_table('ticket_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -253,6 +330,62 @@ def upgrade() -> None:
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_events_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_events_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('ticket_pauses',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_pauses_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_pauses'))
+    )
+    with op.batch_alter_table('ticket_pauses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_pauses_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index('uq_ticket_pauses_one_open', ['ticket_id'], unique=True, postgresql_where=sa.text('ended_at IS NULL'), sqlite_where=sa.text('ended_at IS NULL'))
+
+    op.create_table('ticket_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('requested_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.CheckConstraint("kind != 'extension' OR minutes > 0", name=op.f('ck_ticket_requests_extension_minutes')),
+    sa.CheckConstraint("kind IN ('extension', 'suspension')", name=op.f('ck_ticket_requests_kind')),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_ticket_requests_status')),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_ticket_requests_decided_by_users')),
+    sa.ForeignKeyConstraint(['requested_by'], ['users.id'], name=op.f('fk_ticket_requests_requested_by_users')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_requests_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_requests'))
+    )
+    with op.batch_alter_table('ticket_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_requests_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index('uq_ticket_requests_one_pending', ['ticket_id', 'kind'], unique=True, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+
+    op.create_table('whistles',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('blown_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('auto', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('blown_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('report_in_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['blown_by'], ['users.id'], name=op.f('fk_whistles_blown_by_users')),
+    sa.ForeignKeyConstraint(['street_id'], ['jurisdictions.id'], name=op.f('fk_whistles_street_id_jurisdictions')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_whistles_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_whistles'))
+    )
+    with op.batch_alter_table('whistles', schema=None) as batch_op:
+        batch_op.create_index('ix_whistles_street_blown', ['street_id', 'blown_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_whistles_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index('uq_whistles_one_open', ['ticket_id'], unique=True, postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
 
     op.create_table('attachments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -275,21 +408,124 @@ def upgrade() -> None:
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachments_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('webhook_outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('subscription_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_kind', sa.String(length=32), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('delivery_id', sa.String(length=36), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'delivered', 'dead')", name=op.f('ck_webhook_outbox_status')),
+    sa.CheckConstraint('attempts >= 0', name=op.f('ck_webhook_outbox_attempts_non_negative')),
+    sa.ForeignKeyConstraint(['event_id'], ['ticket_events.id'], name=op.f('fk_webhook_outbox_event_id_ticket_events')),
+    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_outbox_subscription_id_webhook_subscriptions')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_webhook_outbox_ticket_id_tickets')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_outbox')),
+    sa.UniqueConstraint('delivery_id', name=op.f('uq_webhook_outbox_delivery_id'))
+    )
+    with op.batch_alter_table('webhook_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_outbox_due', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+        batch_op.create_index(batch_op.f('ix_webhook_outbox_subscription_id'), ['subscription_id'], unique=False)
+
+    op.create_table('whistle_summons',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('whistle_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reported_in_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reported_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('on_time', sa.Boolean(), nullable=True),
+    sa.Column('missed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_whistle_summons_department_id_departments')),
+    sa.ForeignKeyConstraint(['reported_by'], ['users.id'], name=op.f('fk_whistle_summons_reported_by_users')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_whistle_summons_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['whistle_id'], ['whistles.id'], name=op.f('fk_whistle_summons_whistle_id_whistles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_whistle_summons')),
+    sa.UniqueConstraint('whistle_id', 'department_id', name=op.f('uq_whistle_summons_whistle_id_department_id'))
+    )
+    with op.batch_alter_table('whistle_summons', schema=None) as batch_op:
+        batch_op.create_index('ix_whistle_summons_department_ticket', ['department_id', 'ticket_id'], unique=False)
+        batch_op.create_index('ix_whistle_summons_pending_due', ['due_at'], unique=False, postgresql_where=sa.text('reported_in_at IS NULL AND missed_at IS NULL'), sqlite_where=sa.text('reported_in_at IS NULL AND missed_at IS NULL'))
+
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['outbox_id'], ['webhook_outbox.id'], name=op.f('fk_webhook_deliveries_outbox_id_webhook_outbox'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_outbox_id'), ['outbox_id'], unique=False)
+
     # ### end Alembic commands ###
+    if op.get_bind().dialect.name == "postgresql":
+        # The queue table is updated hot (claims, status changes): vacuum it aggressively so
+        # dead index entries do not slow claim-next down (see shared/design/PERFORMANCE.md).
+        op.execute("ALTER TABLE tickets SET (autovacuum_vacuum_scale_factor = 0.01, "
+                   "autovacuum_vacuum_threshold = 500, autovacuum_vacuum_cost_delay = 0)")
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_outbox_id'))
+
+    op.drop_table('webhook_deliveries')
+    with op.batch_alter_table('whistle_summons', schema=None) as batch_op:
+        batch_op.drop_index('ix_whistle_summons_pending_due', postgresql_where=sa.text('reported_in_at IS NULL AND missed_at IS NULL'), sqlite_where=sa.text('reported_in_at IS NULL AND missed_at IS NULL'))
+        batch_op.drop_index('ix_whistle_summons_department_ticket')
+
+    op.drop_table('whistle_summons')
+    with op.batch_alter_table('webhook_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_outbox_subscription_id'))
+        batch_op.drop_index('ix_webhook_outbox_due', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+
+    op.drop_table('webhook_outbox')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_ticket_id'))
 
     op.drop_table('attachments')
+    with op.batch_alter_table('whistles', schema=None) as batch_op:
+        batch_op.drop_index('uq_whistles_one_open', postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_whistles_ticket_id'))
+        batch_op.drop_index('ix_whistles_street_blown')
+
+    op.drop_table('whistles')
+    with op.batch_alter_table('ticket_requests', schema=None) as batch_op:
+        batch_op.drop_index('uq_ticket_requests_one_pending', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+        batch_op.drop_index(batch_op.f('ix_ticket_requests_ticket_id'))
+
+    op.drop_table('ticket_requests')
+    with op.batch_alter_table('ticket_pauses', schema=None) as batch_op:
+        batch_op.drop_index('uq_ticket_pauses_one_open', postgresql_where=sa.text('ended_at IS NULL'), sqlite_where=sa.text('ended_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_ticket_pauses_ticket_id'))
+
+    op.drop_table('ticket_pauses')
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_events_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_ticket_events_kind'))
 
     op.drop_table('ticket_events')
+    op.drop_table('sla_clocks')
+    op.drop_table('sla_alerts')
     op.drop_table('idempotency_records')
+    op.drop_table('escalations')
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_subscriptions_department_id'))
+
+    op.drop_table('webhook_subscriptions')
     op.drop_table('user_grids')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_status'))
@@ -306,11 +542,16 @@ def downgrade() -> None:
 
     op.drop_table('refresh_tokens')
     op.drop_table('users')
+    op.drop_table('street_calendars')
     with op.batch_alter_table('matrix_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_matrix_items_version_id'))
 
     op.drop_table('matrix_items')
     op.drop_table('department_streets')
+    with op.batch_alter_table('calendar_overrides', schema=None) as batch_op:
+        batch_op.drop_index('uq_calendar_overrides_all_streets_day', postgresql_where=sa.text('street_id IS NULL'), sqlite_where=sa.text('street_id IS NULL'))
+
+    op.drop_table('calendar_overrides')
     op.drop_table('api_keys')
     op.drop_table('matrix_versions')
     with op.batch_alter_table('login_failures', schema=None) as batch_op:

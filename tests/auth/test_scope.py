@@ -110,6 +110,12 @@ def _where(who: Actor, dialect=None) -> str:
     return str(compiled).split("WHERE", 1)[1].strip()
 
 
+# A department sees its own queue's tickets and those a whistle summoned it to.
+DEPARTMENT_OR_SUMMONED = (
+    f"tickets.department_id = {DEPT} OR tickets.id IN (SELECT whistle_summons.ticket_id \n"
+    f"FROM whistle_summons \nWHERE whistle_summons.department_id = {DEPT})")
+
+
 @pytest.mark.parametrize(("who", "where"), [
     (ADMIN, "1 = 1"),
     (GRID_WORKER, f"tickets.grid_id IN ({GRID}, {GRID2})"),
@@ -121,8 +127,8 @@ def _where(who: Actor, dialect=None) -> str:
      f"tickets.community_id = {COMM}"),
     (actor(Role.supervisor, jurisdiction_id=GRID, scope_level="grid"),
      f"tickets.grid_id = {GRID}"),
-    (STAFF, f"tickets.department_id = {DEPT}"),
-    (LEAD, f"tickets.department_id = {DEPT}"),
+    (STAFF, DEPARTMENT_OR_SUMMONED),
+    (LEAD, DEPARTMENT_OR_SUMMONED),
     (actor(Role.integration, jurisdiction_id=STREET), "tickets.created_by_api_key_id = 42"),
 ])
 def test_ticket_scope_clause(who, where):

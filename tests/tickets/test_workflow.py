@@ -25,6 +25,9 @@ ACTOR_FOR = {
     Relation.rerouter: "sd",
     Relation.dispatcher: "cd01",
     Relation.admin: "admin",
+    Relation.street_dispatcher: "sd",
+    Relation.approver: "sd",
+    Relation.summoned: "hw_staff",
 }
 PREFERENCE = list(ACTOR_FOR)
 
@@ -80,6 +83,12 @@ async def body_for(action: str, client, token_for, new_ticket, reference, user: 
     if action in ("return", "cancel", "reopen", "verify_fail"):
         return {"reason": "不属于本部门职责"} | ({"passed": False} if action == "verify_fail" else {})
     return {
+        "escalate": {"reason": "社区无法处置，上报街道"},
+        "request_extension": {"minutes": 120, "reason": "需要协调产权单位"},
+        "approve_extension": {"approve": True}, "reject_extension": {"approve": False},
+        "request_suspension": {"reason": "等待居民回家开门"},
+        "approve_suspension": {"approve": True}, "reject_suspension": {"approve": False},
+        "blow_whistle": {"departments": ["HW"], "minutes": 30},
         "verify_pass": {"passed": True},
         "reroute": {"department": "HW", "reason": "环卫负责"},
         "transfer": {"assignee_id": reference["cgzf_staff2"].id},
@@ -89,11 +98,31 @@ async def body_for(action: str, client, token_for, new_ticket, reference, user: 
     }.get(action, {})
 
 
+PATHS = {"verify_pass": "verify", "verify_fail": "verify", "blow_whistle": "whistle",
+         "approve_extension": "decide-extension", "reject_extension": "decide-extension",
+         "approve_suspension": "decide-suspension", "reject_suspension": "decide-suspension"}
+
+
 def url_for(action: str, ticket_id: int) -> tuple[str, str]:
     if action == "edit":
         return "PATCH", f"/api/v1/tickets/{ticket_id}"
-    path = "verify" if action.startswith("verify") else action.replace("_", "-")
-    return "POST", f"/api/v1/tickets/{ticket_id}/{path}"
+    return "POST", f"/api/v1/tickets/{ticket_id}/{PATHS.get(action, action.replace('_', '-'))}"
+
+
+async def prepare(action: str, ticket_id: int, client, token_for, force) -> None:
+    """What must exist before the action: a pending request, an open whistle."""
+    if action.endswith(("_extension", "_suspension")) and not action.startswith("request"):
+        kind = action.split("_", 1)[1]
+        await force(ticket_id, Status.in_progress)
+        body = {"reason": "需要更多时间"} | ({"minutes": 60} if kind == "extension" else {})
+        r = await client.post(f"/api/v1/tickets/{ticket_id}/request-{kind}", json=body,
+                              headers=token_for("cgzf_staff"))
+        assert r.status_code == 200, r.text
+    if action == "report_in":
+        await force(ticket_id, Status.dispatched)
+        r = await client.post(f"/api/v1/tickets/{ticket_id}/whistle",
+                              json={"departments": ["HW"]}, headers=token_for("sd"))
+        assert r.status_code == 200, r.text
 
 
 CASES = [(t.action, s) for t in TRANSITIONS for s in Status]
@@ -101,11 +130,14 @@ CASES = [(t.action, s) for t in TRANSITIONS for s in Status]
 
 @pytest.mark.parametrize(("action", "state"), CASES, ids=[f"{a}-from-{s}" for a, s in CASES])
 async def test_every_action_from_every_state(action, state, client, token_for, new_ticket,
-                                             force, reference):
+                                             force, reference, pick_item):
     transition = BY_ACTION[action]
-    ticket = await new_ticket()
+    # Escalation climbs from the community; everything else starts in a department's queue.
+    ticket = await new_ticket(item=pick_item(level="community")) if action == "escalate" \
+        else await new_ticket()
+    await prepare(action, ticket["id"], client, token_for, force)
     await force(ticket["id"], state)
-    user = actor_for(action)
+    user = "cd01" if action == "escalate" else actor_for(action)
     payload = await body_for(action, client, token_for, new_ticket, reference, user)
     method, url = url_for(action, ticket["id"])
     headers = token_for(user)
@@ -116,7 +148,6 @@ async def test_every_action_from_every_state(action, state, client, token_for, n
         assert r.status_code == 200, r.text
         expected = transition.target or state
         assert r.json()["status"] == expected.value
-        assert r.json()["version"] == 2
         events = (await client.get(f"/api/v1/tickets/{ticket['id']}/events",
                                    headers=token_for("admin"))).json()
         assert events[-1]["kind"] == transition.event
