@@ -141,11 +141,12 @@ async def take_action(
     transition = BY_ACTION[action]
     ticket = await load_for_action(session, actor, ticket_id)
     ctx = Context(session, actor, ticket, transition, data, now, settings, lookups)
-    if ticket.status not in transition.sources:
-        await _refuse_wrong_state(ctx)
+    # Who first, then when: a role that may never take this action hears 403, not 409.
     if not may_take(transition, actor, ticket, summoned_departments=summoned_departments):
         raise Forbidden(f"you may not {action} this ticket (allowed: "
                         + ", ".join(sorted(r.value for r in transition.who)) + ")")
+    if ticket.status not in transition.sources:
+        await _refuse_wrong_state(ctx)
     if if_match is not None and if_match != ticket.version:
         raise PreconditionFailed(
             f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
@@ -379,10 +380,10 @@ async def edit_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int,
     transition = BY_ACTION["edit"]
     ticket = await load_for_action(session, actor, ticket_id)
     ctx = Context(session, actor, ticket, transition, ActionInput(), now, settings, lookups)
-    if ticket.status not in transition.sources:
-        await _refuse_wrong_state(ctx)
     if not may_take(transition, actor, ticket):
         raise Forbidden("only the ticket's dispatchers or its reporting grid worker may edit it")
+    if ticket.status not in transition.sources:
+        await _refuse_wrong_state(ctx)
     if if_match != ticket.version:
         raise PreconditionFailed(
             f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
