@@ -120,3 +120,19 @@ async def test_deactivation_ends_refresh(client_from, make_user, admin_headers):
     r = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
 
     assert r.status_code == 401
+
+
+async def test_two_concurrent_refreshes_with_one_token_make_one_winner(client_from, make_user):
+    """Two connections race with the same refresh token: the conditional UPDATE lets one
+    through; the other counts as a reuse, so the winner's new token dies with the family."""
+    import asyncio
+
+    client, _, first = await _signed_in(client_from, make_user)
+    body = {"refresh_token": first["refresh_token"]}
+
+    a, b = await asyncio.gather(client.post(REFRESH, json=body), client.post(REFRESH, json=body))
+
+    assert sorted([a.status_code, b.status_code]) == [200, 401]
+    winner = a if a.status_code == 200 else b
+    r = await client.post(REFRESH, json={"refresh_token": winner.json()["refresh_token"]})
+    assert r.status_code == 401
