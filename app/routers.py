@@ -5,10 +5,12 @@ from fastapi import APIRouter
 from app.attachments.router import router as attachments_router
 from app.auth.router import router as auth_router
 from app.jurisdiction.router import router as jurisdiction_router
+from app.live.router import router as live_router
 from app.matrix.router import router as matrix_router
 from app.sla.router import router as sla_router
 from app.tickets.router import router as tickets_router
 from app.tickets.workflow_router import router as workflow_router
+from app.webhooks.router import router as webhooks_router
 
 API_ROUTERS: list[APIRouter] = [
     auth_router,
@@ -18,4 +20,6 @@ API_ROUTERS: list[APIRouter] = [
     jurisdiction_router,
     matrix_router,
     sla_router,
+    live_router,
+    webhooks_router,
 ]
