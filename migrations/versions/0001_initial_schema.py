@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:48:31.225576
+Create Date: 2026-11-23 13:04:27.616332
 """
 from collections.abc import Sequence
 
@@ -68,6 +68,73 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_matrix_versions'))
     )
+    op.create_table('report_daily',
+    sa.Column('reported', sa.Integer(), nullable=False),
+    sa.Column('cancelled', sa.Integer(), nullable=False),
+    sa.Column('open', sa.Integer(), nullable=False),
+    sa.Column('suspended', sa.Integer(), nullable=False),
+    sa.Column('closed', sa.Integer(), nullable=False),
+    sa.Column('dispatched', sa.Integer(), nullable=False),
+    sa.Column('responded', sa.Integer(), nullable=False),
+    sa.Column('responded_on_time', sa.Integer(), nullable=False),
+    sa.Column('resolved', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time', sa.Integer(), nullable=False),
+    sa.Column('rated', sa.Integer(), nullable=False),
+    sa.Column('satisfied', sa.Integer(), nullable=False),
+    sa.Column('returned', sa.Integer(), nullable=False),
+    sa.Column('reworked', sa.Integer(), nullable=False),
+    sa.Column('extended', sa.Integer(), nullable=False),
+    sa.Column('escalated_to_community', sa.Integer(), nullable=False),
+    sa.Column('escalated_to_street', sa.Integer(), nullable=False),
+    sa.Column('closed_in_grid', sa.Integer(), nullable=False),
+    sa.Column('closed_in_community', sa.Integer(), nullable=False),
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('grid_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('category_code', sa.String(length=8), nullable=False),
+    sa.Column('item_code', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('street_id', 'day', 'community_id', 'grid_id', 'department_id', 'category_code', 'item_code', 'source', name=op.f('pk_report_daily'))
+    )
+    with op.batch_alter_table('report_daily', schema=None) as batch_op:
+        batch_op.create_index('ix_report_daily_department_day', ['department_id', 'day'], unique=False)
+
+    op.create_table('report_durations',
+    sa.Column('measure', sa.String(length=8), nullable=False),
+    sa.Column('bucket', sa.SmallInteger(), nullable=False),
+    sa.Column('tickets', sa.Integer(), nullable=False),
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('grid_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('category_code', sa.String(length=8), nullable=False),
+    sa.Column('item_code', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('street_id', 'day', 'community_id', 'grid_id', 'department_id', 'category_code', 'item_code', 'source', 'measure', 'bucket', name=op.f('pk_report_durations'))
+    )
+    with op.batch_alter_table('report_durations', schema=None) as batch_op:
+        batch_op.create_index('ix_report_durations_department_day', ['department_id', 'day'], unique=False)
+
+    op.create_table('report_summons',
+    sa.Column('summoned', sa.Integer(), nullable=False),
+    sa.Column('reported_in', sa.Integer(), nullable=False),
+    sa.Column('reported_in_on_time', sa.Integer(), nullable=False),
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('grid_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('category_code', sa.String(length=8), nullable=False),
+    sa.Column('item_code', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('street_id', 'day', 'community_id', 'grid_id', 'department_id', 'category_code', 'item_code', 'source', name=op.f('pk_report_summons'))
+    )
+    with op.batch_alter_table('report_summons', schema=None) as batch_op:
+        batch_op.create_index('ix_report_summons_department_day', ['department_id', 'day'], unique=False)
+
     op.create_table('api_keys',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -288,6 +355,23 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_idempotency_records_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_records')),
     sa.UniqueConstraint('owner', 'key', name=op.f('uq_idempotency_records_owner_key'))
+    )
+    op.create_table('report_ticket_facts',
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('grid_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('category_code', sa.String(length=8), nullable=False),
+    sa.Column('item_code', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('counters', sa.String(length=32), nullable=False),
+    sa.Column('claim_bucket', sa.SmallInteger(), nullable=True),
+    sa.Column('resolve_bucket', sa.SmallInteger(), nullable=True),
+    sa.Column('summons', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_report_ticket_facts_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('ticket_id', name=op.f('pk_report_ticket_facts'))
     )
     op.create_table('sla_alerts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -520,6 +604,7 @@ def downgrade() -> None:
     op.drop_table('ticket_events')
     op.drop_table('sla_clocks')
     op.drop_table('sla_alerts')
+    op.drop_table('report_ticket_facts')
     op.drop_table('idempotency_records')
     op.drop_table('escalations')
     with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
@@ -553,6 +638,18 @@ def downgrade() -> None:
 
     op.drop_table('calendar_overrides')
     op.drop_table('api_keys')
+    with op.batch_alter_table('report_summons', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_summons_department_day')
+
+    op.drop_table('report_summons')
+    with op.batch_alter_table('report_durations', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_durations_department_day')
+
+    op.drop_table('report_durations')
+    with op.batch_alter_table('report_daily', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_daily_department_day')
+
+    op.drop_table('report_daily')
     op.drop_table('matrix_versions')
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_failures_username'))

@@ -1,0 +1,143 @@
+"""The maintained aggregates behind the supervisor reports (统计报表).
+
+Every ticket contributes one *fact* (``ReportTicketFact``): where it was reported, which
+department holds it, its item and source, and 0/1 counters (closed, responded on time,
+returned, ...), two duration buckets and its whistle summons. The three rollup tables are
+exact sums of those contributions per reporting day (Asia/Shanghai) and key:
+
+- ``ReportDaily``      the counters, per (street, day, community, grid, department, category,
+                       item, source);
+- ``ReportDuration``   how many tickets fell in each duration bucket (time to claim, time to
+                       resolve), per the same key — percentiles are read from these histograms;
+- ``ReportSummons``    whistle summons per the same key, with the *summoned* department in
+                       the department column.
+
+They are kept in the transaction of each timeline event by ``app.reports.hooks`` (so they
+are exact at every commit) and recomputed from tickets and events by ``whistle
+reports-rebuild``. ``department_id`` 0 means "no department" (a ticket held in the tree),
+so that the key has no NULLs and the upserts can match it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigId
+
+# The counters of a ticket's fact and of a ``ReportDaily`` row, in this order everywhere.
+COUNTERS: tuple[str, ...] = (
+    "reported", "cancelled", "open", "suspended", "closed", "dispatched", "responded",
+    "responded_on_time", "resolved", "closed_on_time", "rated", "satisfied", "returned",
+    "reworked", "extended", "escalated_to_community", "escalated_to_street",
+    "closed_in_grid", "closed_in_community",
+)
+KEY: tuple[str, ...] = ("street_id", "day", "community_id", "grid_id", "department_id",
+                        "category_code", "item_code", "source")
+SUMMONS_COUNTERS: tuple[str, ...] = ("summoned", "reported_in", "reported_in_on_time")
+
+
+class _RollupKey:
+    """The key every rollup row shares (copied into each table by SQLAlchemy); the primary
+    key starts with (street, day): a street's report for a range is one index range."""
+
+    street_id: Mapped[int] = mapped_column(BigId)
+    day: Mapped[date] = mapped_column(Date)
+    community_id: Mapped[int] = mapped_column(BigId)
+    grid_id: Mapped[int] = mapped_column(BigId)
+    department_id: Mapped[int] = mapped_column(BigId)
+    category_code: Mapped[str] = mapped_column(String(8))
+    item_code: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class ReportTicketFact(Base):
+    """One ticket's current contribution to the rollups (what was last added for it), so
+    that a change can take the old contribution out before putting the new one in. A ticket
+    gets its row at its first change after posting; until then it contributes its posting
+    counts, which the hook can rebuild from the ticket's ``created`` event."""
+
+    __tablename__ = "report_ticket_facts"
+
+    ticket_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    street_id: Mapped[int] = mapped_column(BigId)
+    day: Mapped[date] = mapped_column(Date)
+    community_id: Mapped[int] = mapped_column(BigId)
+    grid_id: Mapped[int] = mapped_column(BigId)
+    department_id: Mapped[int] = mapped_column(BigId)
+    category_code: Mapped[str] = mapped_column(String(8))
+    item_code: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    # The counters packed as a string of 0/1 digits in ``COUNTERS`` order: narrow, and
+    # compared as a whole to skip writes when an event changed nothing.
+    counters: Mapped[str] = mapped_column(String(32))
+    claim_bucket: Mapped[int | None] = mapped_column(SmallInteger)
+    resolve_bucket: Mapped[int | None] = mapped_column(SmallInteger)
+    # [[summoned department id, reported in 0/1, on time 0/1], ...]
+    summons: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class ReportDaily(_RollupKey, Base):
+    """Counters per reporting day and key (see the module docstring)."""
+
+    __tablename__ = "report_daily"
+    __table_args__ = (PrimaryKeyConstraint(*KEY),
+                      Index("ix_report_daily_department_day", "department_id", "day"))
+
+    reported: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[int] = mapped_column(Integer)
+    open: Mapped[int] = mapped_column(Integer)
+    suspended: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    responded: Mapped[int] = mapped_column(Integer)
+    responded_on_time: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    rated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    reworked: Mapped[int] = mapped_column(Integer)
+    extended: Mapped[int] = mapped_column(Integer)
+    escalated_to_community: Mapped[int] = mapped_column(Integer)
+    escalated_to_street: Mapped[int] = mapped_column(Integer)
+    closed_in_grid: Mapped[int] = mapped_column(Integer)
+    closed_in_community: Mapped[int] = mapped_column(Integer)
+
+
+class ReportDuration(_RollupKey, Base):
+    """Tickets per duration bucket: ``measure`` is ``claim`` (time to first claim) or
+    ``resolve`` (time to resolution of a closed ticket); buckets in ``app.reports.metrics``."""
+
+    __tablename__ = "report_durations"
+    __table_args__ = (PrimaryKeyConstraint(*KEY, "measure", "bucket"),
+                      Index("ix_report_durations_department_day", "department_id", "day"))
+
+    measure: Mapped[str] = mapped_column(String(8))
+    bucket: Mapped[int] = mapped_column(SmallInteger)
+    tickets: Mapped[int] = mapped_column(Integer)
+
+
+class ReportSummons(_RollupKey, Base):
+    """Whistle summons (吹哨召集) and report-ins (报到) per key, ``department_id`` being the
+    summoned department (not the one holding the ticket)."""
+
+    __tablename__ = "report_summons"
+    __table_args__ = (PrimaryKeyConstraint(*KEY),
+                      Index("ix_report_summons_department_day", "department_id", "day"))
+
+    summoned: Mapped[int] = mapped_column(Integer)
+    reported_in: Mapped[int] = mapped_column(Integer)
+    reported_in_on_time: Mapped[int] = mapped_column(Integer)

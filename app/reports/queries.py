@@ -1,0 +1,119 @@
+"""The reads behind the reports: sums over the rollup tables for a range of reporting days,
+grouped by the requested dimensions, and the one live count (tickets overdue now)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import SHANGHAI
+from app.reports.facts import reporting_day
+from app.reports.models import COUNTERS, SUMMONS_COUNTERS
+from app.reports.repository import TABLES
+from app.sla.service import RUNNING
+from app.tickets.models import Ticket
+
+# Report dimension → the key column it groups or filters on.
+DIMENSIONS: dict[str, str] = {
+    "street": "street_id", "community": "community_id", "grid": "grid_id",
+    "department": "department_id", "category": "category_code", "item": "item_code",
+    "source": "source",
+}
+
+Group = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which rows: reporting days ``start``..``end`` (inclusive), equality filters on key
+    columns (scope and request filters), the dimensions to group by, and whether to keep
+    days apart (for a time series)."""
+
+    start: date
+    end: date
+    dims: tuple[str, ...] = ()
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    by_day: bool = False
+
+
+def _where(table: Table, s: Selection) -> ColumnElement[bool]:
+    return and_(table.c.day >= s.start, table.c.day <= s.end,
+                *(table.c[column] == value for column, value in s.filters.items()))
+
+
+async def _sums(session: AsyncSession, table_name: str, s: Selection,
+                extra: tuple[str, ...], values: tuple[str, ...]) -> list[tuple]:
+    table = TABLES[table_name]
+    groups = [table.c[DIMENSIONS[d]] for d in s.dims] + ([table.c.day] if s.by_day else [])
+    groups += [table.c[c] for c in extra]
+    query = select(*groups, *(func.sum(table.c[v]) for v in values)).where(_where(table, s))
+    if groups:
+        query = query.group_by(*groups)
+    return [tuple(row) for row in await session.execute(query)]
+
+
+def _split(row: tuple, s: Selection, extra: int) -> tuple[Group, date | None, tuple, tuple]:
+    n = len(s.dims)
+    day = row[n] if s.by_day else None
+    rest = row[n + int(s.by_day):]
+    return row[:n], day, rest[:extra], rest[extra:]
+
+
+async def counter_sums(session: AsyncSession, s: Selection
+                       ) -> dict[tuple[Group, date | None], Counter]:
+    """(group, day) → summed ticket counters and summons counters."""
+    out: dict[tuple[Group, date | None], Counter] = {}
+    for table_name, names in (("daily", COUNTERS), ("summons", SUMMONS_COUNTERS)):
+        for row in await _sums(session, table_name, s, (), names):
+            group, day, _, sums = _split(row, s, 0)
+            target = out.setdefault((group, day), Counter())
+            target.update({n: int(v or 0) for n, v in zip(names, sums, strict=True)})
+    return out
+
+
+async def histograms(session: AsyncSession, s: Selection
+                     ) -> dict[tuple[Group, date | None], dict[str, Counter]]:
+    """(group, day) → measure → bucket → tickets."""
+    out: dict[tuple[Group, date | None], dict[str, Counter]] = {}
+    for row in await _sums(session, "durations", s, ("measure", "bucket"), ("tickets",)):
+        group, day, (measure, bucket), (tickets,) = _split(row, s, 2)
+        by_measure = out.setdefault((group, day), {})
+        by_measure.setdefault(measure, Counter())[bucket] += int(tickets)
+    return out
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The instants of ``start`` 00:00 and the day after ``end`` 00:00 in Asia/Shanghai."""
+    return (datetime.combine(start, time(), SHANGHAI),
+            datetime.combine(end + timedelta(days=1), time(), SHANGHAI))
+
+
+def _ticket_column(column: str) -> ColumnElement:
+    if column == "department_id":
+        return func.coalesce(Ticket.department_id, 0)
+    return getattr(Ticket, column)
+
+
+async def overdue_now(session: AsyncSession, s: Selection, *, now: datetime
+                      ) -> dict[tuple[Group, date | None], int]:
+    """Tickets of the selection whose clock is running and whose response or resolution
+    deadline has passed at ``now`` (超时在办): read live from the tickets, never stored,
+    because it changes with time alone."""
+    lower, upper = day_bounds(s.start, s.end)
+    groups = [_ticket_column(DIMENSIONS[d]) for d in s.dims]
+    query = (select(*groups, Ticket.created_at)
+             .where(Ticket.created_at >= lower, Ticket.created_at < upper,
+                    Ticket.status.in_(sorted(RUNNING)),
+                    or_(Ticket.response_due_at <= now, Ticket.resolve_due_at <= now),
+                    *(_ticket_column(c) == v for c, v in s.filters.items())))
+    out: Counter = Counter()
+    for row in await session.execute(query):
+        day = reporting_day(row[-1]) if s.by_day else None
+        out[(tuple(row[:-1]), day)] += 1
+    return dict(out)

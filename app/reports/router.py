@@ -1,0 +1,110 @@
+"""HTTP for the supervisor reports: the SLA report and the rankings, as JSON or CSV.
+Importing it registers the rollup hook (``app.reports.hooks``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+import app.reports.hooks  # noqa: F401  (registers the rollup hook)
+from app.auth.deps import CurrentActor
+from app.deps import ClockDep, SessionDep
+from app.errors import problem_responses
+from app.reports import csvout, rankings, service
+from app.reports.queries import DIMENSIONS
+from app.reports.schemas import RankingsOut, SlaReportOut
+from app.reports.scope import RequestFilters
+
+router = APIRouter(tags=["reports"])
+
+FORMULAS = (Path(__file__).parent / "FORMULAS.md").read_text(encoding="utf-8")
+CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                      "description": "JSON by default; CSV (UTF-8 with BOM) with format=csv"}}
+Format = Literal["json", "csv"]
+From = Annotated[date, Query(alias="from", description="first reporting day (Asia/Shanghai)")]
+To = Annotated[date, Query(description="last reporting day, inclusive")]
+FormatQ = Annotated[Format, Query(description="json, or csv for Excel")]
+LangQ = Annotated[csvout.Lang, Query(description="CSV header language")]
+
+
+def _csv(content: bytes, filename: str) -> Response:
+    return Response(content, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _split(values: list[str]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+@router.get("/reports/sla", operation_id="get_sla_report", response_model=SlaReportOut,
+            summary="SLA report: counts, rates and durations of the tickets reported in a range",
+            description="Grouped by any of " + ", ".join(DIMENSIONS) + ", optionally as a "
+            "time series; confined to the caller's scope (supervisors: their subtree; "
+            "department leads: their department; dispatchers: their node).\n\n" + FORMULAS,
+            responses={**CSV_RESPONSE, **problem_responses(401, 403, 404, 422)})
+async def get_sla_report(
+    actor: CurrentActor, session: SessionDep, clock: ClockDep, start: From, to: To,
+    group_by: Annotated[list[str], Query(description="one or more of " + ", ".join(DIMENSIONS)
+                                         + " (repeat the parameter or separate by commas)")]
+    = [],  # noqa: B006  (FastAPI copies query defaults)
+    series: Annotated[service.Series | None, Query(description="a row per day, week or "
+                                                   "month")] = None,
+    jurisdiction: Annotated[str | None, Query(description="a street, community or grid code "
+                                              "inside your scope")] = None,
+    department: Annotated[str | None, Query(description="a department code")] = None,
+    category: Annotated[str | None, Query(description="a category code, 01-07")] = None,
+    format: FormatQ = "json",
+    lang: LangQ = "zh",
+):
+    request = service.ReportRequest(
+        start=start, end=to, group_by=service.check_group_by(_split(group_by)), series=series,
+        filters=RequestFilters(jurisdiction=jurisdiction, department=department,
+                               category=category))
+    report = await service.sla_report(session=session, actor=actor, request=request,
+                                      now=clock.now())
+    if format == "csv":
+        return _csv(csvout.report_csv(report, lang), f"sla-report-{start}-{to}.csv")
+    return SlaReportOut(
+        from_=start, to=to, group_by=list(request.group_by), series=series,
+        jurisdiction=jurisdiction, department=department, category=category,
+        generated_at=report.generated_at, total=report.total,
+        rows=[{"group": {d: {"code": label.code, "name": label.name}
+                         for d, label in row.group.items()},
+               "period": row.period, "metrics": row.metrics} for row in report.rows])
+
+
+@router.get("/reports/rankings", operation_id="get_rankings", response_model=RankingsOut,
+            summary="Departments or communities ranked by a weighted 三率 score, with the "
+            "movement since the previous period of the same length",
+            description=rankings.__doc__ or "",
+            responses={**CSV_RESPONSE, **problem_responses(401, 403, 404, 422)})
+async def get_rankings(
+    actor: CurrentActor, session: SessionDep, start: From, to: To,
+    by: Annotated[rankings.RankBy, Query(description="what to rank")] = "department",
+    w_response: Annotated[float, Query(ge=0, description="weight of the on-time response "
+                                       "rate")] = rankings.DEFAULT_WEIGHTS["response"],
+    w_resolution: Annotated[float, Query(ge=0, description="weight of the resolution rate")]
+    = rankings.DEFAULT_WEIGHTS["resolution"],
+    w_satisfaction: Annotated[float, Query(ge=0, description="weight of the satisfaction "
+                                           "rate")] = rankings.DEFAULT_WEIGHTS["satisfaction"],
+    jurisdiction: Annotated[str | None, Query(description="rank within this street, "
+                                              "community or grid")] = None,
+    format: FormatQ = "json",
+    lang: LangQ = "zh",
+):
+    weights = {"response": w_response, "resolution": w_resolution,
+               "satisfaction": w_satisfaction}
+    ranking = await rankings.rankings(session=session, actor=actor, by=by, start=start,
+                                      end=to, weights=weights, jurisdiction=jurisdiction)
+    if format == "csv":
+        return _csv(csvout.ranking_csv(ranking, lang), f"rankings-{by}-{start}-{to}.csv")
+    return RankingsOut(
+        by=by, from_=start, to=to, previous_from=ranking.previous_start,
+        previous_to=ranking.previous_end, weights=weights,
+        entries=[{"rank": e.rank, "code": e.code, "name": e.name, "score": e.score, **e.rates,
+                  "valid": e.valid, "previous_rank": e.previous_rank,
+                  "previous_score": e.previous_score, "movement": e.movement}
+                 for e in ranking.entries])

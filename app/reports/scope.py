@@ -1,0 +1,92 @@
+"""Who may read which reports, as equality filters on the rollup key.
+
+- admin: everything;
+- supervisor (督查): the subtree of their node (street, community or grid);
+- street / community dispatcher: their street / community;
+- department lead: tickets their department holds (and its own whistle report-ins);
+- everyone else: 403.
+
+A ``jurisdiction`` outside the caller's subtree answers 404, like any resource outside the
+scope; a ``department`` other than a lead's own, too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.auth.models import Role
+from app.errors import Forbidden, InvalidInput, NotFound
+from app.jurisdiction.models import Department, Jurisdiction
+from app.matrix.categories import CATEGORY_BY_CODE
+
+LEVEL_COLUMN = {"street": "street_id", "community": "community_id", "grid": "grid_id"}
+READERS = frozenset({Role.admin, Role.supervisor, Role.street_dispatcher,
+                     Role.community_dispatcher, Role.department_lead})
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilters:
+    jurisdiction: str | None = None
+    department: str | None = None
+    category: str | None = None
+
+
+def scope_filters(actor: Actor) -> dict[str, Any]:
+    """The key filters that confine ``actor`` to what it may see; 403 for other roles."""
+    role = actor.role
+    if role not in READERS:
+        raise Forbidden(f"role {role.value} may not read reports; allowed: "
+                        + ", ".join(sorted(r.value for r in READERS)))
+    if role is Role.admin:
+        return {}
+    if role is Role.department_lead:
+        if actor.department_id is None:
+            raise Forbidden("this department lead has no department")
+        return {"department_id": actor.department_id}
+    level = {Role.street_dispatcher: "street",
+             Role.community_dispatcher: "community"}.get(role, actor.scope_level)
+    if actor.jurisdiction_id is None or level not in LEVEL_COLUMN:
+        raise Forbidden("this account has no jurisdiction to report on")
+    return {LEVEL_COLUMN[level]: actor.jurisdiction_id}
+
+
+def _inside(node: Jurisdiction, scope: dict[str, Any]) -> bool:
+    if "street_id" in scope:
+        return node.street_id == scope["street_id"]
+    if "community_id" in scope:
+        return node.community_id == scope["community_id"]
+    if "grid_id" in scope:
+        return node.id == scope["grid_id"]
+    return True  # admin, or a department lead (the department already confines them)
+
+
+async def resolve_filters(session: AsyncSession, actor: Actor,
+                          wanted: RequestFilters) -> dict[str, Any]:
+    """Scope filters plus the request's own, validated: codes become key values."""
+    filters = scope_filters(actor)
+    if wanted.jurisdiction:
+        node = (await session.execute(select(Jurisdiction).where(
+            Jurisdiction.code == wanted.jurisdiction))).scalar_one_or_none()
+        if node is None or not _inside(node, filters):
+            raise NotFound(f"no jurisdiction {wanted.jurisdiction!r} in your scope")
+        filters[LEVEL_COLUMN[node.level]] = node.id
+    if wanted.department:
+        department_id = (await session.execute(select(Department.id).where(
+            Department.code == wanted.department))).scalar_one_or_none()
+        if department_id is None:
+            raise InvalidInput.at(["query", "department"],
+                                  f"no department {wanted.department!r}")
+        if filters.get("department_id", department_id) != department_id:
+            raise NotFound(f"no department {wanted.department!r} in your scope")
+        filters["department_id"] = department_id
+    if wanted.category:
+        if wanted.category not in CATEGORY_BY_CODE:
+            raise InvalidInput.at(["query", "category"], f"no category {wanted.category!r}; "
+                                  "one of " + ", ".join(CATEGORY_BY_CODE))
+        filters["category_code"] = wanted.category
+    return filters
