@@ -12,6 +12,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.jurisdiction.geo import JurisdictionCache
+from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
 from app.open311.router import router as open311_router
 from app.routers import API_ROUTERS
@@ -34,8 +35,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
-        await engine.dispose()
+        # The live-queue broker: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
+        await start_broker(app)
+        try:
+            yield
+        finally:
+            await stop_broker(app)
+            await engine.dispose()
 
     app = FastAPI(
         title="Whistle",
