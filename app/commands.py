@@ -204,3 +204,26 @@ def worker() -> None:
     from app.sla.commands import worker_command
 
     worker_command()
+
+
+@cli.command("reports-rebuild")
+def reports_rebuild() -> None:
+    """Recompute every report fact and rollup from the tickets and their timelines."""
+    from app.reports.commands import rebuild_command
+
+    typer.echo(rebuild_command())
+
+
+@cli.command("seed-bulk")
+def seed_bulk(
+    tickets: Annotated[int, typer.Option(help="how many tickets to generate")] = 100_000,
+    streets: Annotated[int, typer.Option(help="streets to spread them over (the demo street "
+                                         "plus generated ones)")] = 1,
+    days: Annotated[int, typer.Option(help="over how many days before today")] = 365,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 20261123,
+) -> None:
+    """Generate a large realistic dataset (tickets, timelines, SLA rows, report rollups);
+    bulk COPY on PostgreSQL, executemany on SQLite."""
+    from app.reports.commands import seed_bulk_command
+
+    typer.echo(seed_bulk_command(tickets=tickets, streets=streets, days=days, seed=seed))

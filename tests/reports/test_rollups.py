@@ -16,12 +16,12 @@ from tests.reports.conftest import END, START
 pytestmark = pytest.mark.usefixtures("reference")
 
 
-async def snapshot(sessions) -> dict[str, list[tuple]]:
+async def snapshot(sessions, first=START, last=END) -> dict[str, list[tuple]]:
     out = {}
     async with sessions() as s:
         for model in (ReportDaily, ReportDuration, ReportSummons):
             table = model.__table__
-            rows = await s.execute(select(table).where(table.c.day.between(START, END)))
+            rows = await s.execute(select(table).where(table.c.day.between(first, last)))
             out[model.__tablename__] = sorted(tuple(r) for r in rows)
     return out
 

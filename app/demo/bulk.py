@@ -1,0 +1,274 @@
+"""``whistle seed-bulk --tickets N``: a large realistic dataset for reports and benchmarks.
+
+Tickets are drawn day by day (fewer at weekends), each with a history told by
+``app.demo.bulk_story``, and written with everything the rest of the system reads: the
+ticket row (with its resolution deadline), its timeline, escalations, extension and
+suspension requests, pauses, whistles and summons, and the report facts and rollups —
+computed by the same ``fact_of`` as the live hook, so a ``reports-rebuild`` afterwards
+writes the same rollup rows. On PostgreSQL rows go in with binary ``COPY``
+(asyncpg ``copy_records_to_table``), on SQLite with ``executemany`` (small N only). The
+whole load is one transaction.
+
+Bulk tickets are not scheduled for the SLA sweep (``next_check_at`` is left empty): they
+are history, not work. ``--streets`` adds generated streets (8 communities of 10 grids
+each) beside the demo street, so that the tickets spread over a city.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from operator import itemgetter
+
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from app.clock import SHANGHAI
+from app.config import get_settings
+from app.demo import bulk_world
+from app.demo.bulk_story import SOURCES, Story, pick, tell
+from app.demo.seed import seed_reference
+from app.reports.facts import Fact, TicketSnapshot, TimelineEvent, fact_of
+from app.reports.rebuild import Accumulator
+from app.reports.repository import FACTS_TABLE, TABLES, fact_row
+from app.sla.deadlines import Pause, deadline
+from app.sla.models import Escalation, TicketPause, TicketRequest, Whistle, WhistleSummons
+from app.tickets.models import Ticket, TicketEvent
+
+SIDE_TABLES: dict[str, Table] = {
+    "tickets": Ticket.__table__, "ticket_events": TicketEvent.__table__,  # type: ignore[dict-item]
+    "escalations": Escalation.__table__, "ticket_requests": TicketRequest.__table__,  # type: ignore[dict-item]
+    "ticket_pauses": TicketPause.__table__, "whistles": Whistle.__table__,  # type: ignore[dict-item]
+    "whistle_summons": WhistleSummons.__table__,  # type: ignore[dict-item]
+}
+PLACES = ("海韵路", "星海广场", "滨海东路", "中山路", "人民路", "胜利街", "长春路", "港湾街")
+
+
+class Sink:
+    """Rows to tables: binary COPY on PostgreSQL, executemany on SQLite."""
+
+    def __init__(self, conn: AsyncConnection, raw) -> None:
+        self.conn, self.raw = conn, raw  # raw: the asyncpg connection, or None
+
+    @classmethod
+    async def open(cls, conn: AsyncConnection) -> Sink:
+        if conn.dialect.name != "postgresql":
+            return cls(conn, None)
+        return cls(conn, (await conn.get_raw_connection()).driver_connection)
+
+    async def write(self, table: Table, rows: list[dict]) -> None:
+        if not rows:
+            return
+        if self.raw is None:
+            await self.conn.execute(insert(table), rows)
+            return
+        columns = [c.name for c in table.columns]
+        blank = dict.fromkeys(columns)
+        get = itemgetter(*columns)  # dict → tuple in C: the rows are millions
+        records = [get({**blank, **r}) for r in rows]
+        for i, column in enumerate(table.columns):
+            if column.type.__class__.__name__ == "JSON":
+                records = [(*r[:i], json.dumps(r[i], ensure_ascii=False), *r[i + 1:])
+                           for r in records]
+        await self.raw.copy_records_to_table(table.name, records=records, columns=columns)
+
+
+@dataclass
+class Batch:
+    rows: dict[str, list[dict]]
+    facts: list[dict]
+
+    @classmethod
+    def empty(cls) -> Batch:
+        return cls({name: [] for name in SIDE_TABLES}, [])
+
+
+class Ids:
+    """The next id of each table, continuing after what is there."""
+
+    def __init__(self, start: dict[str, int]) -> None:
+        self.next = dict(start)
+
+    def take(self, table: str) -> int:
+        value = self.next[table]
+        self.next[table] = value + 1
+        return value
+
+
+def day_counts(total: int, start: date, days: int, rng: random.Random) -> list[tuple[date, int]]:
+    """``total`` tickets over ``days`` days from ``start``: weekends get 60 %."""
+    weights = [(start + timedelta(d), (0.6 if (start + timedelta(d)).weekday() >= 5 else 1.0)
+                * rng.uniform(0.85, 1.15)) for d in range(days)]
+    scale = total / sum(w for _, w in weights)
+    counts = [(day, int(w * scale)) for day, w in weights]
+    short = total - sum(c for _, c in counts)
+    for i in range(short):
+        day, c = counts[i % days]
+        counts[i % days] = (day, c + 1)
+    return counts
+
+
+def posting_times(day: date, count: int, rng: random.Random) -> list[datetime]:
+    """Mostly office hours, some evenings and nights (Shanghai time)."""
+    out = []
+    for _ in range(count):
+        hour = rng.choice((8, 9, 9, 10, 10, 11, 14, 15, 15, 16, 17)) if rng.random() < 0.8 \
+            else rng.randrange(24)
+        out.append(datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)),
+                                    SHANGHAI))
+    return sorted(out)
+
+
+def _due(story: Story, item, limits, cal, posted: datetime) -> tuple:
+    """The stored deadlines of the ticket as the SLA module would have left them."""
+    extension = sum(m or 0 for kind, m, _, _ in story.requests if kind == "extension")
+    pauses = [Pause(a, b) for a, b in story.pauses if b is not None]
+    resolve_due = deadline(start=posted, limit_minutes=limits.resolve + extension,
+                           basis=limits.basis, cal=cal, pauses=pauses)
+    response_due = None
+    if story.status == "dispatched":
+        queued = max(s.at for s in story.steps if s.to_status == "dispatched")
+        response_due = deadline(start=queued, limit_minutes=limits.response,
+                                basis=limits.basis, cal=cal)
+    return response_due, resolve_due
+
+
+def build(world: bulk_world.World, ids: Ids, batch: Batch, rng: random.Random,
+          posted: datetime, end: datetime) -> Fact:
+    """Draw one ticket and add its rows to ``batch``; return its report fact."""
+    grid = rng.choice(world.grids)
+    source = pick(rng, SOURCES)
+    item = world.pick_item(rng, source)
+    self_handle = source == "grid_worker" and item.self_handle_allowed and rng.random() < 0.6
+    story = tell(rng, item=item, posted=posted, end=end, self_handle=self_handle,
+                 co_departments=[c for c in item.co_departments or [] if c in world.departments])
+    story.steps.sort(key=lambda s: s.at)
+    urgency = "urgent" if rng.random() < 0.1 else "normal"
+    limits = world.limits(item, urgency)
+    cal = world.calendars[grid.street_id]
+    tid = ids.take("tickets")
+    department_id = world.departments.get(story.department) if story.department else None
+    response_due, resolve_due = _due(story, item, limits, cal, posted)
+    running = story.status not in ("resolved", "suspended", "closed", "cancelled")
+    late = running and any(d is not None and d <= end for d in (response_due, resolve_due))
+    batch.rows["tickets"].append({
+        "id": tid, "matrix_version_id": world.version_id, "item_id": item.id,
+        "item_code": item.code, "category_code": item.category_code,
+        "street_id": grid.street_id, "community_id": grid.community_id, "grid_id": grid.id,
+        "level": story.level, "department_id": department_id, "status": story.status,
+        "urgency": urgency, "source": source, "self_handle": self_handle,
+        "description": f"{rng.choice(PLACES)}附近{item.name}", "routing_reason": "bulk",
+        "claimed_at": story.claimed_at, "resolved_at": story.resolved_at,
+        "closed_at": story.closed_at, "rework_count": story.rework_count,
+        "return_count": story.return_count, "rating": story.rating,
+        "response_due_at": response_due, "resolve_due_at": resolve_due,
+        "sla_state": "overdue" if late else "on_track", "version": len(story.steps),
+        "created_at": posted, "updated_at": story.steps[-1].at})
+    summons = _side_rows(world, ids, batch, tid, grid.street_id, story)
+    events = []
+    for step in story.steps:
+        data = step.data
+        if step.kind == "reported_in":
+            data = {**data, "department_id": world.departments[data["department"]]}
+        batch.rows["ticket_events"].append({
+            "id": ids.take("ticket_events"), "ticket_id": tid, "kind": step.kind,
+            "from_status": step.from_status if step.kind != "created" else None,
+            "to_status": step.to_status, "actor_role": "bulk", "data": data,
+            "created_at": step.at})
+        events.append(TimelineEvent(step.kind, step.to_status, step.at, data))
+    snapshot = TicketSnapshot(
+        id=tid, created_at=posted, street_id=grid.street_id, community_id=grid.community_id,
+        grid_id=grid.id, department_id=department_id, category_code=item.category_code,
+        item_code=item.code, source=source, status=story.status, level=story.level,
+        rating=story.rating, resolved_at=story.resolved_at)
+    fact = fact_of(snapshot, events, limits=limits, cal=cal, summons=summons)
+    batch.facts.append(fact_row(tid, fact))
+    return fact
+
+
+def _side_rows(world, ids: Ids, batch: Batch, tid: int, street_id: int,
+               story: Story) -> list[tuple[int, bool, bool]]:
+    rows = batch.rows
+    for from_level, to_level, at in story.escalations:
+        rows["escalations"].append({"id": ids.take("escalations"), "ticket_id": tid,
+                                    "from_level": from_level, "to_level": to_level,
+                                    "auto": True, "reason": "bulk", "created_at": at})
+    for kind, minutes, asked, decided in story.requests:
+        rows["ticket_requests"].append({
+            "id": ids.take("ticket_requests"), "ticket_id": tid, "kind": kind,
+            "status": "approved", "minutes": minutes, "reason": "bulk", "requested_at": asked,
+            "decided_at": decided})
+    for started, ended in story.pauses:
+        rows["ticket_pauses"].append({"id": ids.take("ticket_pauses"), "ticket_id": tid,
+                                      "started_at": started, "ended_at": ended})
+    summons = []
+    for blown, due, report_ins in story.whistles:
+        whistle_id = ids.take("whistles")
+        rows["whistles"].append({"id": whistle_id, "ticket_id": tid, "street_id": street_id,
+                                 "auto": False, "reason": "bulk", "blown_at": blown,
+                                 "report_in_due_at": due, "closed_at": story.closed_at})
+        for code, came in report_ins:
+            department_id = world.departments[code]
+            on_time = None if came is None else came <= due
+            rows["whistle_summons"].append({
+                "id": ids.take("whistle_summons"), "whistle_id": whistle_id, "ticket_id": tid,
+                "department_id": department_id, "due_at": due, "reported_in_at": came,
+                "on_time": on_time})
+            summons.append((department_id, came is not None, bool(on_time)))
+    return summons
+
+
+async def _flush(sink: Sink, batch: Batch, rollups: dict[str, list[dict]]) -> None:
+    for name, table in SIDE_TABLES.items():
+        await sink.write(table, batch.rows[name])
+    await sink.write(FACTS_TABLE, batch.facts)
+    for name, table in TABLES.items():
+        await sink.write(table, rollups[name])
+
+
+async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days: int = 365,
+                    end: datetime | None = None, seed: int = 20261123, batch_size: int = 20_000,
+                    progress: Callable[[int], None] | None = None) -> str:
+    """Load ``tickets`` tickets posted over the ``days`` days before ``end``."""
+    rng = random.Random(seed)
+    end = end or datetime.now(SHANGHAI)
+    first_day = (end.astimezone(SHANGHAI) - timedelta(days=days)).date()
+    async with engine.begin() as conn:
+        session = AsyncSession(bind=conn)
+        await seed_reference(session=session)
+        await bulk_world.add_streets(session, streets)
+        world = await bulk_world.load(session, settings=get_settings())
+        await session.flush()
+        ids = Ids({name: 1 + ((await conn.execute(select(func.coalesce(
+            func.max(table.c.id), 0)))).scalar_one()) for name, table in SIDE_TABLES.items()})
+        sink = await Sink.open(conn)
+        accumulator, batch, done = Accumulator(), Batch.empty(), 0
+        writing: asyncio.Task | None = None  # the previous batch's COPY, while we draw on
+        for day, count in day_counts(tickets, first_day, days, rng):
+            for n, posted in enumerate(posting_times(day, count, rng)):
+                accumulator.add([build(world, ids, batch, rng, posted, end)])
+                if n % 200 == 0:
+                    await asyncio.sleep(0)  # let the COPY in flight send its next chunk
+            done += count
+            if len(batch.facts) >= batch_size:
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(
+                    _flush(sink, batch, accumulator.take(before=day)))
+                batch = Batch.empty()
+            if progress:
+                progress(done)
+        if writing is not None:
+            await writing
+        await _flush(sink, batch, accumulator.take())
+        if conn.dialect.name == "postgresql":
+            for name in SIDE_TABLES:
+                await conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {name}))"))
+    return (f"loaded {done} tickets over {days} days up to {end:%Y-%m-%d} "
+            f"in {len(world.streets)} street(s)")
