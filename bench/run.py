@@ -58,6 +58,13 @@ def main() -> None:
         body = _ratio_table(results, 0.5, "Whistle's throughput")
         print(body)
         record("POST /api/v1/tickets (16 and 64 clients)", body)
+    if args.which in ("reports", "all"):
+        from bench import bench_reports
+
+        timings, facts = bench_reports.run()
+        body = bench_reports.summary(timings, facts)
+        print(body)
+        record("Reports: a month's street report on 5M tickets", body)
 
 
 if __name__ == "__main__":

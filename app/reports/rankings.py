@@ -80,7 +80,7 @@ def score(rates: dict[str, float | None], weights: dict[str, float]) -> float | 
     return round(total / sum(used.values()), RATE_DIGITS)
 
 
-def _ranks(scores: dict[object, float | None]) -> dict[object, int]:
+def competition_ranks(scores: dict[object, float | None]) -> dict[object, int]:
     """Competition ranking: equal scores share a rank, the next rank skips."""
     ordered = sorted(((s, k) for k, s in scores.items() if s is not None), key=lambda p: -p[0])
     ranks: dict[object, int] = {}
@@ -119,8 +119,8 @@ async def rankings(*, session: AsyncSession, actor: Actor, by: RankBy, start: da
     previous_start, previous_end = start - timedelta(days=length), start - timedelta(days=1)
     now_scores = await _period(session, by, start, end, filters, weights)
     before = await _period(session, by, previous_start, previous_end, filters, weights)
-    ranks_now = _ranks({k: v[2] for k, v in now_scores.items()})
-    ranks_before = _ranks({k: v[2] for k, v in before.items()})
+    ranks_now = competition_ranks({k: v[2] for k, v in now_scores.items()})
+    ranks_before = competition_ranks({k: v[2] for k, v in before.items()})
     names = await labels(session, by, now_scores.keys())
     entries = [Entry(ranks_now.get(k), names[k].code, names[k].name, v[2], v[0], v[1],
                      ranks_before.get(k), before[k][2] if k in before else None)
