@@ -19,8 +19,10 @@ from app.sla import service
 from app.sla.models import Whistle
 from app.tickets.events import on_event
 
-# The ticket enters a queue afresh: its response clock starts again.
-RESTARTS_RESPONSE = frozenset({"created", "release", "reroute", "reopen", "escalate"})
+# The ticket enters a queue afresh: its response clock starts again. ("created" is not
+# here: posting stores the new ticket's deadlines with its row, see
+# ``service.deadlines_for_posting``.)
+RESTARTS_RESPONSE = frozenset({"release", "reroute", "reopen", "escalate"})
 # Events after which some deadline or the next check may differ (the others — notes,
 # transfers, ratings, the sweep's own alerts — change none).
 AFFECTS_DEADLINES = RESTARTS_RESPONSE | frozenset({

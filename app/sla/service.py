@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.matrix.categories import escalation_minutes
 from app.matrix.models import MatrixItem
 from app.sla.calendar import WorkingCalendar
@@ -175,6 +175,28 @@ def initial_deadlines(*, item: SlaItem, urgency: str, level: str, status: str, n
 
 # --- loading and storing ---------------------------------------------------------------------
 
+_INSERT_CLOCK = insert(SlaClock.__table__)
+
+
+async def deadlines_for_posting(session: AsyncSession, *, street_id: int, item: SlaItem,
+                                urgency: str, level: str, status: str,
+                                now: datetime) -> Deadlines:
+    """The deadlines of a ticket about to be posted at ``now``, computed before its insert so
+    that they go into the row (posting is a hot path: this saves the hook's reload and
+    rewrite of the new ticket). Like the hook, it uses the process's own settings."""
+    settings = get_settings()
+    cal = await calendar_for(session, street_id, settings=settings)
+    return initial_deadlines(item=item, urgency=urgency, level=level, status=status, now=now,
+                             cal=cal, warning_share=settings.warning_share)
+
+
+async def insert_clock(session: AsyncSession, *, ticket_id: int, deadlines: Deadlines) -> None:
+    """The clock row of a ticket just posted with ``deadlines_for_posting``."""
+    await session.execute(_INSERT_CLOCK, {"ticket_id": ticket_id, **deadlines.clock_values()})
+
+
+# --- recomputing after a change --------------------------------------------------------------
+
 
 async def pauses_of(session: AsyncSession, ticket_id: int) -> tuple[Pause, ...]:
     rows = (await session.execute(
@@ -184,12 +206,28 @@ async def pauses_of(session: AsyncSession, ticket_id: int) -> tuple[Pause, ...]:
     return tuple(Pause(start, end) for start, end in rows)
 
 
+def _approved_extension_minutes(ticket_id):
+    return (select(func.coalesce(func.sum(TicketRequest.minutes), 0))
+            .where(TicketRequest.ticket_id == ticket_id, TicketRequest.kind == "extension",
+                   TicketRequest.status == "approved"))
+
+
 async def extension_minutes(session: AsyncSession, ticket_id: int) -> int:
-    total = (await session.execute(
-        select(func.coalesce(func.sum(TicketRequest.minutes), 0)).where(
-            TicketRequest.ticket_id == ticket_id, TicketRequest.kind == "extension",
-            TicketRequest.status == "approved"))).scalar_one()
-    return int(total)
+    return int((await session.execute(_approved_extension_minutes(ticket_id))).scalar_one())
+
+
+# Everything a recomputation reads, in one round trip (it runs after most actions): the
+# ticket, its clock and item, its approved extensions, and whether it has closed pauses
+# (rare; they are read separately only then).
+_REFRESH_INPUTS = (
+    select(Ticket, SlaClock, MatrixItem,
+           _approved_extension_minutes(Ticket.id).scalar_subquery(),
+           exists().where(TicketPause.ticket_id == Ticket.id, TicketPause.ended_at.is_not(None)))
+    .join(MatrixItem, MatrixItem.id == Ticket.item_id)
+    .outerjoin(SlaClock, SlaClock.ticket_id == Ticket.id)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, settings: Settings,
@@ -197,16 +235,10 @@ async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, setti
     """Recompute and store the deadlines of a ticket after a change (in the change's
     transaction). ``restart_response``: the ticket has just entered a queue afresh. A new
     level restarts the escalation budget. Returns None for a ticket that does not exist."""
-    row = (await session.execute(
-        select(Ticket, SlaClock, MatrixItem)
-        .join(MatrixItem, MatrixItem.id == Ticket.item_id)
-        .outerjoin(SlaClock, SlaClock.ticket_id == Ticket.id)
-        .where(Ticket.id == ticket_id)
-        .execution_options(populate_existing=True)
-    )).first()
+    row = (await session.execute(_REFRESH_INPUTS, {"ticket_id": ticket_id})).first()
     if row is None:
         return None
-    ticket, clock, item = row
+    ticket, clock, item, extension, paused = row
     cal = await calendar_for(session, ticket.street_id, settings=settings)
     new_level = clock is None or clock.level != ticket.level
     inputs = ClockInputs(
@@ -215,8 +247,8 @@ async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, setti
         response_started_at=(now if restart_response or clock is None
                              else clock.response_started_at),
         level_entered_at=now if new_level else clock.level_entered_at,
-        extension_minutes=await extension_minutes(session, ticket_id),
-        pauses=await pauses_of(session, ticket_id),
+        extension_minutes=int(extension),
+        pauses=await pauses_of(session, ticket_id) if paused else (),
     )
     if clock is None:  # a new ticket: its clocks start when it was posted
         inputs = replace(inputs, response_started_at=ticket.created_at,

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.tickets.models import TicketEvent
 
-_INSERT_EVENT = insert(TicketEvent).returning(TicketEvent.id)
+# Core, not ORM-enabled: no ORM bulk-insert machinery on every event.
+_INSERT_EVENT = insert(TicketEvent.__table__).returning(TicketEvent.__table__.c.id)
 
 # Functions called with (session, event_id, ticket_id, kind, data, at) after each event is
 # written, inside the same transaction (e.g. the webhook outbox).

@@ -24,7 +24,8 @@ GridNode = aliased(Jurisdiction, name="grid_node")
 CommunityNode = aliased(Jurisdiction, name="community_node")
 StreetNode = aliased(Jurisdiction, name="street_node")
 
-INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+# Core, not ORM-enabled, inserts: nothing to track in the session, less work per post.
+INSERT_TICKET = insert(Ticket.__table__).returning(Ticket.__table__.c.id)
 
 
 @dataclass(frozen=True, slots=True)

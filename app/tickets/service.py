@@ -14,6 +14,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import can_post_in_grid, ticket_scope_clause
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
+from app.sla import service as sla
 from app.tickets import repository as repo
 from app.tickets.events import record_event
 from app.tickets.lookups import GridRef, Lookups
@@ -90,6 +91,9 @@ async def post_ticket(
     department_id = None
     if routing.department_code is not None:
         department_id = await lookups.department_id(session, routing.department_code)
+    deadlines = await sla.deadlines_for_posting(
+        session, street_id=grid.street_id, item=item, urgency=data.urgency.value,
+        level=routing.level, status=routing.status.value, now=now)
 
     ticket_id = await repo.insert_ticket(session, {
         "matrix_version_id": version_id,
@@ -117,11 +121,12 @@ async def post_ticket(
         "assignee_id": actor.user_id if data.self_handle else None,
         "rework_count": 0,
         "return_count": 0,
-        "sla_state": "on_track",
         "version": 1,
         "created_at": now,
         "updated_at": now,
+        **deadlines.ticket_values(now),
     })
+    await sla.insert_clock(session, ticket_id=ticket_id, deadlines=deadlines)
     event_id = await record_event(
         session, ticket_id=ticket_id, kind="created", actor=actor, at=now,
         to_status=routing.status.value,
