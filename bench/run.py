@@ -58,6 +58,18 @@ def main() -> None:
         body = _ratio_table(results, 0.5, "Whistle's throughput")
         print(body)
         record("POST /api/v1/tickets (16 and 64 clients)", body)
+    if args.which in ("claim", "all"):
+        from bench import bench_claim
+
+        body = bench_claim.table(bench_claim.run(seconds=args.seconds))
+        print(body)
+        record("Claiming from a department queue (16 and 64 claimers)", body)
+    if args.which in ("sweep", "all"):
+        from bench import bench_sweep
+
+        body = bench_sweep.table(bench_sweep.run())
+        print(body)
+        record("The SLA sweep over 1M tickets (10k due)", body)
     if args.which in ("reports", "all"):
         from bench import bench_reports
 
