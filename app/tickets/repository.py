@@ -53,11 +53,14 @@ def view_select() -> Select:
     )
 
 
-async def load_views(session: AsyncSession, stmt: Select) -> list[TicketView]:
+async def load_views(session: AsyncSession, stmt: Select,
+                     known_attachments: dict[int, list[int]] | None = None) -> list[TicketView]:
+    """The views of the tickets ``stmt`` selects; ``known_attachments`` (ticket id → ids)
+    when the caller knows them, saving their query."""
     rows = (await session.execute(stmt)).all()
     ids = [row[0].id for row in rows]
-    attachments: dict[int, list[int]] = {}
-    if ids:
+    attachments: dict[int, list[int]] = dict(known_attachments or {})
+    if ids and known_attachments is None:
         found = await session.execute(
             select(Attachment.ticket_id, Attachment.id)
             .where(Attachment.ticket_id.in_(ids))
@@ -72,9 +75,10 @@ async def load_views(session: AsyncSession, stmt: Select) -> list[TicketView]:
     ]
 
 
-async def get_view(session: AsyncSession, ticket_id: int,
-                   scope: ColumnElement[bool]) -> TicketView | None:
-    views = await load_views(session, view_select().where(Ticket.id == ticket_id, scope))
+async def get_view(session: AsyncSession, ticket_id: int, scope: ColumnElement[bool],
+                   attachment_ids: list[int] | None = None) -> TicketView | None:
+    known = None if attachment_ids is None else {ticket_id: attachment_ids}
+    views = await load_views(session, view_select().where(Ticket.id == ticket_id, scope), known)
     return views[0] if views else None
 
 

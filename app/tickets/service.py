@@ -139,7 +139,9 @@ async def post_ticket(
     if idempotency_key is not None:
         await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
                                         ticket_id=ticket_id)
-    view = await repo.get_view(session, ticket_id, ticket_scope_clause(actor, Ticket))
+    # A new ticket's attachments are exactly those just linked (any other id was a 422).
+    view = await repo.get_view(session, ticket_id, ticket_scope_clause(actor, Ticket),
+                               attachment_ids=sorted(set(data.attachments)))
     if view is None:  # the poster can always see what it posted; fail loudly if not
         raise RuntimeError(f"ticket {ticket_id} not visible to its poster")
     return Posted(view, created=True)
