@@ -81,9 +81,10 @@ CROSS JOIN LATERAL (
            AS to_street
   FROM ticket_events WHERE ticket_id = t.id) e
 CROSS JOIN LATERAL (
-  SELECT count(*) AS summoned, count(reported_in_at) AS reported_in,
-         count(*) FILTER (WHERE on_time) AS on_time
-  FROM whistle_summons WHERE ticket_id = t.id) w
+  SELECT count(s.id) AS summoned, count(s.reported_in_at) AS reported_in,
+         count(*) FILTER (WHERE s.on_time) AS on_time
+  FROM whistles wh JOIN whistle_summons s ON s.whistle_id = wh.id
+  WHERE wh.ticket_id = t.id) w
 WHERE t.street_id = $1 AND t.created_at >= $2 AND t.created_at < $3
 GROUP BY {group}
 """

@@ -69,10 +69,18 @@ class Fact:
 
     def contributions(self) -> dict[tuple[str, tuple], tuple[int, ...]]:
         """What this fact adds to each rollup row: (table, row key) → counter values."""
-        out: dict[tuple[str, tuple], tuple[int, ...]] = {("daily", self.key): self.counters}
+        street, day, community, _, department, category, _, source = self.key
+        month = day.replace(day=1)
+        out: dict[tuple[str, tuple], tuple[int, ...]] = {
+            ("daily", self.key): self.counters,
+            ("monthly", (street, month, community, department, category, source)):
+                self.counters,
+        }
         for measure, bucket in (("claim", self.claim_bucket), ("resolve", self.resolve_bucket)):
             if bucket is not None:
                 out[("durations", (*self.key, measure, bucket))] = (1,)
+                out[("monthly_durations",
+                     (street, month, community, department, measure, bucket))] = (1,)
         for department_id, reported_in, on_time in self.summons:
             row = ("summons", (*self.key[:4], department_id, *self.key[5:]))
             before = out.get(row, (0, 0, 0))

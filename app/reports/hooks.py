@@ -4,9 +4,10 @@ Registered with ``app.tickets.events.on_event`` when this module is imported (th
 ``app.reports.router``), so every path that records an event — the API, the SLA sweep,
 commands, the demo seeder — keeps the rollups right, and they are exact at every commit.
 
-- ``created``: one ``INSERT ... SELECT ... ON CONFLICT`` adds the new ticket to its daily
-  row. Nothing else is written on the posting path: the ticket's fact row is deferred, its
-  posting contribution being rebuilt from the ``created`` event when it is first needed.
+- ``created``: one ``INSERT ... SELECT ... ON CONFLICT`` statement adds the new ticket to
+  its daily and monthly rows (on PostgreSQL; two on SQLite). Nothing else is written on the
+  posting path: the ticket's fact row is deferred, its posting contribution being rebuilt
+  from the ``created`` event when it is first needed.
 - an event that can change a fact (``FACT_EVENTS``): recompute the ticket's fact from its
   row and timeline, and if it changed, move the difference into the rollups and store it.
 - every other event (notes, transfers, requests, SLA warnings ...) changes no fact.
@@ -40,8 +41,10 @@ FACT_EVENTS = frozenset({
 async def keep_reports(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
                        data: dict[str, Any], at: datetime) -> None:
     if kind == "created":
-        await session.execute(repository.add_posted_statement(session),
-                              {"tid": ticket_id, "day": reporting_day(at)})
+        day = reporting_day(at)
+        for statement in repository.add_posted_statements(session):
+            await session.execute(statement, {"tid": ticket_id, "day": day,
+                                              "month": day.replace(day=1)})
         return
     urgency_edited = kind == "edit" and "urgency" in data.get("changed", {})
     if kind in FACT_EVENTS or urgency_edited:

@@ -10,7 +10,15 @@ exact sums of those contributions per reporting day (Asia/Shanghai) and key:
 - ``ReportDuration``   how many tickets fell in each duration bucket (time to claim, time to
                        resolve), per the same key — percentiles are read from these histograms;
 - ``ReportSummons``    whistle summons per the same key, with the *summoned* department in
-                       the department column.
+                       the department column;
+- ``ReportMonthly``    the counters per calendar month and coarse key (street, community,
+                       department, category, source): a month's street report by community
+                       or department sums a few thousand rows instead of one per ticket;
+- ``ReportMonthlyDuration`` the histograms per month and (street, community, department).
+
+Reports read the monthly tier for the whole months of their range when their dimensions
+and filters allow it, and the daily tier for the rest; both are sums of the same
+contributions, so the answer does not depend on which tier was read.
 
 They are kept in the transaction of each timeline event by ``app.reports.hooks`` (so they
 are exact at every commit) and recomputed from tickets and events by ``whistle
@@ -46,6 +54,9 @@ COUNTERS: tuple[str, ...] = (
 KEY: tuple[str, ...] = ("street_id", "day", "community_id", "grid_id", "department_id",
                         "category_code", "item_code", "source")
 SUMMONS_COUNTERS: tuple[str, ...] = ("summoned", "reported_in", "reported_in_on_time")
+MONTHLY_KEY: tuple[str, ...] = ("street_id", "month", "community_id", "department_id",
+                                "category_code", "source")
+MONTHLY_DURATION_KEY: tuple[str, ...] = ("street_id", "month", "community_id", "department_id")
 
 
 class _RollupKey:
@@ -141,3 +152,51 @@ class ReportSummons(_RollupKey, Base):
     summoned: Mapped[int] = mapped_column(Integer)
     reported_in: Mapped[int] = mapped_column(Integer)
     reported_in_on_time: Mapped[int] = mapped_column(Integer)
+
+
+class ReportMonthly(Base):
+    """Counters per calendar month (``month`` is its first day) and coarse key."""
+
+    __tablename__ = "report_monthly"
+    __table_args__ = (PrimaryKeyConstraint(*MONTHLY_KEY),)
+
+    street_id: Mapped[int] = mapped_column(BigId)
+    month: Mapped[date] = mapped_column(Date)
+    community_id: Mapped[int] = mapped_column(BigId)
+    department_id: Mapped[int] = mapped_column(BigId)
+    category_code: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16))
+    reported: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[int] = mapped_column(Integer)
+    open: Mapped[int] = mapped_column(Integer)
+    suspended: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    responded: Mapped[int] = mapped_column(Integer)
+    responded_on_time: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    rated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    reworked: Mapped[int] = mapped_column(Integer)
+    extended: Mapped[int] = mapped_column(Integer)
+    escalated_to_community: Mapped[int] = mapped_column(Integer)
+    escalated_to_street: Mapped[int] = mapped_column(Integer)
+    closed_in_grid: Mapped[int] = mapped_column(Integer)
+    closed_in_community: Mapped[int] = mapped_column(Integer)
+
+
+class ReportMonthlyDuration(Base):
+    """Duration histograms per calendar month and (street, community, department)."""
+
+    __tablename__ = "report_monthly_durations"
+    __table_args__ = (PrimaryKeyConstraint(*MONTHLY_DURATION_KEY, "measure", "bucket"),)
+
+    street_id: Mapped[int] = mapped_column(BigId)
+    month: Mapped[date] = mapped_column(Date)
+    community_id: Mapped[int] = mapped_column(BigId)
+    department_id: Mapped[int] = mapped_column(BigId)
+    measure: Mapped[str] = mapped_column(String(8))
+    bucket: Mapped[int] = mapped_column(SmallInteger)
+    tickets: Mapped[int] = mapped_column(Integer)

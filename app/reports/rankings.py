@@ -111,6 +111,7 @@ async def rankings(*, session: AsyncSession, actor: Actor, by: RankBy, start: da
     check_weights(weights)
     if actor.role is Role.department_lead and by != "department":
         raise Forbidden("a department lead sees the department ranking only")
+    await queries.plan_each_report(session)
     filters = await resolve_filters(session, actor, RequestFilters(jurisdiction=jurisdiction))
     # Ranks are published figures (公开排名): a lead sees where the department stands among
     # all departments, but no other department's numbers.

@@ -45,10 +45,17 @@ class Accumulator:
                         current[i] += v
 
     def take(self, before: date | None = None) -> dict[str, list[dict]]:
-        """Remove and return the rows of days before ``before`` (all when None), as column
-        dicts per table."""
+        """Remove and return the rows complete before ``before`` — daily rows of earlier
+        days, monthly rows of earlier months — (all when None), as column dicts per table."""
         out: dict[str, list[dict]] = {name: [] for name in TABLES}
-        for row in [r for r in self.rows if before is None or r[1][1] < before]:
+        month = before.replace(day=1) if before else None
+
+        def complete(row: tuple[str, tuple]) -> bool:
+            if before is None:
+                return True
+            return row[1][1] < (month if row[0].startswith("monthly") else before)
+
+        for row in [r for r in self.rows if complete(r)]:
             table_name, key = row
             out[table_name].append({**dict(zip(ROW_KEYS[table_name], key, strict=True)),
                                     **dict(zip(ROW_VALUES[table_name], self.rows.pop(row),
@@ -63,9 +70,12 @@ class RebuildReport:
     duration_rows: int = 0
     summons_rows: int = 0
 
+    monthly_rows: int = 0
+
     def __str__(self) -> str:
         return (f"rebuilt the reports from {self.tickets} tickets: {self.daily_rows} daily, "
-                f"{self.duration_rows} duration and {self.summons_rows} summons rows")
+                f"{self.duration_rows} duration, {self.summons_rows} summons and "
+                f"{self.monthly_rows} monthly rows")
 
 
 async def _write(session: AsyncSession, rows: dict[str, list[dict]],
@@ -76,6 +86,7 @@ async def _write(session: AsyncSession, rows: dict[str, list[dict]],
     report.daily_rows += len(rows["daily"])
     report.duration_rows += len(rows["durations"])
     report.summons_rows += len(rows["summons"])
+    report.monthly_rows += len(rows["monthly"]) + len(rows["monthly_durations"])
 
 
 async def rebuild(*, sessions: async_sessionmaker[AsyncSession], settings: Settings,

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Table, and_, bindparam, case, delete, func, literal, select
+from sqlalchemy import Date, Table, and_, bindparam, case, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -18,16 +18,20 @@ from app.reports.facts import Fact, TicketSnapshot, TimelineEvent, fact_of
 from app.reports.models import (
     COUNTERS,
     KEY,
+    MONTHLY_DURATION_KEY,
+    MONTHLY_KEY,
     SUMMONS_COUNTERS,
     ReportDaily,
     ReportDuration,
+    ReportMonthly,
+    ReportMonthlyDuration,
     ReportSummons,
     ReportTicketFact,
 )
 from app.sla.calendar import WorkingCalendar
 from app.sla.calendars import calendar_for
 from app.sla.dialect import insert_for
-from app.sla.models import WhistleSummons
+from app.sla.models import Whistle, WhistleSummons
 from app.sla.service import Limits
 from app.tickets.models import Ticket, TicketEvent
 
@@ -35,13 +39,18 @@ TABLES: dict[str, Table] = {
     "daily": ReportDaily.__table__,  # type: ignore[dict-item]
     "durations": ReportDuration.__table__,  # type: ignore[dict-item]
     "summons": ReportSummons.__table__,  # type: ignore[dict-item]
+    "monthly": ReportMonthly.__table__,  # type: ignore[dict-item]
+    "monthly_durations": ReportMonthlyDuration.__table__,  # type: ignore[dict-item]
 }
 ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "daily": KEY, "durations": (*KEY, "measure", "bucket"), "summons": KEY}
+    "daily": KEY, "durations": (*KEY, "measure", "bucket"), "summons": KEY,
+    "monthly": MONTHLY_KEY, "monthly_durations": (*MONTHLY_DURATION_KEY, "measure", "bucket")}
 ROW_VALUES: dict[str, tuple[str, ...]] = {
-    "daily": COUNTERS, "durations": ("tickets",), "summons": SUMMONS_COUNTERS}
+    "daily": COUNTERS, "durations": ("tickets",), "summons": SUMMONS_COUNTERS,
+    "monthly": COUNTERS, "monthly_durations": ("tickets",)}
 # The column that is zero exactly when no ticket contributes to the row any more.
-ROW_COUNT: dict[str, str] = {"daily": "reported", "durations": "tickets", "summons": "summoned"}
+ROW_COUNT: dict[str, str] = {"daily": "reported", "durations": "tickets", "summons": "summoned",
+                             "monthly": "reported", "monthly_durations": "tickets"}
 FACTS_TABLE = ReportTicketFact.__table__
 
 
@@ -88,10 +97,12 @@ async def load_inputs(session: AsyncSession, ticket_ids: Sequence[int]) -> list[
     whistled = [tid for tid, evs in events.items() if any(e.kind == "whistle_blown" for e in evs)]
     summons: dict[int, list[tuple[int, bool, bool]]] = defaultdict(list)
     if whistled:
+        # Through the whistles: summons are indexed by whistle, whistles by ticket.
         for tid, dept, reported_at, on_time in await session.execute(
-                select(WhistleSummons.ticket_id, WhistleSummons.department_id,
+                select(Whistle.ticket_id, WhistleSummons.department_id,
                        WhistleSummons.reported_in_at, WhistleSummons.on_time)
-                .where(WhistleSummons.ticket_id.in_(whistled))):
+                .join(WhistleSummons, WhistleSummons.whistle_id == Whistle.id)
+                .where(Whistle.ticket_id.in_(whistled))):
             summons[tid].append((dept, reported_at is not None, bool(on_time)))
     by_id = {}
     for row in rows:
@@ -214,25 +225,41 @@ async def add_to_rollups(session: AsyncSession,
                 emptied[table_name])
 
 
-def add_posted_statement(session: AsyncSession):
-    """``INSERT ... SELECT`` of a just-posted ticket's contribution to its daily row
-    (parameters ``tid`` and ``day``): the one write the posting path pays for the reports
-    (reported, open and, for a queued ticket, dispatched +1)."""
-    dialect = session.get_bind().dialect.name
-    cached = _upserts.get((dialect, "posted"))
-    if cached is not None:
-        return cached
-    daily = TABLES["daily"]
+def _posted_insert(session: AsyncSession, table_name: str):
+    """``INSERT ... SELECT`` of a just-posted ticket's contribution to its row of one tier:
+    reported, open and, for a queued ticket, dispatched + 1."""
+    table = TABLES[table_name]
+    from_ticket = {"street_id": Ticket.street_id, "community_id": Ticket.community_id,
+                   "grid_id": Ticket.grid_id,
+                   "department_id": func.coalesce(Ticket.department_id, 0),
+                   "category_code": Ticket.category_code, "item_code": Ticket.item_code,
+                   "source": Ticket.source, "day": bindparam("day", type_=Date()),
+                   "month": bindparam("month", type_=Date())}
     values = dict.fromkeys(COUNTERS, literal(0))
     values.update(reported=literal(1), open=literal(1),
                   dispatched=case((Ticket.status == "dispatched", 1), else_=0))
-    source = select(Ticket.street_id, bindparam("day", type_=daily.c.day.type),
-                    Ticket.community_id, Ticket.grid_id, func.coalesce(Ticket.department_id, 0),
-                    Ticket.category_code, Ticket.item_code, Ticket.source,
-                    *values.values()).where(Ticket.id == bindparam("tid"))
-    stmt = insert_for(session)(daily).from_select([*KEY, *COUNTERS], source)
-    cached = stmt.on_conflict_do_update(
-        index_elements=[daily.c[k] for k in KEY],
-        set_={c: daily.c[c] + stmt.excluded[c] for c in ("reported", "open", "dispatched")})
-    _upserts[(dialect, "posted")] = cached
-    return cached
+    columns = [*ROW_KEYS[table_name], *COUNTERS]
+    source = select(*(from_ticket.get(c, values.get(c)) for c in columns)).where(
+        Ticket.id == bindparam("tid"))
+    stmt = insert_for(session)(table).from_select(columns, source)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in ROW_KEYS[table_name]],
+        set_={c: table.c[c] + stmt.excluded[c] for c in ("reported", "open", "dispatched")})
+
+
+def add_posted_statements(session: AsyncSession) -> list:
+    """The writes of the posting path (parameters ``tid``, ``day``, ``month``): one — on
+    PostgreSQL the daily row's upsert rides in a CTE of the monthly row's — or two on
+    SQLite, which has no writable CTEs."""
+    dialect = session.get_bind().dialect.name
+    cached = _upserts.get((dialect, "posted"))
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    daily = _posted_insert(session, "daily")
+    monthly = _posted_insert(session, "monthly")
+    if dialect == "postgresql":
+        statements = [monthly.add_cte(daily.returning(literal(1)).cte("posted_daily"))]
+    else:
+        statements = [daily, monthly]
+    _upserts[(dialect, "posted")] = statements
+    return statements

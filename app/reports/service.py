@@ -103,9 +103,10 @@ async def _cells(session: AsyncSession, selection: Selection, series: Series | N
 async def sla_report(*, session: AsyncSession, actor: Actor, request: ReportRequest,
                      now: datetime) -> Report:
     check_range(request.start, request.end)
+    await queries.plan_each_report(session)
     filters = await resolve_filters(session, actor, request.filters)
     selection = Selection(request.start, request.end, request.group_by, filters,
-                          by_day=request.series is not None)
+                          series=request.series)
     cells = await _cells(session, selection, request.series, now)
     names = {dim: await labels(session, dim, (g[i] for g, _ in cells))
              for i, dim in enumerate(request.group_by)}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:04:27.616332
+Create Date: 2026-11-23 13:59:17.927246
 """
 from collections.abc import Sequence
 
@@ -118,6 +118,44 @@ def upgrade() -> None:
     with op.batch_alter_table('report_durations', schema=None) as batch_op:
         batch_op.create_index('ix_report_durations_department_day', ['department_id', 'day'], unique=False)
 
+    op.create_table('report_monthly',
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('category_code', sa.String(length=8), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('reported', sa.Integer(), nullable=False),
+    sa.Column('cancelled', sa.Integer(), nullable=False),
+    sa.Column('open', sa.Integer(), nullable=False),
+    sa.Column('suspended', sa.Integer(), nullable=False),
+    sa.Column('closed', sa.Integer(), nullable=False),
+    sa.Column('dispatched', sa.Integer(), nullable=False),
+    sa.Column('responded', sa.Integer(), nullable=False),
+    sa.Column('responded_on_time', sa.Integer(), nullable=False),
+    sa.Column('resolved', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time', sa.Integer(), nullable=False),
+    sa.Column('rated', sa.Integer(), nullable=False),
+    sa.Column('satisfied', sa.Integer(), nullable=False),
+    sa.Column('returned', sa.Integer(), nullable=False),
+    sa.Column('reworked', sa.Integer(), nullable=False),
+    sa.Column('extended', sa.Integer(), nullable=False),
+    sa.Column('escalated_to_community', sa.Integer(), nullable=False),
+    sa.Column('escalated_to_street', sa.Integer(), nullable=False),
+    sa.Column('closed_in_grid', sa.Integer(), nullable=False),
+    sa.Column('closed_in_community', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('street_id', 'month', 'community_id', 'department_id', 'category_code', 'source', name=op.f('pk_report_monthly'))
+    )
+    op.create_table('report_monthly_durations',
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('measure', sa.String(length=8), nullable=False),
+    sa.Column('bucket', sa.SmallInteger(), nullable=False),
+    sa.Column('tickets', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('street_id', 'month', 'community_id', 'department_id', 'measure', 'bucket', name=op.f('pk_report_monthly_durations'))
+    )
     op.create_table('report_summons',
     sa.Column('summoned', sa.Integer(), nullable=False),
     sa.Column('reported_in', sa.Integer(), nullable=False),
@@ -642,6 +680,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_report_summons_department_day')
 
     op.drop_table('report_summons')
+    op.drop_table('report_monthly_durations')
+    op.drop_table('report_monthly')
     with op.batch_alter_table('report_durations', schema=None) as batch_op:
         batch_op.drop_index('ix_report_durations_department_day')
 

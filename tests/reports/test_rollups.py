@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import SHANGHAI
-from app.reports.models import ReportDaily, ReportDuration, ReportSummons, ReportTicketFact
+from app.reports.models import (
+    ReportDaily,
+    ReportDuration,
+    ReportMonthly,
+    ReportMonthlyDuration,
+    ReportSummons,
+    ReportTicketFact,
+)
 from app.reports.rebuild import rebuild
 from tests.reports.conftest import END, START
 
@@ -17,11 +24,15 @@ pytestmark = pytest.mark.usefixtures("reference")
 
 
 async def snapshot(sessions, first=START, last=END) -> dict[str, list[tuple]]:
+    """Every rollup row (both tiers) of the days ``first``..``last``."""
     out = {}
     async with sessions() as s:
-        for model in (ReportDaily, ReportDuration, ReportSummons):
+        for model in (ReportDaily, ReportDuration, ReportSummons, ReportMonthly,
+                      ReportMonthlyDuration):
             table = model.__table__
-            rows = await s.execute(select(table).where(table.c.day.between(first, last)))
+            when = (table.c.day.between(first, last) if "day" in table.c
+                    else table.c.month.between(first.replace(day=1), last))
+            rows = await s.execute(select(table).where(when))
             out[model.__tablename__] = sorted(tuple(r) for r in rows)
     return out
 
@@ -29,6 +40,7 @@ async def snapshot(sessions, first=START, last=END) -> dict[str, list[tuple]]:
 async def test_rollups_equal_a_rebuild_after_random_histories(stories, sessions, settings):
     before = await snapshot(sessions)
     assert len(before["report_daily"]) > 200 and before["report_summons"]
+    assert before["report_monthly"] and before["report_monthly_durations"]
     report = await rebuild(sessions=sessions, settings=settings, batch=500)
     assert report.tickets >= len(stories)
     after = await snapshot(sessions)

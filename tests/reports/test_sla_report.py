@@ -37,8 +37,15 @@ def place(world, *, node: str | None = None, category: str | None = None):
 
 
 # (user, query, scope node, scope department, filter node, filter department, category)
+# Whole months read the monthly tier, other days the daily one; some cases mix both.
 CASES = [
     ("admin", {"group_by": "community"}, None, None, None, None, None),
+    ("admin", {"group_by": "department", "from": "2026-03-15", "to": "2026-05-10"},
+     None, None, None, None, None),
+    ("sup_bh", {"group_by": "community,source", "series": "month", "from": "2026-03-20"},
+     "BH", None, None, None, None),
+    ("admin", {"group_by": "category", "from": "2026-04-01", "to": "2026-05-07"},
+     None, None, None, None, None),
     ("admin", {"group_by": "department"}, None, None, None, None, None),
     ("admin", {"group_by": ["category", "source"]}, None, None, None, None, None),
     ("admin", {"group_by": "item", "from": "2026-04-01", "to": "2026-04-30"},
