@@ -73,6 +73,30 @@ class _RollupKey:
     source: Mapped[str] = mapped_column(String(16))
 
 
+class _Counters:
+    """The 0/1 counters of a fact, summed (``COUNTERS``)."""
+
+    reported: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[int] = mapped_column(Integer)
+    open: Mapped[int] = mapped_column(Integer)
+    suspended: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    responded: Mapped[int] = mapped_column(Integer)
+    responded_on_time: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    rated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    reworked: Mapped[int] = mapped_column(Integer)
+    extended: Mapped[int] = mapped_column(Integer)
+    escalated_to_community: Mapped[int] = mapped_column(Integer)
+    escalated_to_street: Mapped[int] = mapped_column(Integer)
+    closed_in_grid: Mapped[int] = mapped_column(Integer)
+    closed_in_community: Mapped[int] = mapped_column(Integer)
+
+
 class ReportTicketFact(Base):
     """One ticket's current contribution to the rollups (what was last added for it), so
     that a change can take the old contribution out before putting the new one in. A ticket
@@ -100,32 +124,12 @@ class ReportTicketFact(Base):
     summons: Mapped[list] = mapped_column(JSON, default=list)
 
 
-class ReportDaily(_RollupKey, Base):
+class ReportDaily(_RollupKey, _Counters, Base):
     """Counters per reporting day and key (see the module docstring)."""
 
     __tablename__ = "report_daily"
     __table_args__ = (PrimaryKeyConstraint(*KEY),
                       Index("ix_report_daily_department_day", "department_id", "day"))
-
-    reported: Mapped[int] = mapped_column(Integer)
-    cancelled: Mapped[int] = mapped_column(Integer)
-    open: Mapped[int] = mapped_column(Integer)
-    suspended: Mapped[int] = mapped_column(Integer)
-    closed: Mapped[int] = mapped_column(Integer)
-    dispatched: Mapped[int] = mapped_column(Integer)
-    responded: Mapped[int] = mapped_column(Integer)
-    responded_on_time: Mapped[int] = mapped_column(Integer)
-    resolved: Mapped[int] = mapped_column(Integer)
-    closed_on_time: Mapped[int] = mapped_column(Integer)
-    rated: Mapped[int] = mapped_column(Integer)
-    satisfied: Mapped[int] = mapped_column(Integer)
-    returned: Mapped[int] = mapped_column(Integer)
-    reworked: Mapped[int] = mapped_column(Integer)
-    extended: Mapped[int] = mapped_column(Integer)
-    escalated_to_community: Mapped[int] = mapped_column(Integer)
-    escalated_to_street: Mapped[int] = mapped_column(Integer)
-    closed_in_grid: Mapped[int] = mapped_column(Integer)
-    closed_in_community: Mapped[int] = mapped_column(Integer)
 
 
 class ReportDuration(_RollupKey, Base):
@@ -154,7 +158,7 @@ class ReportSummons(_RollupKey, Base):
     reported_in_on_time: Mapped[int] = mapped_column(Integer)
 
 
-class ReportMonthly(Base):
+class ReportMonthly(_Counters, Base):
     """Counters per calendar month (``month`` is its first day) and coarse key."""
 
     __tablename__ = "report_monthly"
@@ -166,25 +170,6 @@ class ReportMonthly(Base):
     department_id: Mapped[int] = mapped_column(BigId)
     category_code: Mapped[str] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(16))
-    reported: Mapped[int] = mapped_column(Integer)
-    cancelled: Mapped[int] = mapped_column(Integer)
-    open: Mapped[int] = mapped_column(Integer)
-    suspended: Mapped[int] = mapped_column(Integer)
-    closed: Mapped[int] = mapped_column(Integer)
-    dispatched: Mapped[int] = mapped_column(Integer)
-    responded: Mapped[int] = mapped_column(Integer)
-    responded_on_time: Mapped[int] = mapped_column(Integer)
-    resolved: Mapped[int] = mapped_column(Integer)
-    closed_on_time: Mapped[int] = mapped_column(Integer)
-    rated: Mapped[int] = mapped_column(Integer)
-    satisfied: Mapped[int] = mapped_column(Integer)
-    returned: Mapped[int] = mapped_column(Integer)
-    reworked: Mapped[int] = mapped_column(Integer)
-    extended: Mapped[int] = mapped_column(Integer)
-    escalated_to_community: Mapped[int] = mapped_column(Integer)
-    escalated_to_street: Mapped[int] = mapped_column(Integer)
-    closed_in_grid: Mapped[int] = mapped_column(Integer)
-    closed_in_community: Mapped[int] = mapped_column(Integer)
 
 
 class ReportMonthlyDuration(Base):

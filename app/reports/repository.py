@@ -206,7 +206,9 @@ async def add_to_rollups(session: AsyncSession,
     contributes to any more, so that the tables hold exactly what a rebuild would write."""
     by_table: dict[str, list[dict]] = defaultdict(list)
     emptied: dict[str, list[dict]] = defaultdict(list)
-    for (table_name, row_key), values in changes.items():
+    # In key order, tables in a fixed order: two transactions moving tickets between the
+    # same rows lock them in the same order and cannot deadlock.
+    for (table_name, row_key), values in sorted(changes.items()):
         keys = dict(zip(ROW_KEYS[table_name], row_key, strict=True))
         by_table[table_name].append(
             {**keys, **dict(zip(ROW_VALUES[table_name], values, strict=True))})
@@ -225,7 +227,7 @@ async def add_to_rollups(session: AsyncSession,
                 emptied[table_name])
 
 
-def _posted_insert(session: AsyncSession, table_name: str):
+def _posted_insert(session: AsyncSession, table_name: str, after=None):
     """``INSERT ... SELECT`` of a just-posted ticket's contribution to its row of one tier:
     reported, open and, for a queued ticket, dispatched + 1."""
     table = TABLES[table_name]
@@ -241,6 +243,8 @@ def _posted_insert(session: AsyncSession, table_name: str):
     columns = [*ROW_KEYS[table_name], *COUNTERS]
     source = select(*(from_ticket.get(c, values.get(c)) for c in columns)).where(
         Ticket.id == bindparam("tid"))
+    if after is not None:
+        source = source.where(select(after.c.done).exists())
     stmt = insert_for(session)(table).from_select(columns, source)
     return stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in ROW_KEYS[table_name]],
@@ -256,10 +260,12 @@ def add_posted_statements(session: AsyncSession) -> list:
     if cached is not None:
         return cached  # type: ignore[return-value]
     daily = _posted_insert(session, "daily")
-    monthly = _posted_insert(session, "monthly")
     if dialect == "postgresql":
-        statements = [monthly.add_cte(daily.returning(literal(1)).cte("posted_daily"))]
+        # The monthly insert reads the daily one's RETURNING, so the daily row is locked
+        # first — the order in which the hook locks rows too (no deadlock between them).
+        done = daily.returning(literal(1).label("done")).cte("posted_daily")
+        statements = [_posted_insert(session, "monthly", after=done)]
     else:
-        statements = [daily, monthly]
+        statements = [daily, _posted_insert(session, "monthly")]
     _upserts[(dialect, "posted")] = statements
     return statements

@@ -116,5 +116,6 @@ async def sla_report(*, session: AsyncSession, actor: Actor, request: ReportRequ
         total.add(cell.counts, cell.histograms)
         rows.append(Row({dim: names[dim][group[i]] for i, dim in enumerate(request.group_by)},
                         period, derive(cell.counts, cell.histograms)))
-    rows.sort(key=lambda r: (*(str(label.code) for label in r.group.values()), r.period or ""))
+    rows.sort(key=lambda r: (*((label.code is None, label.code or "") for label in
+                               r.group.values()), r.period or ""))
     return Report(request, rows, derive(total.counts, total.histograms), now)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:59:17.927246
+Create Date: 2026-11-23 14:04:10.463699
 """
 from collections.abc import Sequence
 
@@ -69,6 +69,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_matrix_versions'))
     )
     op.create_table('report_daily',
+    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('grid_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('category_code', sa.String(length=8), nullable=False),
+    sa.Column('item_code', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('reported', sa.Integer(), nullable=False),
     sa.Column('cancelled', sa.Integer(), nullable=False),
     sa.Column('open', sa.Integer(), nullable=False),
@@ -88,14 +96,6 @@ def upgrade() -> None:
     sa.Column('escalated_to_street', sa.Integer(), nullable=False),
     sa.Column('closed_in_grid', sa.Integer(), nullable=False),
     sa.Column('closed_in_community', sa.Integer(), nullable=False),
-    sa.Column('street_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('grid_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('category_code', sa.String(length=8), nullable=False),
-    sa.Column('item_code', sa.String(length=32), nullable=False),
-    sa.Column('source', sa.String(length=16), nullable=False),
     sa.PrimaryKeyConstraint('street_id', 'day', 'community_id', 'grid_id', 'department_id', 'category_code', 'item_code', 'source', name=op.f('pk_report_daily'))
     )
     with op.batch_alter_table('report_daily', schema=None) as batch_op:
