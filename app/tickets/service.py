@@ -270,7 +270,7 @@ async def jurisdiction_queue(*, session: AsyncSession, actor: Actor, code: str,
                              statuses: tuple[str, ...], limit: int) -> list[TicketView]:
     """The queue of a community or a grid: tickets held at that level in that node."""
     node = await repo.node_by_code(session, code)
-    if node is None or node.level == "street":
+    if node is None or node.level == "street" or not await _node_in_scope(session, actor, node.id):
         raise NotFound(f"no community or grid {code!r}")
     column = Ticket.community_id if node.level == "community" else Ticket.grid_id
     stmt = repo.view_select().where(
@@ -279,10 +279,7 @@ async def jurisdiction_queue(*, session: AsyncSession, actor: Actor, code: str,
         Ticket.status.in_(statuses or (*QUEUE_STATUSES, "returned", "self_handling")),
         ticket_scope_clause(actor, Ticket),
     )
-    views = await repo.load_views(session, queue_order(stmt).limit(limit))
-    if not views and not await _node_in_scope(session, actor, node.id):
-        raise NotFound(f"no community or grid {code!r}")
-    return views
+    return await repo.load_views(session, queue_order(stmt).limit(limit))
 
 
 async def _node_in_scope(session: AsyncSession, actor: Actor, node_id: int) -> bool:
@@ -291,8 +288,7 @@ async def _node_in_scope(session: AsyncSession, actor: Actor, node_id: int) -> b
     if actor.role is Role.admin:
         return True
     if actor.role is Role.grid_worker:
-        node = await session.get(Jurisdiction, node_id)
-        return node is not None and (node_id in actor.grid_ids)
+        return node_id in actor.grid_ids
     if actor.jurisdiction_id is None:
         return False
     row = await session.execute(
