@@ -25,7 +25,9 @@ event, and each run's department has exactly as many claimed tickets as claims r
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing as mp
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +50,15 @@ CLAIM_SQL = f"""
 UPDATE tickets SET status = 'claimed', assignee_id = $2, claimed_at = $3,
                    version = version + 1, updated_at = $3
 WHERE id = COALESCE({_PROBE.format(urgency="urgent")}, {_PROBE.format(urgency="normal")})
+  AND status = 'dispatched'
+RETURNING id"""
+# What claim_next ran before: one ORDER BY across urgencies, which no index serves.
+SORTED_CLAIM_SQL = """
+UPDATE tickets SET status = 'claimed', assignee_id = $2, claimed_at = $3,
+                   version = version + 1, updated_at = $3
+WHERE id = (SELECT id FROM tickets WHERE department_id = $1 AND status = 'dispatched'
+            ORDER BY urgency DESC, resolve_due_at ASC NULLS LAST, id
+            LIMIT 1 FOR UPDATE SKIP LOCKED)
   AND status = 'dispatched'
 RETURNING id"""
 EVENT_SQL = """
@@ -77,6 +88,8 @@ class ClaimRun:
 class ClaimReport:
     runs: list[ClaimRun] = field(default_factory=list)
     queue: int = QUEUE
+    statement_ms: dict[str, float] = field(default_factory=dict)  # one claim, full queue
+    load_average: float = field(default_factory=lambda: os.getloadavg()[0])  # at the start
     double_claims: int = 0  # tickets with more than one claim event
     wrong_assignee: int = 0  # claimed tickets whose assignee is not their claim event's user
     unexplained: int = 0  # claimed tickets without a claim event
@@ -207,6 +220,25 @@ async def _fill(url: str, ref: bulk.Reference, runs: list[ClaimRun],
     return users
 
 
+async def _one_claim_ms(url: str, department_id: int) -> dict[str, float]:
+    """EXPLAIN ANALYZE of one claim on the full queue, rolled back: the probes per urgency
+    against the single ORDER BY claim_next used before."""
+    conn = await asyncpg.connect(bulk.dsn(url))
+    out = {}
+    try:
+        for name, sql in (("one ORDER BY urgency DESC, deadline, id", SORTED_CLAIM_SQL),
+                          ("a probe per urgency (claim_next now)", CLAIM_SQL)):
+            tr = conn.transaction()
+            await tr.start()
+            plan = await conn.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, department_id,
+                                    None, datetime.now(UTC))
+            await tr.rollback()
+            out[name] = json.loads(plan[0][0])[0]["Execution Time"]
+    finally:
+        await conn.close()
+    return out
+
+
 async def _between_runs(url: str) -> None:
     conn = await asyncpg.connect(bulk.dsn(url))
     try:
@@ -256,6 +288,8 @@ def run(seconds: float = 10.0, concurrencies: tuple[int, ...] = (16, 64)) -> Cla
     with fresh_database("whistle_bench_claim") as url:
         ref = asyncio.run(bulk.prepare(url))
         users = asyncio.run(_fill(url, ref, report.runs, staff))
+        report.statement_ms = asyncio.run(
+            _one_claim_ms(url, ref.departments[report.runs[0].department]))
         env = {"WHISTLE_DATABASE_URL": url, "WHISTLE_SECRET_KEY": SECRET,
                "WHISTLE_ENV": "production", "WHISTLE_CACHE_CHECK_SECONDS": "5"}
         for run_ in report.runs:
@@ -289,7 +323,9 @@ def _http_run(run_: ClaimRun, env: dict, user_id: int, department_id: int,
 
 
 def table(report: ClaimReport, target: float = 0.7) -> str:
-    lines = ["| path | claimers | claims/s | p50 ms | p99 ms | errors | queue left |",
+    lines = [f"1-minute load average when the run began: {report.load_average:.1f} "
+             "(other work on the machine lowers every figure; compare the ratios).", "",
+             "| path | claimers | claims/s | p50 ms | p99 ms | errors | queue left |",
              "|---|---|---|---|---|---|---|"]
     for r in report.runs:
         assert r.result is not None
@@ -307,6 +343,8 @@ def table(report: ClaimReport, target: float = 0.7) -> str:
                      f"without its hooks {rate.get(('bare', c), 0.0) / base:.0%}")
     runs_ok = all(r.claims == r.in_database for r in report.runs)
     lines += [
+        "- One claim statement on a full queue (EXPLAIN ANALYZE, rolled back): "
+        + "; ".join(f"{k}: {v:.2f} ms" for k, v in report.statement_ms.items()) + ".",
         f"- Each run claims from its own department's queue of {report.queue:,} dispatched "
         "tickets, vacuumed before the run; a queue left at 0 ran dry (its rate is a floor).",
         f"- Double claims: **{report.double_claims}** tickets with two claim events, "

@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.run post [--seconds 10]
 
-Prints throughput, p50 and p99 at 16 and 64 concurrent clients for both, and the ratio.
+Prints throughput, p50 and p99 at 16 and 64 concurrent clients for both, and the ratio;
+the two are measured in alternation, three rounds each, pooled.
 """
 
 from __future__ import annotations
@@ -49,28 +50,38 @@ def bodies(item: str, n: int = 500) -> list[dict]:
              "urgency": "urgent" if rng.random() < 0.2 else "normal"} for i in range(n)]
 
 
-def run(seconds: float = 10.0, concurrencies: tuple[int, ...] = (16, 64)) -> list[LoadResult]:
-    results: list[LoadResult] = []
+def run(seconds: float = 10.0, concurrencies: tuple[int, ...] = (16, 64),
+        rounds: int = 3) -> list[LoadResult]:
+    """Both servers up at once (an idle one costs nothing); Whistle and the baseline loaded
+    in turn, ``rounds`` times per concurrency, so that load drifting on a shared machine
+    falls on both alike. Each path's figures pool its rounds."""
     with fresh_database("whistle_bench_post") as url:
         token, item = asyncio.run(_prepare(url))
         payloads = bodies(item)
         env = {"WHISTLE_DATABASE_URL": url, "WHISTLE_SECRET_KEY": SECRET,
                "WHISTLE_ENV": "production", "WHISTLE_CACHE_CHECK_SECONDS": "5"}
-        headers = {"Authorization": f"Bearer {token}"}
-        with server("app.main:create_app", env=env, factory=True) as base:
-            post_load("warm-up", base, "/api/v1/tickets", headers=headers, bodies=payloads,
-                      concurrency=8, seconds=2)
-            for c in concurrencies:
-                results.append(post_load("Whistle POST /api/v1/tickets", base, "/api/v1/tickets",
-                                         headers=headers, bodies=payloads, concurrency=c,
-                                         seconds=seconds))
         dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-        with server("bench.baseline_post:app",
-                    env={"BASELINE_DSN": dsn, "BASELINE_ITEM": item}) as base:
-            post_load("warm-up", base, "/api/v1/tickets", headers={}, bodies=payloads,
-                      concurrency=8, seconds=2)
+        paths = (("Whistle POST /api/v1/tickets", {"Authorization": f"Bearer {token}"}),
+                 ("baseline: raw asyncpg, same rows", {}))
+        with (server("app.main:create_app", env=env, factory=True) as whistle,
+              server("bench.baseline_post:app",
+                     env={"BASELINE_DSN": dsn, "BASELINE_ITEM": item}) as baseline):
+            bases = dict(zip((label for label, _ in paths), (whistle, baseline), strict=True))
+            for label, headers in paths:
+                post_load("warm-up", bases[label], "/api/v1/tickets", headers=headers,
+                          bodies=payloads, concurrency=8, seconds=2)
+            runs: dict[tuple[str, int], list[LoadResult]] = {}
             for c in concurrencies:
-                results.append(post_load("baseline: raw asyncpg, same rows", base,
-                                         "/api/v1/tickets", headers={}, bodies=payloads,
-                                         concurrency=c, seconds=seconds))
-    return results
+                for _ in range(rounds):
+                    for label, headers in paths:
+                        runs.setdefault((label, c), []).append(post_load(
+                            label, bases[label], "/api/v1/tickets", headers=headers,
+                            bodies=payloads, concurrency=c, seconds=seconds))
+    return [pooled(results) for results in runs.values()]
+
+
+def pooled(results: list[LoadResult]) -> LoadResult:
+    first = results[0]
+    return LoadResult(first.label, first.concurrency, sum(r.requests for r in results),
+                      sum(r.errors for r in results), sum(r.seconds for r in results),
+                      [ms for r in results for ms in r.latencies_ms])

@@ -19,6 +19,7 @@ days later. Then, in one process with the hooks the API process registers:
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import statistics
 import time
@@ -51,6 +52,7 @@ class SweepFigures:
     empty_ms: float  # median of REPEAT
     empty_swept: int
     due_after: int  # tickets still due after the sweep (must be 0)
+    load_average: float  # 1-minute load average when the run began
 
 
 async def _fill(url: str, ref: bulk.Reference, at: datetime) -> float:
@@ -125,6 +127,7 @@ async def _still_due(url: str, at: datetime) -> int:
 
 
 def run() -> SweepFigures:
+    load = os.getloadavg()[0]
     at = datetime.now(UTC).replace(microsecond=0)
     with fresh_database("whistle_bench_sweep") as url:
         ref = asyncio.run(bulk.prepare(url))
@@ -133,7 +136,7 @@ def run() -> SweepFigures:
         sweep_ms, report, empty_ms, empty_swept = asyncio.run(_sweeps(url, at))
         due_after = asyncio.run(_still_due(url, at))
     return SweepFigures(TOTAL, DUE, fill, raw_ms, raw_rows, index, sweep_ms,
-                        report.tickets, str(report), empty_ms, empty_swept, due_after)
+                        report.tickets, str(report), empty_ms, empty_swept, due_after, load)
 
 
 def table(f: SweepFigures) -> str:
@@ -141,7 +144,8 @@ def table(f: SweepFigures) -> str:
     raw_per = f.raw_ms / f.raw_rows if f.raw_rows else float("nan")
     return "\n".join([
         f"{f.total:,} open tickets with their SLA clocks ({f.fill_seconds:.0f} s to create "
-        f"with INSERT … SELECT generate_series), {f.due:,} of them due.",
+        f"with INSERT … SELECT generate_series), {f.due:,} of them due. 1-minute load "
+        f"average when the run began: {f.load_average:.1f}.",
         "",
         "| what | tickets | ms | ms per due ticket |",
         "|---|---|---|---|",
