@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
@@ -76,7 +76,8 @@ async def _request(ctx: Context, kind: str, minutes: int | None) -> None:
                 reason=ctx.data.reason or "", requested_by=ctx.actor.user_id,
                 requested_at=ctx.now)
         .on_conflict_do_nothing(index_elements=[TicketRequest.ticket_id, TicketRequest.kind],
-                                index_where=TicketRequest.status == "pending")
+                                # a literal: a bound parameter cannot match the partial index
+                                index_where=text("status = 'pending'"))
         .returning(TicketRequest.id))).scalar_one_or_none()
     if request_id is None:
         raise Conflict(f"ticket {ctx.ticket.id} already has a pending {kind} request")
