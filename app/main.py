@@ -11,6 +11,7 @@ from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.hooks import register_event_hooks
 from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
@@ -31,6 +32,7 @@ where (`errors[].loc`).
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    register_event_hooks()
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
 
     @asynccontextmanager

@@ -86,6 +86,9 @@ async def seed_demo(*, session: AsyncSession, force: bool = False, tickets: int 
     if count and not force:
         return f"demo data present ({count} tickets); nothing to do"
     from app.demo.history import make_history  # imports the whole workflow: only when needed
+    from app.hooks import register_event_hooks
+
+    register_event_hooks()  # so the history keeps deadlines and report rollups like the API
 
     made = await make_history(session=session, count=tickets,
                               clock=FrozenClock(now or utc_now()), rng=random.Random(20261123))

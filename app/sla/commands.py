@@ -7,7 +7,6 @@ The worker is safe to run in any number of copies against PostgreSQL (see
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 from collections.abc import Callable
@@ -23,11 +22,10 @@ log = logging.getLogger("whistle.worker")
 
 
 def _register_effects() -> None:
-    # Deadline hooks and action effects register on import; the API imports them through
-    # its routers, a bare worker process must do it itself.
-    importlib.import_module("app.sla.router")
-    with contextlib.suppress(ImportError):
-        importlib.import_module("app.webhooks")  # the outbox hook, where installed
+    # A bare worker process keeps deadlines, rollups, outbox and live queues like the API.
+    from app.hooks import register_event_hooks
+
+    register_event_hooks()
 
 
 async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> int:
