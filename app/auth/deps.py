@@ -55,7 +55,6 @@ def require_roles(*roles: Role):
 
 
 # Aliases used across routers.
-AnyActor = CurrentActor
 Admin = Annotated[Actor, require_roles(Role.admin)]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -94,7 +94,3 @@ async def seed_demo(*, session: AsyncSession, force: bool = False, tickets: int 
                               clock=FrozenClock(now or utc_now()), rng=random.Random(20261123))
     return f"seeded the demo street: {made} historical tickets" + (
         "" if count else "; demo users' password: " + DEMO_PASSWORD)
-
-
-def demo_window(now: datetime, days: int = 60) -> tuple[datetime, datetime]:
-    return now - timedelta(days=days), now

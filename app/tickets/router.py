@@ -56,6 +56,10 @@ def ticket_out(view: TicketView, actor: Actor) -> TicketOut:
     )
 
 
+def _values(statuses: list[Status] | None) -> tuple[str, ...]:
+    return tuple(s.value for s in statuses or ())
+
+
 def etag(view: TicketView) -> str:
     return f'"{view.ticket.id}.{view.ticket.version}"'
 
@@ -121,7 +125,7 @@ async def list_tickets(
     cursor: str | None = None,
 ) -> TicketPage:
     filters = service.TicketFilter(
-        statuses=tuple(s.value for s in status_ or ()), open_only=open_only,
+        statuses=_values(status_), open_only=open_only,
         jurisdiction=jurisdiction, department=department, category=category, item=item,
         urgency=urgency.value if urgency else None, source=source.value if source else None,
         created_from=created_from, created_to=created_to,
@@ -149,9 +153,8 @@ async def department_queue(
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> list[TicketOut]:
-    views = await service.department_queue(
-        session=session, actor=actor, department_code=code,
-        statuses=tuple(s.value for s in status_ or ()), limit=limit)
+    views = await service.department_queue(session=session, actor=actor, department_code=code,
+                                           statuses=_values(status_), limit=limit)
     return [ticket_out(v, actor) for v in views]
 
 
@@ -164,7 +167,6 @@ async def jurisdiction_queue(
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> list[TicketOut]:
-    views = await service.jurisdiction_queue(
-        session=session, actor=actor, code=code,
-        statuses=tuple(s.value for s in status_ or ()), limit=limit)
+    views = await service.jurisdiction_queue(session=session, actor=actor, code=code,
+                                             statuses=_values(status_), limit=limit)
     return [ticket_out(v, actor) for v in views]

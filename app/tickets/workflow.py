@@ -174,7 +174,3 @@ def mermaid() -> str:
     lines += [f"    {a} --> {b}: {', '.join(acts)}" for (a, b), acts in edges.items()]
     lines += ["    closed --> [*]", "    cancelled --> [*]"]
     return "\n".join(lines)
-
-
-def in_place_actions() -> list[Transition]:
-    return [tr for tr in TRANSITIONS if tr.target is None]
