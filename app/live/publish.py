@@ -10,16 +10,13 @@ commits.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import Text, cast, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.live.broker import CHANNEL, QueueEvent, database_key_of, has_notifier, publish_committed
 from app.live.concerned import other_departments
-from app.tickets.events import on_event
+from app.tickets.events import Event, on_event
 from app.tickets.models import Ticket
 
 # Timeline kinds that change what a department's queue shows, and the SSE event name each
@@ -71,8 +68,9 @@ def _notify_statement(event_id: int, kind: str, ticket_id: int):
             .where(Ticket.id == ticket_id, Ticket.department_id.is_not(None)))
 
 
-async def publish_queue_event(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
-                              data: dict[str, Any], at: datetime) -> None:
+@on_event("live")
+async def publish_queue_event(session: AsyncSession, event: Event) -> None:
+    event_id, ticket_id, kind, data = event.id, event.ticket_id, event.kind, event.data
     if kind not in QUEUE_EVENTS:
         return
     bind = session.get_bind()
@@ -84,7 +82,7 @@ async def publish_queue_event(session: AsyncSession, event_id: int, ticket_id: i
     if notify_now and not others:  # the lookup and the NOTIFY in one round trip
         await session.execute(_notify_statement(event_id, kind, ticket_id))
         return
-    row = (await session.execute(_TICKET.where(Ticket.id == ticket_id))).first()
+    row = event.ticket or (await session.execute(_TICKET.where(Ticket.id == ticket_id))).first()
     if row is None:
         return
     departments = [d for d in dict.fromkeys([row.department_id, *others]) if d is not None]
@@ -115,5 +113,3 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
-
-on_event(publish_queue_event)

@@ -19,16 +19,13 @@ after it, so the order of the hooks does not matter.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
 from app.reports import repository
 from app.reports.facts import delta, fact_of, reporting_day
 from app.sla.calendars import calendar_for
-from app.tickets.events import on_event
+from app.tickets.events import Event, on_event
 
 FACT_EVENTS = frozenset({
     "claim", "resolve", "self_close", "verify_pass", "verify_fail", "return", "reroute",
@@ -37,9 +34,9 @@ FACT_EVENTS = frozenset({
 })
 
 
-@on_event
-async def keep_reports(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
-                       data: dict[str, Any], at: datetime) -> None:
+@on_event("reports")
+async def keep_reports(session: AsyncSession, event: Event) -> None:
+    ticket_id, kind, data, at = event.ticket_id, event.kind, event.data, event.at
     if kind == "created":
         day = reporting_day(at)
         for statement in repository.add_posted_statements(session):

@@ -8,16 +8,13 @@ the demo seeder — keeps the stored deadlines right without calling anything it
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
 from app.sla import service
 from app.sla.models import Whistle
-from app.tickets.events import on_event
+from app.tickets.events import Event, on_event
 
 # The ticket enters a queue afresh: its response clock starts again. ("created" is not
 # here: posting stores the new ticket's deadlines with its row, see
@@ -32,9 +29,9 @@ AFFECTS_DEADLINES = RESTARTS_RESPONSE | frozenset({
 # The case is over: an open whistle on it ends with it.
 ENDS_CASE = frozenset({"self_close", "verify_pass", "cancel", "merge"})
 
-@on_event
-async def keep_deadlines(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
-                         data: dict[str, Any], at: datetime) -> None:
+@on_event("deadlines")
+async def keep_deadlines(session: AsyncSession, event: Event) -> None:
+    ticket_id, kind, data, at = event.ticket_id, event.kind, event.data, event.at
     # Hooks get no settings: the process's own (the SLA share and zone are deployment-wide).
     urgency_edited = kind == "edit" and "urgency" in data.get("changed", {})
     if kind not in AFFECTS_DEADLINES and not urgency_edited:

@@ -1,12 +1,16 @@
 """The timeline: one immutable event per change, written in the same transaction.
 
-``record_event`` is the only way events are written; every workflow action calls it, and
-it is where later subscribers (live queues, webhooks) hook their outbox rows in.
+``record_event`` is how events are written; every workflow action calls it, and it runs the
+domains' timeline hooks (stored deadlines, the report backlog, the webhook outbox, live
+queues) in the same transaction. A hot path that writes its event inside a combined
+statement (claim-next) runs the hooks with ``after_event``, naming the ones its statement
+already did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,15 +23,44 @@ from app.tickets.models import TicketEvent
 # Core, not ORM-enabled: no ORM bulk-insert machinery on every event.
 _INSERT_EVENT = insert(TicketEvent.__table__).returning(TicketEvent.__table__.c.id)
 
-# Functions called with (session, event_id, ticket_id, kind, data, at) after each event is
-# written, inside the same transaction (e.g. the webhook outbox).
-EventHook = Callable[[AsyncSession, int, int, str, dict[str, Any], datetime], Awaitable[None]]
-_hooks: list[EventHook] = []
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event just written, as the hooks see it."""
+
+    id: int
+    ticket_id: int
+    kind: str
+    data: dict[str, Any]
+    at: datetime
+    # A row of the ticket's columns after the change (attribute access), when the writer
+    # has one: it saves the hooks a read.
+    ticket: Any = None
+    # Whether an active webhook subscription may want it; None when the writer did not ask.
+    subscribed: bool | None = None
 
 
-def on_event(hook: EventHook) -> EventHook:
-    _hooks.append(hook)
-    return hook
+EventHook = Callable[[AsyncSession, Event], Awaitable[None]]
+_hooks: dict[str, EventHook] = {}
+
+
+def on_event(name: str) -> Callable[[EventHook], EventHook]:
+    """Register a hook run after each event, inside the same transaction."""
+    def register(hook: EventHook) -> EventHook:
+        _hooks[name] = hook
+        return hook
+    return register
+
+
+def hook_names() -> frozenset[str]:
+    return frozenset(_hooks)
+
+
+def actor_columns(actor: Actor | None) -> dict[str, Any]:
+    """Who made an event; ``None`` is the system (the SLA sweep)."""
+    return {"actor_user_id": actor.user_id if actor else None,
+            "actor_api_key_id": actor.api_key_id if actor else None,
+            "actor_role": actor.role.value if actor else "system"}
 
 
 async def record_event(
@@ -41,24 +74,20 @@ async def record_event(
     to_status: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Write one timeline event; ``actor`` None means the system (the SLA sweep)."""
+    """Write one timeline event and run every hook; ``actor`` None means the system."""
     payload = data or {}
-    event_id = (
-        await session.execute(
-            _INSERT_EVENT,
-            {
-                "ticket_id": ticket_id,
-                "kind": kind,
-                "from_status": from_status,
-                "to_status": to_status,
-                "actor_user_id": actor.user_id if actor else None,
-                "actor_api_key_id": actor.api_key_id if actor else None,
-                "actor_role": actor.role.value if actor else "system",
-                "data": payload,
-                "created_at": at,
-            },
-        )
-    ).scalar_one()
-    for hook in _hooks:
-        await hook(session, event_id, ticket_id, kind, payload, at)
+    event_id = (await session.execute(_INSERT_EVENT, {
+        "ticket_id": ticket_id, "kind": kind, "from_status": from_status,
+        "to_status": to_status, **actor_columns(actor), "data": payload, "created_at": at,
+    })).scalar_one()
+    await after_event(session, Event(event_id, ticket_id, kind, payload, at))
     return event_id
+
+
+async def after_event(session: AsyncSession, event: Event, *,
+                      done: frozenset[str] = frozenset()) -> None:
+    """Run the hooks for an event already written, but those in ``done`` (which the
+    statement that wrote it did itself)."""
+    for name, hook in _hooks.items():
+        if name not in done:
+            await hook(session, event)

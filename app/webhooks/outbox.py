@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.jurisdiction.models import Department
 from app.live.concerned import other_departments
-from app.tickets.events import on_event
+from app.tickets.events import Event, on_event
 from app.tickets.models import Ticket, ticket_number
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookSubscription
 
@@ -96,8 +96,12 @@ def message_body(*, delivery_id: str, event_id: int, kind: str, ticket_id: int,
     }
 
 
-async def enqueue_for_event(session: AsyncSession, event_id: int, ticket_id: int, kind: str,
-                            data: dict[str, Any], at: datetime) -> None:
+@on_event("outbox")
+async def enqueue_for_event(session: AsyncSession, event: Event) -> None:
+    if event.subscribed is False:  # the writer asked: no active subscription can want it
+        return
+    event_id, ticket_id, kind, data, at = (event.id, event.ticket_id, event.kind, event.data,
+                                           event.at)
     others = await other_departments(session, kind, data)
     rows = (await session.execute(_MATCHING, {"ticket_id": ticket_id, "others": others})).all()
     messages = []
@@ -122,5 +126,3 @@ async def enqueue_for_event(session: AsyncSession, event_id: int, ticket_id: int
     if messages:
         await session.execute(insert(OutboxMessage), messages)
 
-
-on_event(enqueue_for_event)
