@@ -199,8 +199,9 @@ def sweep(
 
 @cli.command()
 def worker() -> None:
-    """Run the sweep and webhook deliveries every WHISTLE_SWEEP_INTERVAL_SECONDS; any number
-    of workers may run against one PostgreSQL database."""
+    """Run the sweep, the report backlog and webhook deliveries every
+    WHISTLE_SWEEP_INTERVAL_SECONDS; any number of workers may run against one PostgreSQL
+    database."""
     from app.sla.commands import worker_command
 
     worker_command()

@@ -4,7 +4,7 @@ Tickets are drawn day by day (fewer at weekends), each with a history told by
 ``app.demo.bulk_story``, and written with everything the rest of the system reads: the
 ticket row (with its resolution deadline), its timeline, escalations, extension and
 suspension requests, pauses, whistles and summons, and the report facts and rollups —
-computed by the same ``fact_of`` as the live hook, so a ``reports-rebuild`` afterwards
+computed by the same ``fact_of`` as the backlog drain, so a ``reports-rebuild`` afterwards
 writes the same rollup rows. On PostgreSQL rows go in with binary ``COPY``
 (asyncpg ``copy_records_to_table``), on SQLite with ``executemany`` (small N only). The
 whole load is one transaction.

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import service as auth_service
 from app.auth.models import User
 from app.clock import FrozenClock
+from app.config import get_settings
 from app.db import utc_now
 from app.jurisdiction import service as jurisdiction_service
 from app.matrix import service as matrix_service
@@ -87,10 +88,14 @@ async def seed_demo(*, session: AsyncSession, force: bool = False, tickets: int 
         return f"demo data present ({count} tickets); nothing to do"
     from app.demo.history import make_history  # imports the whole workflow: only when needed
     from app.hooks import register_event_hooks
+    from app.reports.backlog import drain_all
 
     register_event_hooks()  # so the history keeps deadlines and report rollups like the API
 
     made = await make_history(session=session, count=tickets,
                               clock=FrozenClock(now or utc_now()), rng=random.Random(20261123))
+    # The history's changes only marked the report backlog; leave the rollups complete, so
+    # that the demo's tables read right without a worker or a report read first.
+    await drain_all(session, settings=get_settings())
     return f"seeded the demo street: {made} historical tickets" + (
         "" if count else "; demo users' password: " + DEMO_PASSWORD)

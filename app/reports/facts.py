@@ -1,6 +1,6 @@
 """A ticket's contribution to the reports (its *fact*), as a pure function of the ticket
-row, its timeline and its item's limits. The hook, the rebuild and the bulk seeder all call
-``fact_of``; the definitions are those of ``FORMULAS.md``.
+row, its timeline and its item's limits. The backlog drain, the rebuild and the bulk seeder
+all call ``fact_of``; the definitions are those of ``FORMULAS.md``.
 
 Durations are counted on the item's time basis with the street's working calendar
 (``app.sla.deadlines.counted_minutes`` / ``elapsed_minutes``): working minutes for items

@@ -1,15 +1,18 @@
-"""Keeping the report rollups exact: a timeline hook, in the transaction of every event.
+"""Keeping the report rollups: a timeline hook, in the transaction of every event.
 
 Registered with ``app.tickets.events.on_event`` when this module is imported (through
-``app.reports.router``), so every path that records an event — the API, the SLA sweep,
-commands, the demo seeder — keeps the rollups right, and they are exact at every commit.
+``app.hooks``), so every path that records an event — the API, the SLA sweep, commands, the
+demo seeder — keeps the rollups the same way.
 
 - ``created``: one ``INSERT ... SELECT ... ON CONFLICT`` statement adds the new ticket to
-  its daily and monthly rows (on PostgreSQL; two on SQLite). Nothing else is written on the
-  posting path: the ticket's fact row is deferred, its posting contribution being rebuilt
-  from the ``created`` event when it is first needed.
-- an event that can change a fact (``FACT_EVENTS``): recompute the ticket's fact from its
-  row and timeline, and if it changed, move the difference into the rollups and store it.
+  its daily and monthly rows (on PostgreSQL; two on SQLite), so posted tickets count at
+  once. Nothing else is written on the posting path: the ticket's fact row is deferred, its
+  posting contribution being rebuilt from the ``created`` event when it is first needed.
+- an event that can change a fact (``FACT_EVENTS``, an edit of the urgency): one insert
+  marks the ticket in the report backlog (``app.reports.backlog``); the worker, or the next
+  report read, recomputes its fact and moves the difference into the rollups. Claim-next
+  writes that marker inside its own statement and skips this hook (``done={"reports"}``),
+  so nothing here may count on seeing every event.
 - every other event (notes, transfers, requests, SLA warnings ...) changes no fact.
 
 A ticket's fact depends only on what each action writes *before* its event (the ticket's
@@ -21,10 +24,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings, get_settings
-from app.reports import repository
-from app.reports.facts import delta, fact_of, reporting_day
-from app.sla.calendars import calendar_for
+from app.reports import backlog, repository
+from app.reports.facts import reporting_day
 from app.tickets.events import Event, on_event
 
 FACT_EVENTS = frozenset({
@@ -45,22 +46,4 @@ async def keep_reports(session: AsyncSession, event: Event) -> None:
         return
     urgency_edited = kind == "edit" and "urgency" in data.get("changed", {})
     if kind in FACT_EVENTS or urgency_edited:
-        await refresh_ticket(session, ticket_id=ticket_id, settings=get_settings())
-
-
-async def refresh_ticket(session: AsyncSession, *, ticket_id: int, settings: Settings) -> None:
-    """Bring one ticket's contribution to the rollups up to date."""
-    found = await repository.load_inputs(session, [ticket_id])
-    if not found:
-        return
-    inputs = found[0]
-    cal = await calendar_for(session, inputs.ticket.street_id, settings=settings)
-    new = fact_of(inputs.ticket, inputs.events, limits=inputs.limits, cal=cal,
-                  summons=inputs.summons)
-    old = await repository.stored_fact(session, ticket_id)
-    if old is None:
-        old = await repository.posted_fact(session, inputs, cal=cal)
-    if old == new:
-        return
-    await repository.add_to_rollups(session, delta(old, new))
-    await repository.store_facts(session, [(ticket_id, new)])
+        await backlog.mark(session, ticket_id, at)

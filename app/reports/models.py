@@ -20,15 +20,17 @@ Reports read the monthly tier for the whole months of their range when their dim
 and filters allow it, and the daily tier for the rest; both are sums of the same
 contributions, so the answer does not depend on which tier was read.
 
-They are kept in the transaction of each timeline event by ``app.reports.hooks`` (so they
-are exact at every commit) and recomputed from tickets and events by ``whistle
-reports-rebuild``. ``department_id`` 0 means "no department" (a ticket held in the tree),
-so that the key has no NULLs and the upserts can match it.
+Posting adds a new ticket to them in its own transaction; every later change marks the
+ticket in ``ReportBacklog`` (``app.reports.hooks``), and ``app.reports.backlog.drain``
+moves the changed facts into the rollups — continuously in ``whistle worker``, and before
+every report is read, so reports are exact when read. ``whistle reports-rebuild``
+recomputes everything from tickets and events. ``department_id`` 0 means "no department"
+(a ticket held in the tree), so that the key has no NULLs and the upserts can match it.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, BigId
+from app.db import Base, BigId, UTCDateTime
 
 # The counters of a ticket's fact and of a ``ReportDaily`` row, in this order everywhere.
 COUNTERS: tuple[str, ...] = (
@@ -185,3 +187,18 @@ class ReportMonthlyDuration(Base):
     measure: Mapped[str] = mapped_column(String(8))
     bucket: Mapped[int] = mapped_column(SmallInteger)
     tickets: Mapped[int] = mapped_column(Integer)
+
+
+class ReportBacklog(Base):
+    """Tickets whose fact may be out of date: marked in the transaction of each event that
+    can change a fact (one small insert, or part of the claim's own statement), and brought
+    into the rollups by ``app.reports.backlog.drain`` — in the worker, and before every
+    report is read, so a report always counts every change committed before it.
+
+    No foreign key: a marker written on the hottest paths checks nothing it need not; a
+    marker whose ticket is gone is simply dropped when drained."""
+
+    __tablename__ = "report_backlog"
+
+    ticket_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.auth.models import Role
+from app.config import Settings
 from app.errors import Forbidden, InvalidInput
 from app.reports import queries
 from app.reports.labels import labels
 from app.reports.metrics import RATE_DIGITS, derive
 from app.reports.queries import Selection
 from app.reports.scope import RequestFilters, resolve_filters
-from app.reports.service import check_range
+from app.reports.service import begin_read, check_range
 
 RankBy = Literal["department", "community"]
 # The 三率 as the score reads them: the report metric behind each weight.
@@ -106,13 +107,14 @@ async def _period(session: AsyncSession, by: RankBy, start: date, end: date, fil
 
 
 async def rankings(*, session: AsyncSession, actor: Actor, by: RankBy, start: date, end: date,
-                   weights: dict[str, float], jurisdiction: str | None) -> Ranking:
+                   weights: dict[str, float], jurisdiction: str | None,
+                   settings: Settings) -> Ranking:
     check_range(start, end)
     check_weights(weights)
     if actor.role is Role.department_lead and by != "department":
         raise Forbidden("a department lead sees the department ranking only")
-    await queries.plan_each_report(session)
     filters = await resolve_filters(session, actor, RequestFilters(jurisdiction=jurisdiction))
+    await begin_read(session, settings=settings)
     # Ranks are published figures (公开排名): a lead sees where the department stands among
     # all departments, but no other department's numbers.
     own_department = filters.pop("department_id", None)

@@ -1,13 +1,21 @@
 """``whistle reports-rebuild``: recompute every fact and rollup row from the tickets, their
 timelines and their whistle summons.
 
-The rollups it writes are, by construction, what the hook keeps: both sum
+The rollups it writes are, by construction, what the drain keeps: both sum
 ``Fact.contributions()``. Tickets are read in posting order, so a day's rollup rows are
 complete — and written — as soon as the scan has passed that day.
 
-On PostgreSQL the report tables are locked (``EXCLUSIVE``) for the whole rebuild: writers
-that post or act meanwhile wait at their report hook and apply their change after the
-rebuild commits, on top of the rebuilt rows. Run it in a quiet hour on a large database.
+It empties the report backlog too: every marked ticket's fact is recomputed anyway. On
+PostgreSQL the backlog and the report tables are locked (``EXCLUSIVE``) for the whole
+rebuild, the backlog first: the lock waits for every transaction that has marked a ticket
+(or posted one) to commit, so the markers it deletes stand for committed changes, which the
+scan reads; a writer that marks or posts afterwards waits at its report hook and writes its
+marker or posting counts after the rebuild commits, so the next drain (or report read)
+applies its change on top of the rebuilt rows — nothing is lost and nothing counted twice.
+Deleting only the markers present at the start without the lock would not do: an action
+that found its ticket already marked writes no marker of its own, and might commit after
+the scan read its ticket. Drains wait for the rebuild too (they take markers first), and
+so do report reads. Run it in a quiet hour on a large database.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.db import unit_of_work
 from app.reports import repository
+from app.reports.backlog import BACKLOG
 from app.reports.facts import Fact
 from app.reports.repository import ROW_KEYS, ROW_VALUES, TABLES
 from app.sla.dialect import is_postgres
@@ -97,9 +106,12 @@ async def rebuild(*, sessions: async_sessionmaker[AsyncSession], settings: Setti
     report = RebuildReport()
     async with unit_of_work(sessions) as session:
         if is_postgres(session):
-            await session.execute(text("LOCK TABLE report_ticket_facts, report_daily, "
-                                       "report_durations, report_summons IN EXCLUSIVE MODE"))
-        for table in (repository.FACTS_TABLE, *TABLES.values()):
+            # The backlog first, as drains take it first: a drain under way finishes
+            # before the rebuild starts, instead of the two waiting for each other.
+            await session.execute(text("LOCK TABLE report_backlog, report_ticket_facts, "
+                                       "report_daily, report_durations, report_summons "
+                                       "IN EXCLUSIVE MODE"))
+        for table in (BACKLOG, repository.FACTS_TABLE, *TABLES.values()):
             await session.execute(delete(table))
         total = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
         accumulator = Accumulator()

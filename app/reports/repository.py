@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Date, Table, and_, bindparam, case, delete, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -142,10 +143,10 @@ def fact_from_row(row: Mapping) -> Fact:
                 summons=tuple(tuple(s) for s in row["summons"] or ()))  # type: ignore[misc]
 
 
-async def stored_fact(session: AsyncSession, ticket_id: int) -> Fact | None:
-    row = (await session.execute(select(FACTS_TABLE).where(FACTS_TABLE.c.ticket_id == ticket_id))
-           ).mappings().first()
-    return None if row is None else fact_from_row(row)
+async def stored_facts(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[int, Fact]:
+    """The stored facts of those of ``ticket_ids`` that have one."""
+    rows = await session.execute(select(FACTS_TABLE).where(FACTS_TABLE.c.ticket_id.in_(ticket_ids)))
+    return {row["ticket_id"]: fact_from_row(row) for row in rows.mappings()}
 
 
 async def store_facts(session: AsyncSession, facts: Sequence[tuple[int, Fact]]) -> None:
@@ -227,45 +228,56 @@ async def add_to_rollups(session: AsyncSession,
                 emptied[table_name])
 
 
-def _posted_insert(session: AsyncSession, table_name: str, after=None):
+def _posted_insert(dialect: str, table_name: str, after=None, new_ticket=None):
     """``INSERT ... SELECT`` of a just-posted ticket's contribution to its row of one tier:
-    reported, open and, for a queued ticket, dispatched + 1."""
+    reported, open and, for a queued ticket, dispatched + 1. From the ticket ``tid``, or
+    from ``new_ticket``, the CTE that inserts it (posting's one statement)."""
     table = TABLES[table_name]
-    from_ticket = {"street_id": Ticket.street_id, "community_id": Ticket.community_id,
-                   "grid_id": Ticket.grid_id,
-                   "department_id": func.coalesce(Ticket.department_id, 0),
-                   "category_code": Ticket.category_code, "item_code": Ticket.item_code,
-                   "source": Ticket.source, "day": bindparam("day", type_=Date()),
+    t = Ticket.__table__ if new_ticket is None else new_ticket
+    from_ticket = {"street_id": t.c.street_id, "community_id": t.c.community_id,
+                   "grid_id": t.c.grid_id,
+                   "department_id": func.coalesce(t.c.department_id, 0),
+                   "category_code": t.c.category_code, "item_code": t.c.item_code,
+                   "source": t.c.source, "day": bindparam("day", type_=Date()),
                    "month": bindparam("month", type_=Date())}
     values = dict.fromkeys(COUNTERS, literal(0))
     values.update(reported=literal(1), open=literal(1),
-                  dispatched=case((Ticket.status == "dispatched", 1), else_=0))
+                  dispatched=case((t.c.status == "dispatched", 1), else_=0))
     columns = [*ROW_KEYS[table_name], *COUNTERS]
-    source = select(*(from_ticket.get(c, values.get(c)) for c in columns)).where(
-        Ticket.id == bindparam("tid"))
+    source = select(*(from_ticket.get(c, values.get(c)) for c in columns))
+    if new_ticket is None:
+        source = source.where(t.c.id == bindparam("tid"))
     if after is not None:
         source = source.where(select(after.c.done).exists())
-    stmt = insert_for(session)(table).from_select(columns, source)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).from_select(columns, source)
     return stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in ROW_KEYS[table_name]],
         set_={c: table.c[c] + stmt.excluded[c] for c in ("reported", "open", "dispatched")})
 
 
 def add_posted_statements(session: AsyncSession) -> list:
-    """The writes of the posting path (parameters ``tid``, ``day``, ``month``): one — on
-    PostgreSQL the daily row's upsert rides in a CTE of the monthly row's — or two on
-    SQLite, which has no writable CTEs."""
+    """The writes of the posting path (parameters ``tid``, ``day``, ``month``): one on
+    PostgreSQL (``posted_rollup_ctes``), two on SQLite, which has no writable CTEs."""
     dialect = session.get_bind().dialect.name
     cached = _upserts.get((dialect, "posted"))
     if cached is not None:
         return cached  # type: ignore[return-value]
-    daily = _posted_insert(session, "daily")
     if dialect == "postgresql":
-        # The monthly insert reads the daily one's RETURNING, so the daily row is locked
-        # first — the order in which the hook locks rows too (no deadlock between them).
-        done = daily.returning(literal(1).label("done")).cte("posted_daily")
-        statements = [_posted_insert(session, "monthly", after=done)]
+        statements = posted_rollup_ctes()
     else:
-        statements = [daily, _posted_insert(session, "monthly")]
+        statements = [_posted_insert(dialect, "daily"), _posted_insert(dialect, "monthly")]
     _upserts[(dialect, "posted")] = statements
     return statements
+
+
+def posted_rollup_ctes(new_ticket=None) -> list:
+    """PostgreSQL's posting writes: the monthly row's upsert, with the daily row's riding in
+    a CTE of it. The monthly insert reads the daily one's RETURNING, so the daily row is
+    locked first — the order in which a drain locks rows too (no deadlock between them).
+    ``new_ticket``: the CTE inserting the ticket, for posting's one statement (which then
+    gets the upsert as a CTE to add)."""
+    daily = _posted_insert("postgresql", "daily", new_ticket=new_ticket)
+    done = daily.returning(literal(1).label("done")).cte("posted_daily")
+    monthly = _posted_insert("postgresql", "monthly", after=done, new_ticket=new_ticket)
+    return [monthly if new_ticket is None else monthly.cte("posted_monthly")]

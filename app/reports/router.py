@@ -1,5 +1,7 @@
-"""HTTP for the supervisor reports: the SLA report and the rankings, as JSON or CSV.
-Importing it registers the rollup hook (``app.reports.hooks``)."""
+"""HTTP for the supervisor reports: the SLA report and the rankings, as JSON or CSV. Report
+GETs write: they drain the report backlog into the rollups first, in the request's one
+transaction (``service.begin_read``). Importing it registers the rollup hook
+(``app.reports.hooks``)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from fastapi import APIRouter, Query, Response
 
 import app.reports.hooks  # noqa: F401  (registers the rollup hook)
 from app.auth.deps import CurrentActor
-from app.deps import ClockDep, SessionDep
+from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.reports import csvout, rankings, service
 from app.reports.queries import DIMENSIONS
@@ -46,7 +48,8 @@ def _split(values: list[str]) -> list[str]:
             "department leads: their department; dispatchers: their node).\n\n" + FORMULAS,
             responses={**CSV_RESPONSE, **problem_responses(401, 403, 404, 422)})
 async def get_sla_report(
-    actor: CurrentActor, session: SessionDep, clock: ClockDep, start: From, to: To,
+    actor: CurrentActor, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+    start: From, to: To,
     group_by: Annotated[list[str], Query(description="one or more of " + ", ".join(DIMENSIONS)
                                          + " (repeat the parameter or separate by commas)")]
     = [],  # noqa: B006  (FastAPI copies query defaults)
@@ -64,7 +67,7 @@ async def get_sla_report(
         filters=RequestFilters(jurisdiction=jurisdiction, department=department,
                                category=category))
     report = await service.sla_report(session=session, actor=actor, request=request,
-                                      now=clock.now())
+                                      now=clock.now(), settings=settings)
     if format == "csv":
         return _csv(csvout.report_csv(report, lang), f"sla-report-{start}-{to}.csv")
     return SlaReportOut(
@@ -82,7 +85,7 @@ async def get_sla_report(
             description=rankings.__doc__ or "",
             responses={**CSV_RESPONSE, **problem_responses(401, 403, 404, 422)})
 async def get_rankings(
-    actor: CurrentActor, session: SessionDep, start: From, to: To,
+    actor: CurrentActor, session: SessionDep, settings: SettingsDep, start: From, to: To,
     by: Annotated[rankings.RankBy, Query(description="what to rank")] = "department",
     w_response: Annotated[float, Query(ge=0, description="weight of the on-time response "
                                        "rate")] = rankings.DEFAULT_WEIGHTS["response"],
@@ -98,7 +101,8 @@ async def get_rankings(
     weights = {"response": w_response, "resolution": w_resolution,
                "satisfaction": w_satisfaction}
     ranking = await rankings.rankings(session=session, actor=actor, by=by, start=start,
-                                      end=to, weights=weights, jurisdiction=jurisdiction)
+                                      end=to, weights=weights, jurisdiction=jurisdiction,
+                                      settings=settings)
     if format == "csv":
         return _csv(csvout.ranking_csv(ranking, lang), f"rankings-{by}-{start}-{to}.csv")
     return RankingsOut(

@@ -1,5 +1,6 @@
 """The SLA report (统计报表) and the rankings (排名): sums over the rollups for the caller's
-scope and range, turned into the metrics of ``app.reports.metrics``."""
+scope and range, turned into the metrics of ``app.reports.metrics``. Every read starts with
+``begin_read``, which brings the report backlog into the rollups first."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.config import Settings
 from app.errors import InvalidInput
-from app.reports import queries
+from app.reports import backlog, queries
 from app.reports.labels import Label, labels
 from app.reports.metrics import derive
 from app.reports.queries import Group, Selection
@@ -45,6 +47,14 @@ class Report:
     rows: list[Row]
     total: dict[str, Any]
     generated_at: datetime
+
+
+async def begin_read(session: AsyncSession, *, settings: Settings) -> None:
+    """What every report read does first, in the request's transaction: drain the report
+    backlog (so the rollups count every change committed before the read — waiting for a
+    batch the worker is in the middle of), then plan the report's own statements."""
+    await backlog.drain_all(session, settings=settings)
+    await queries.plan_each_report(session)
 
 
 def check_range(start: date, end: date) -> None:
@@ -101,10 +111,10 @@ async def _cells(session: AsyncSession, selection: Selection, series: Series | N
 
 
 async def sla_report(*, session: AsyncSession, actor: Actor, request: ReportRequest,
-                     now: datetime) -> Report:
+                     now: datetime, settings: Settings) -> Report:
     check_range(request.start, request.end)
-    await queries.plan_each_report(session)
     filters = await resolve_filters(session, actor, request.filters)
+    await begin_read(session, settings=settings)
     selection = Selection(request.start, request.end, request.group_by, filters,
                           series=request.series)
     cells = await _cells(session, selection, request.series, now)

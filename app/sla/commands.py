@@ -1,7 +1,8 @@
 """``whistle sweep --once`` and ``whistle worker``: plain functions the CLI wires in.
 
 The worker is safe to run in any number of copies against PostgreSQL (see
-``app.sla.sweep``); each pass sweeps the SLA clocks and then delivers due webhooks.
+``app.sla.sweep`` and ``app.reports.backlog``); each pass sweeps the SLA clocks, brings the
+report backlog into the rollups and then delivers due webhooks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.reports.backlog import drain_round
 from app.sla.sweep import SweepReport, sweep_once
 
 log = logging.getLogger("whistle.worker")
@@ -37,10 +39,14 @@ async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: C
 
 
 async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Settings,
-                   clock: Clock) -> tuple[SweepReport, int]:
-    """One pass of the worker: the SLA sweep, then webhook deliveries."""
+                   clock: Clock) -> tuple[SweepReport, int, int]:
+    """One pass of the worker: the SLA sweep, the report backlog (up to a cap, so that a
+    long backlog cannot hold up the other steps; the rest waits for the next pass), then
+    webhook deliveries. Returns the sweep's report, the tickets whose report facts were
+    refreshed and the delivery attempts."""
     report = await sweep_once(sessions=sessions, now=clock.now(), settings=settings)
-    return report, await _deliver_webhooks(sessions, clock)
+    refreshed = await drain_round(sessions, settings=settings)
+    return report, refreshed, await _deliver_webhooks(sessions, clock)
 
 
 async def run_worker(*, settings: Settings | None = None, clock: Clock | None = None,
@@ -57,9 +63,10 @@ async def run_worker(*, settings: Settings | None = None, clock: Clock | None = 
     try:
         while passes is None or done < passes:
             try:
-                report, delivered = await run_pass(sessions=sessions, settings=settings,
-                                                   clock=clock)
-                echo(f"sweep: {report}; webhook attempts: {delivered}")
+                report, refreshed, delivered = await run_pass(
+                    sessions=sessions, settings=settings, clock=clock)
+                echo(f"sweep: {report}; report backlog: {refreshed} tickets; "
+                     f"webhook attempts: {delivered}")
             except Exception:  # noqa: BLE001 — a worker outlives one bad pass
                 log.exception("worker pass failed; retrying in %ss",
                               settings.sweep_interval_seconds)
@@ -90,6 +97,7 @@ def sweep_command(*, once: bool = True) -> str:
 
 
 def worker_command() -> None:
-    """``whistle worker``: sweep and deliver every ``WHISTLE_SWEEP_INTERVAL_SECONDS``."""
+    """``whistle worker``: sweep, drain the report backlog and deliver webhooks every
+    ``WHISTLE_SWEEP_INTERVAL_SECONDS``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(run_worker(settings=get_settings(), echo=log.info))

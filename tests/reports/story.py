@@ -247,9 +247,19 @@ async def sweep_and_continue(*, sessions, reference: dict, settings, ticket_ids:
     report-ins), then act a little more on a fifth of the tickets."""
     for at in (when, when + timedelta(days=1)):
         await sweep_once(sessions=sessions, now=at, settings=settings)
+    await act_on_some(sessions=sessions, reference=reference, settings=settings,
+                      ticket_ids=ticket_ids, when=when + timedelta(days=1, hours=2), seed=seed)
+
+
+async def act_on_some(*, sessions, reference: dict, settings, ticket_ids: list[int],
+                      when: datetime, seed: int, share: int = 5) -> list[int]:
+    """A few more steps of the walk from ``when`` on one ticket in ``share``, each ticket in
+    its own transaction; the tickets chosen."""
     rng = random.Random(seed)
     walk = Walk(rng, reference, settings, Lookups(JurisdictionCache(check_seconds=0),
                                                   MatrixCache(check_seconds=0)), _photo())
-    for ticket_id in rng.sample(ticket_ids, len(ticket_ids) // 5):
+    chosen = rng.sample(ticket_ids, len(ticket_ids) // share)
+    for ticket_id in chosen:
         async with unit_of_work(sessions) as session:
-            await _walk(session, walk, ticket_id, when + timedelta(days=1, hours=2), steps=4)
+            await _walk(session, walk, ticket_id, when, steps=4)
+    return chosen

@@ -13,7 +13,7 @@ from app.demo.bulk import day_counts, seed_bulk
 from app.reports.rebuild import rebuild
 from app.tickets.models import Ticket
 from tests.reports import brute
-from tests.reports.test_rollups import snapshot
+from tests.reports.tables import snapshot
 
 pytestmark = pytest.mark.usefixtures("reference")
 END = datetime(2025, 3, 1, 0, 0, tzinfo=SHANGHAI)
