@@ -6,9 +6,10 @@ raw ``FOR UPDATE SKIP LOCKED`` loop with asyncpg, in the same run.
 What is compared, at 16 and 64 concurrent claimers, each on its own department's queue of
 ``QUEUE`` dispatched tickets (vacuumed before every run):
 
-- **Whistle**: ``app.tickets.actions.claim_next`` as a request runs it — one session and
+- **Whistle**: ``app.tickets.claiming.claim_next`` as a request runs it — one session and
   one transaction per claim, with the timeline event and every hook the API process
-  registers (the SLA deadlines above all), committed; the app's own engine and pool;
+  registers, committed; the app's own engine and pool, and a live-queue broker as in the
+  API process (queue events are NOTIFYed after each commit);
 - **baseline**: the same UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) and the
   same event row, in one transaction per claim, over an asyncpg pool of one connection per
   claimer: no ORM, no hooks — the ceiling;
@@ -130,17 +131,22 @@ async def _timed_loop(claim, actors: list, seconds: float) -> tuple[list[float],
 
 async def _whistle_claims(url: str, department_id: int, user_ids: list[int], seconds: float,
                          *, hooks: bool = True):
-    import app.routers  # noqa: F401  (registers the timeline hooks the API process has)
     from app.auth.actor import Actor
     from app.auth.models import Role
     from app.clock import Clock
     from app.db import make_engine, make_sessionmaker, unit_of_work
+    from app.hooks import register_event_hooks
+    from app.live import make_broker
     from app.tickets import events
-    from app.tickets.actions import claim_next
+    from app.tickets.claiming import claim_next
 
+    register_event_hooks()  # the hooks the API process has
     if not hooks:  # the diagnostic run: what the hooks cost (this process only)
         events._hooks.clear()
     engine = make_engine(url)
+    # Like the API process: a broker NOTIFYs the live-queue events after each commit.
+    broker = make_broker(engine)
+    await broker.start()
     sessions = make_sessionmaker(engine)
     clock = Clock()
     actors = [Actor(kind="user", id=uid, role=Role.department_staff, name=f"staff {uid}",
@@ -154,6 +160,7 @@ async def _whistle_claims(url: str, department_id: int, user_ids: list[int], sec
     try:
         return await _timed_loop(claim, actors, seconds)
     finally:
+        await broker.stop()
         await engine.dispose()
 
 

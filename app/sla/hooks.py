@@ -21,9 +21,10 @@ from app.tickets.events import Event, on_event
 # ``service.deadlines_for_posting``.)
 RESTARTS_RESPONSE = frozenset({"release", "reroute", "reopen", "escalate"})
 # Events after which some deadline or the next check may differ (the others — notes,
-# transfers, ratings, the sweep's own alerts — change none).
+# transfers, ratings, the sweep's own alerts — change none). A claim is not here: its own
+# UPDATE stops the response clock (``service.response_stopped_values``).
 AFFECTS_DEADLINES = RESTARTS_RESPONSE | frozenset({
-    "claim", "start", "resolve", "self_close", "verify_pass", "verify_fail", "return",
+    "start", "resolve", "self_close", "verify_pass", "verify_fail", "return",
     "cancel", "merge", "approve_extension", "approve_suspension", "resume",
 })
 # The case is over: an open whistle on it ends with it.

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, case, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
@@ -32,7 +32,7 @@ from app.matrix.models import MatrixItem
 from app.sla.calendar import WorkingCalendar
 from app.sla.calendars import calendar_for
 from app.sla.deadlines import Basis, Pause, deadline, warning_at
-from app.sla.dialect import insert_for
+from app.sla.dialect import earliest, insert_for
 from app.sla.models import SlaClock, TicketPause, TicketRequest
 from app.tickets.models import Ticket
 
@@ -278,3 +278,44 @@ async def store(session: AsyncSession, *, ticket_id: int, deadlines: Deadlines, 
     await session.execute(
         insert(SlaClock).values(ticket_id=ticket_id, **clock)
         .on_conflict_do_update(index_elements=[SlaClock.ticket_id], set_=clock))
+
+
+# --- a claim stops the response clock ----------------------------------------------------------
+# Claiming is the hottest action: instead of the hook's reload and recompute, the claim's own
+# UPDATE stops the response clock. A claim changes no other input of the deadlines (status
+# stays running, level, urgency, extensions and pauses stay), so the resolve and escalation
+# instants already stored stand — exactly what ``compute`` would return, the response clock
+# gone (and, like every deadline, they are not moved by a calendar edited since they were
+# computed). A ticket without a clock row (bulk-generated) is checked at its resolve deadline.
+
+
+def _clock_of_ticket(*columns):
+    return select(*columns).where(SlaClock.ticket_id == Ticket.id).scalar_subquery()
+
+
+def response_stopped_values(now) -> dict[str, Any]:
+    """The ticket's SLA columns once claimed, as expressions for its UPDATE (``now`` a value
+    or a bind parameter): no response deadline, the next check at the earliest of the
+    stored resolve warning, resolve deadline and escalation, the state by the resolve
+    clock alone."""
+    resolve_warn = _clock_of_ticket(SlaClock.resolve_warn_at)
+    next_check = _clock_of_ticket(earliest(SlaClock.resolve_warn_at, Ticket.resolve_due_at,
+                                           SlaClock.escalate_due_at))
+    return {
+        "response_due_at": None,
+        "next_check_at": func.coalesce(next_check, Ticket.resolve_due_at),
+        "sla_state": case((Ticket.resolve_due_at <= now, "overdue"),
+                          (resolve_warn <= now, "warning"), else_="on_track"),
+    }
+
+
+STOP_RESPONSE_CLOCK = (
+    update(SlaClock.__table__)
+    .where(SlaClock.__table__.c.ticket_id == bindparam("stopped_ticket_id"))
+    .values(response_started_at=None, response_warn_at=None)
+)
+
+
+async def stop_response_clock(session: AsyncSession, ticket_id: int) -> None:
+    """The clock row's half of a claim (the ticket's is ``response_stopped_values``)."""
+    await session.execute(STOP_RESPONSE_CLOCK, {"stopped_ticket_id": ticket_id})

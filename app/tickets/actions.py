@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -29,11 +29,12 @@ from app.errors import (
     PreconditionFailed,
 )
 from app.matrix.models import MatrixItem
+from app.sla import service as sla
 from app.tickets import repository as repo
 from app.tickets.events import record_event
 from app.tickets.guards import may_take
 from app.tickets.lookups import Lookups
-from app.tickets.models import OPEN_STATUSES, Ticket, Urgency
+from app.tickets.models import OPEN_STATUSES, Ticket
 from app.tickets.routing import route
 from app.tickets.workflow import BY_ACTION, Need, Transition
 
@@ -209,7 +210,14 @@ async def _no_effect(ctx: Context) -> None:
 
 
 async def _claim(ctx: Context) -> None:
-    ctx.values.update(assignee_id=ctx.actor.user_id, claimed_at=ctx.now)
+    ctx.values.update(assignee_id=ctx.actor.user_id, claimed_at=ctx.now,
+                      **sla.response_stopped_values(ctx.now))
+    ticket_id = ctx.ticket.id
+
+    async def stop_clock(_event_id: int) -> None:
+        await sla.stop_response_clock(ctx.session, ticket_id)
+
+    ctx.after.append(stop_clock)
 
 
 async def _unassign(ctx: Context) -> None:
@@ -337,54 +345,6 @@ EFFECTS: dict[str, Effect] = {
     "reopen": _reopen,
     "rate": _rate,
 }
-
-
-def _next_in_queue(urgency: str):
-    """The first unlocked dispatched ticket of one urgency, in deadline then age order:
-    exactly the order of ``ix_tickets_queue`` after its equality columns, so the scan
-    stops at the first row instead of sorting the whole queue under FOR UPDATE."""
-    return (
-        select(Ticket.id)
-        .where(Ticket.department_id == bindparam("queue_department"),
-               Ticket.status == "dispatched", Ticket.urgency == urgency)
-        .order_by(Ticket.resolve_due_at.asc().nulls_last(), Ticket.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-
-
-# Most urgent first (urgency descending), then the nearest deadline, then the oldest. One
-# ORDER BY urgency DESC, resolve_due_at, id matches no index direction and made PostgreSQL
-# sort every dispatched ticket of the department on each claim; COALESCE evaluates one
-# index-ordered probe per urgency, stopping at the first that finds a ticket.
-_CLAIM_NEXT = (
-    update(Ticket)
-    .where(Ticket.id == func.coalesce(*(_next_in_queue(u.value)
-                                        for u in sorted(Urgency, reverse=True))),
-           Ticket.status == "dispatched")
-    .values(status="claimed", assignee_id=bindparam("claimer"),
-            claimed_at=bindparam("now"), version=Ticket.version + 1,
-            updated_at=bindparam("now"))
-    .returning(Ticket.id)
-    .execution_options(synchronize_session=False)
-)
-
-
-async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
-                     now: datetime) -> Ticket | None:
-    """Hand out the most urgent dispatched ticket of the department, or None.
-
-    One statement: the inner SELECTs skip rows another claimer has locked (PostgreSQL's
-    FOR UPDATE SKIP LOCKED; SQLite serialises writers, so the plain statement is atomic)."""
-    claimed = (await session.execute(_CLAIM_NEXT, {
-        "queue_department": department_id, "claimer": actor.user_id, "now": now,
-    })).scalar_one_or_none()
-    if claimed is None:
-        return None
-    await record_event(session, ticket_id=claimed, kind="claim", actor=actor, at=now,
-                       from_status="dispatched", to_status="claimed", data={"via": "claim_next"})
-    return await session.get_one(Ticket, claimed)
 
 
 EDITABLE = ("description", "address", "urgency")

@@ -12,7 +12,7 @@ from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, NotFound, PreconditionRequired, problem_responses
 from app.sla.whistles import summoned_departments
 from app.tickets import action_schemas as body
-from app.tickets import actions, service
+from app.tickets import actions, claiming, service
 from app.tickets.actions import ActionInput
 from app.tickets.lookups import LookupsDep
 from app.tickets.router import etag, ticket_out
@@ -173,7 +173,7 @@ async def claim_next(code: str, response: Response, actor: ClaimStaff, session: 
     dept_id = await service.department_id_for(session=session, code=code)
     if dept_id is None or dept_id != actor.department_id:
         raise NotFound(f"no department {code!r} of yours")
-    ticket = await actions.claim_next(session=session, actor=actor, department_id=dept_id,
+    ticket = await claiming.claim_next(session=session, actor=actor, department_id=dept_id,
                                       now=clock.now())
     if ticket is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -74,3 +74,70 @@ async def test_posting_stores_the_deadlines_a_recomputation_finds(post, sessions
     async with unit_of_work(sessions) as s:
         await sla.refresh(s, ticket_id=ticket["id"], now=clock.now(), settings=get_settings())
     assert await stored() == posted
+
+
+async def _sla_columns(sessions, ticket_id: int) -> tuple:
+    async with sessions() as s:
+        row = (await s.execute(
+            select(Ticket.response_due_at, Ticket.resolve_due_at, Ticket.next_check_at,
+                   Ticket.sla_state, SlaClock.response_started_at, SlaClock.response_warn_at,
+                   SlaClock.resolve_warn_at, SlaClock.level, SlaClock.level_entered_at,
+                   SlaClock.escalate_due_at)
+            .join(SlaClock, SlaClock.ticket_id == Ticket.id)
+            .where(Ticket.id == ticket_id))).one()
+    return tuple(row)
+
+
+@pytest.mark.parametrize("state", ["on_track", "warning", "overdue"])
+@pytest.mark.parametrize("how", ["by_id", "next"])
+async def test_a_claim_stores_the_deadlines_a_recomputation_finds(
+        client, token_for, post, sessions, clock, how, state):
+    # The claim stops the response clock in its own UPDATE instead of the hook's recompute:
+    # what it stores must be what the full recomputation stores, whatever the state.
+    async with sessions() as s, s.begin():
+        await s.execute(update(Ticket).where(Ticket.status == "dispatched",
+                                             Ticket.department_id.is_not(None))
+                        .values(status="cancelled"))
+    ticket = await post()
+    posted = await _sla_columns(sessions, ticket["id"])
+    claim_at = {"on_track": clock.now(), "warning": posted[6] + timedelta(minutes=1),
+                "overdue": posted[1] + timedelta(minutes=1)}[state]
+    clock.advance(claim_at - clock.now())
+    staff = token_for("cgzf_staff")
+    if how == "next":
+        r = await client.post(CLAIM_NEXT, headers=staff)
+    else:
+        r = await client.post(f"/api/v1/tickets/{ticket['id']}/claim", headers=staff)
+    assert r.status_code == 200 and r.json()["id"] == ticket["id"], r.text
+    claimed = await _sla_columns(sessions, ticket["id"])
+    assert claimed[0] is None and claimed[4] is None and claimed[5] is None
+    assert claimed[3] == state and claimed[1] == posted[1]
+    async with unit_of_work(sessions) as s:
+        await sla.refresh(s, ticket_id=ticket["id"], now=clock.now(), settings=get_settings())
+    assert await _sla_columns(sessions, ticket["id"]) == claimed
+
+
+async def test_claim_next_writes_its_event_and_marks_the_report_backlog(
+        client, token_for, post, sessions, reference):
+    from app.reports.models import ReportBacklog
+    from app.tickets.models import TicketEvent
+
+    async with sessions() as s, s.begin():
+        await s.execute(update(Ticket).where(Ticket.status == "dispatched",
+                                             Ticket.department_id.is_not(None))
+                        .values(status="cancelled"))
+    ticket = await post()
+    r = await client.post(CLAIM_NEXT, headers=token_for("cgzf_staff"))
+    assert r.status_code == 200 and r.json()["id"] == ticket["id"]
+    assert r.json()["status"] == "claimed" and r.headers["ETag"]
+    async with sessions() as s:
+        events = (await s.execute(select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket["id"]).order_by(TicketEvent.id))).scalars().all()
+        assert [(e.kind, e.from_status, e.to_status) for e in events] == [
+            ("created", None, "dispatched"), ("claim", "dispatched", "claimed")]
+        claim = events[-1]
+        assert claim.actor_user_id == reference["cgzf_staff"].user_id
+        assert (claim.actor_role, claim.data) == ("department_staff", {"via": "claim_next"})
+        assert await s.get(ReportBacklog, ticket["id"]) is not None
+        row = await s.get(Ticket, ticket["id"])
+        assert (row.assignee_id, row.version) == (reference["cgzf_staff"].user_id, 2)
