@@ -46,6 +46,11 @@ class Lookups:
         tree = await self._jurisdictions.get(session)
         return tree.locate(lat, lon)
 
+    async def codes_above(self, session: AsyncSession, grid: GridRef) -> tuple[str, str]:
+        """The codes of the grid's community and street."""
+        tree = await self._jurisdictions.get(session)
+        return tree.node(grid.community_id).code, tree.node(grid.street_id).code
+
     async def current_item(self, session: AsyncSession, code: str) -> tuple[int, ItemRef] | None:
         current = await self._matrix.current(session)
         if current is None:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +15,12 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import can_post_in_grid, ticket_scope_clause
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
+from app.reports.facts import reporting_day
 from app.sla import service as sla
+from app.sla.dialect import is_postgres
+from app.tickets import posting
 from app.tickets import repository as repo
-from app.tickets.events import record_event
+from app.tickets.events import Event, actor_columns, after_event, record_event
 from app.tickets.lookups import GridRef, Lookups
 from app.tickets.models import OPEN_STATUSES, Source, Ticket, TicketEvent
 from app.tickets.repository import TicketView
@@ -95,7 +99,7 @@ async def post_ticket(
         session, street_id=grid.street_id, item=item, urgency=data.urgency.value,
         level=routing.level, status=routing.status.value, now=now)
 
-    ticket_id = await repo.insert_ticket(session, {
+    values = {
         "matrix_version_id": version_id,
         "item_id": item.id,
         "item_code": item.code,
@@ -125,26 +129,46 @@ async def post_ticket(
         "created_at": now,
         "updated_at": now,
         **deadlines.ticket_values(now),
-    })
-    await sla.insert_clock(session, ticket_id=ticket_id, deadlines=deadlines)
-    event_id = await record_event(
-        session, ticket_id=ticket_id, kind="created", actor=actor, at=now,
-        to_status=routing.status.value,
-        data={"level": routing.level, "department": routing.department_code,
-              "item": item.code, "matrix_version": version_id, "reason": routing.reason},
-    )
+    }
+    ticket_id, event_id = await _write_posted(
+        session, actor=actor, values=values, deadlines=deadlines, now=now,
+        event_data={"level": routing.level, "department": routing.department_code,
+                    "item": item.code, "matrix_version": version_id, "reason": routing.reason})
     await repo.link_attachments(session, attachment_ids=data.attachments,
                                 uploader=(actor.user_id, actor.api_key_id),
                                 ticket_id=ticket_id, event_id=event_id)
     if idempotency_key is not None:
         await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
                                         ticket_id=ticket_id)
-    # A new ticket's attachments are exactly those just linked (any other id was a 422).
-    view = await repo.get_view(session, ticket_id, ticket_scope_clause(actor, Ticket),
-                               attachment_ids=sorted(set(data.attachments)))
-    if view is None:  # the poster can always see what it posted; fail loudly if not
-        raise RuntimeError(f"ticket {ticket_id} not visible to its poster")
+    # The response is built from what was written (a new ticket's attachments are exactly
+    # those just linked: any other id was a 422), not read back.
+    community_code, street_code = await lookups.codes_above(session, grid)
+    view = TicketView(Ticket(id=ticket_id, **values), grid.code, community_code, street_code,
+                      routing.department_code, item.name, tuple(sorted(set(data.attachments))))
     return Posted(view, created=True)
+
+
+async def _write_posted(session: AsyncSession, *, actor: Actor, values: dict[str, Any],
+                        deadlines: sla.Deadlines, now: datetime,
+                        event_data: dict[str, Any]) -> tuple[int, int]:
+    """The ticket, its SLA clock, its ``created`` event and the hooks; the ticket's and the
+    event's ids. One statement on PostgreSQL (``app.tickets.posting``), which also adds
+    the posting counts to the rollups (the reports hook's work)."""
+    if is_postgres(session):
+        event = {"kind": "created", "from_status": None, "to_status": values["status"],
+                 **actor_columns(actor), "data": event_data, "created_at": now}
+        row = await posting.insert_posted(session, ticket=values,
+                                          clock=deadlines.clock_values(), event=event,
+                                          day=reporting_day(now))
+        await after_event(session, Event(row.event_id, row.id, "created", event_data, now,
+                                         ticket=row, subscribed=row.subscribed),
+                          done=frozenset({"reports"}))
+        return row.id, row.event_id
+    ticket_id = await repo.insert_ticket(session, values)
+    await sla.insert_clock(session, ticket_id=ticket_id, deadlines=deadlines)
+    event_id = await record_event(session, ticket_id=ticket_id, kind="created", actor=actor,
+                                  at=now, to_status=values["status"], data=event_data)
+    return ticket_id, event_id
 
 
 async def _replay(session: AsyncSession, actor: Actor, key: str, digest: str) -> TicketView:
