@@ -26,7 +26,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -180,6 +180,17 @@ def install_error_handlers(app: FastAPI) -> None:
         title = _STATUS_TITLES.get(exc.status_code, "Error")
         return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
                        headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError):
+        if not exc.connection_invalidated:
+            raise exc  # a bug, not an outage: the server error handler answers it
+        # The connection was lost (a database restart or failover): SQLAlchemy has discarded
+        # it and the pool's other connections, so a retry gets a fresh one.
+        return problem(503, "Service unavailable",
+                       "the database connection was lost; retry the request",
+                       slug="database-unavailable", instance=request.url.path,
+                       headers={"Retry-After": "1"})
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError):

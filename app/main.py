@@ -33,7 +33,8 @@ where (`errors[].loc`).
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     register_event_hooks()
-    engine = make_engine(settings.database_url, echo=settings.sql_echo)
+    engine = make_engine(settings.database_url, echo=settings.sql_echo,
+                         pre_ping=settings.database_pre_ping)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
