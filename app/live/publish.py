@@ -91,6 +91,8 @@ async def publish_queue_event(session: AsyncSession, event: Event) -> None:
     if notify_now:
         for queue_event in events:
             await session.execute(select(func.pg_notify(CHANNEL, queue_event.to_json())))
+    elif event.committed:  # nothing to wait for: out it goes
+        publish_committed(key, events)
     else:
         _pending(session.sync_session, key).extend(events)
 

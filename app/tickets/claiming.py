@@ -7,6 +7,10 @@ response clock stopped, the timeline event and the report-backlog marker are one
 subscription may want the event. The remaining hooks (outbox, live queues) run after it
 with the claimed row in hand. SQLite serialises writers, so there the plain UPDATE is
 atomic and the rest follows it in the same transaction.
+
+A claim is handed out once because the UPDATE's own condition re-checks the state of the
+row its SKIP LOCKED probe locked; the guard against subscriptions is evaluated in the same
+statement, so a claim made without outbox rows was made when no subscription wanted one.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ TICKETS = Ticket.__table__
 EVENTS = TicketEvent.__table__
 NOW = bindparam("now", type_=TICKETS.c.updated_at.type)
 EVENT_DATA = {"via": "claim_next"}
+# What the claim returns: what the hooks read (live queues: where the ticket is, its state).
+RETURNED = ("id", "department_id", "street_id", "community_id", "grid_id", "status")
 
 
 def _next_in_queue(urgency: str):
@@ -59,14 +65,27 @@ _CLAIM = (
            TICKETS.c.status == "dispatched")
     .values(status="claimed", assignee_id=bindparam("claimer"), claimed_at=NOW,
             version=TICKETS.c.version + 1, updated_at=NOW, **sla.response_stopped_values(NOW))
-    .returning(*TICKETS.c)
+    .returning(*(TICKETS.c[c] for c in RETURNED))
 )
 
 
-def _claim_statement():
-    """The PostgreSQL statement: claimed → clock stopped, event, backlog marker; returns the
-    claimed row, the event's id and whether a subscription may want the event."""
-    claimed = _CLAIM.cte("claimed")
+def _subscribed(department_id):
+    """Whether an active webhook subscription may want events of the department's tickets
+    (its own subscriptions and those to all departments)."""
+    subs = WebhookSubscription.__table__
+    return exists().where(
+        subs.c.is_active.is_(True),
+        or_(subs.c.department_id.is_(None), subs.c.department_id == department_id))
+
+
+def _claim_statement(*, unless_subscribed: bool):
+    """The PostgreSQL statement: claimed → clock stopped, event, backlog marker. Always one
+    row: whether a subscription may want the event, then the claimed ticket's columns and
+    the event's id (NULL when nothing was claimed). ``unless_subscribed``: claim only if
+    no subscription may want the event (its outbox rows need a second statement)."""
+    subscribed = _subscribed(bindparam("queue_department"))
+    claim = _CLAIM.where(~subscribed) if unless_subscribed else _CLAIM
+    claimed = claim.cte("claimed")
     clocks = sla.STOP_RESPONSE_CLOCK.table
     stopped = (update(clocks).where(clocks.c.ticket_id == claimed.c.id)
                .values(response_started_at=None, response_warn_at=None).cte("stopped"))
@@ -84,40 +103,61 @@ def _claim_statement():
               .from_select(["ticket_id", "marked_at"], select(claimed.c.id, NOW))
               .on_conflict_do_nothing(index_elements=[backlog.c.ticket_id])
               .cte("marked"))
-    subs = WebhookSubscription.__table__
-    subscribed = exists().where(
-        subs.c.is_active.is_(True),
-        or_(subs.c.department_id.is_(None), subs.c.department_id == claimed.c.department_id))
-    return (select(claimed, event.c.event_id, subscribed.label("subscribed"))
-            .select_from(claimed.join(event, true()))
+    head = select(subscribed.label("subscribed")).subquery("head")
+    return (select(head.c.subscribed, *(claimed.c[c] for c in RETURNED), event.c.event_id)
+            .select_from(head.outerjoin(claimed, true()).outerjoin(event, true()))
             .add_cte(stopped, marked))
 
 
-_CLAIM_PG = _claim_statement()
+_CLAIM_PG = _claim_statement(unless_subscribed=False)
+_CLAIM_PG_UNLESS_SUBSCRIBED = _claim_statement(unless_subscribed=True)
 
 
 async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
                      now: datetime) -> Row[Any] | None:
-    """Claim the most urgent dispatched ticket of the department for ``actor``; its row
-    (the ticket's columns), or None when the queue is empty."""
+    """Claim the most urgent dispatched ticket of the department for ``actor``; a row of
+    its ``RETURNED`` columns, or None when the queue is empty.
+
+    On PostgreSQL this must be the first statement of its session: when no webhook
+    subscription may want the event (the usual case) the claim is one statement, atomic by
+    itself, so it runs outside a transaction block — no BEGIN and COMMIT round trips. When
+    one may, the claim and its outbox rows run in a transaction of their own."""
     params = {"queue_department": department_id, "claimer": actor.user_id, "now": now}
-    if is_postgres(session):
-        row = (await session.execute(_CLAIM_PG, {
-            **params, "actor_api_key_id": actor.api_key_id, "actor_role": actor.role.value,
-            "data": EVENT_DATA})).first()
-        if row is None:
+    if not is_postgres(session):
+        return await _claim_on_sqlite(session, actor, params)
+    params.update(actor_api_key_id=actor.api_key_id, actor_role=actor.role.value,
+                  data=EVENT_DATA)
+    alone = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    row = (await alone.execute(_CLAIM_PG_UNLESS_SUBSCRIBED, params)).one()
+    if not row.subscribed:
+        if row.id is None:
             return None
-        # The statement marked the report backlog and stopped the clock; the deadlines hook
-        # has nothing to do for a claim.
-        await after_event(session, Event(row.event_id, row.id, "claim", EVENT_DATA, now,
-                                         ticket=row, subscribed=row.subscribed),
-                          done=frozenset({"reports"}))
+        await _after_claim(session, row, now, committed=True)
         return row
+    async with AsyncSession(bind=session.bind) as tx, tx.begin():
+        row = (await tx.execute(_CLAIM_PG, params)).one()
+        if row.id is None:
+            return None
+        await _after_claim(tx, row, now, committed=False)
+    return row
+
+
+async def _after_claim(session: AsyncSession, row: Row[Any], now: datetime, *,
+                       committed: bool) -> None:
+    # The statement marked the report backlog and stopped the clock (the deadlines hook has
+    # nothing to do for a claim); the outbox and live queues remain.
+    await after_event(session, Event(row.event_id, row.id, "claim", EVENT_DATA, now, ticket=row,
+                                     subscribed=row.subscribed, committed=committed),
+                      done=frozenset({"reports"}))
+
+
+async def _claim_on_sqlite(session: AsyncSession, actor: Actor,
+                           params: dict[str, Any]) -> Row[Any] | None:
+    """SQLite serialises writers: the plain UPDATE is atomic, the rest follows it."""
     row = (await session.execute(_CLAIM, params)).first()
     if row is None:
         return None
     await sla.stop_response_clock(session, row.id)
-    await record_event(session, ticket_id=row.id, kind="claim", actor=actor, at=now,
+    await record_event(session, ticket_id=row.id, kind="claim", actor=actor, at=params["now"],
                        from_status="dispatched", to_status="claimed", data=dict(EVENT_DATA))
     return row
-

@@ -38,6 +38,9 @@ class Event:
     ticket: Any = None
     # Whether an active webhook subscription may want it; None when the writer did not ask.
     subscribed: bool | None = None
+    # Already committed (written by one statement outside a transaction block): what hooks
+    # would publish after the commit goes out at once.
+    committed: bool = False
 
 
 EventHook = Callable[[AsyncSession, Event], Awaitable[None]]

@@ -169,8 +169,9 @@ ClaimStaff = Annotated[Any, require_roles(Role.department_staff, Role.department
              responses={204: {"description": "the queue is empty"},
                         **problem_responses(401, 403, 404)})
 async def claim_next(code: str, response: Response, actor: ClaimStaff, session: SessionDep,
-                     clock: ClockDep):
-    dept_id = await service.department_id_for(session=session, code=code)
+                     clock: ClockDep, lookups: LookupsDep):
+    # From the process's cache: claim-next must be the session's first statement.
+    dept_id = await lookups.department_id(session, code)
     if dept_id is None or dept_id != actor.department_id:
         raise NotFound(f"no department {code!r} of yours")
     ticket = await claiming.claim_next(session=session, actor=actor, department_id=dept_id,

@@ -88,3 +88,77 @@ async def test_a_process_without_a_broker_notifies_inside_its_transaction(
         assert received.empty()  # nothing from the rolled-back release
     finally:
         await listener.close()
+
+
+async def test_claim_next_reaches_the_stream_with_the_claimed_ticket(
+        engine, sessions, client, token_for, matrix_items):
+    # On PostgreSQL claim-next commits in its one statement, so its queue event goes out at
+    # once rather than at the session's commit: it must still arrive, once, with the row.
+    from sqlalchemy import update
+
+    code = next(c for c, i in sorted(matrix_items.items())
+                if i.handling_level == "street" and i.primary_department == "CGZF"
+                and not i.self_handle_allowed)
+    async with unit_of_work(sessions) as session:
+        cgzf = (await session.execute(
+            select(Department.id).where(Department.code == "CGZF"))).scalar_one()
+        await session.execute(update(Ticket).where(Ticket.department_id == cgzf,
+                                                   Ticket.status == "dispatched")
+                              .values(status="cancelled"))
+    r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+        "grid": "BH01-01", "item": code, "description": "占道经营"})
+    ticket_id = r.json()["id"]
+    broker = make_broker(engine)
+    await broker.start()
+    try:
+        subscription = broker.subscribe(cgzf)
+        claimed = await client.post("/api/v1/departments/CGZF/queue/claim-next",
+                                    headers=token_for("cgzf_staff"))
+        assert claimed.status_code == 200 and claimed.json()["id"] == ticket_id
+        got = await subscription.next(5)
+        assert (got.kind, got.ticket_id, got.department_id, got.status) == (
+            "claim", ticket_id, cgzf, "claimed")
+        assert await subscription.next(0.3) is None
+    finally:
+        await broker.stop()
+
+
+async def test_a_claim_next_committed_by_its_statement_is_published_whatever_follows(
+        engine, sessions, client, token_for, matrix_items, reference, clock, is_postgres):
+    # PostgreSQL: the claim is committed by its one statement, so the event goes out even if
+    # the rest of the unit of work fails. SQLite: one transaction, rolled back, no event.
+    from sqlalchemy import update
+
+    from app.tickets.claiming import claim_next
+
+    code = next(c for c, i in sorted(matrix_items.items())
+                if i.handling_level == "street" and i.primary_department == "CGZF"
+                and not i.self_handle_allowed)
+    async with unit_of_work(sessions) as session:
+        cgzf = (await session.execute(
+            select(Department.id).where(Department.code == "CGZF"))).scalar_one()
+        await session.execute(update(Ticket).where(Ticket.department_id == cgzf,
+                                                   Ticket.status == "dispatched")
+                              .values(status="cancelled"))
+    r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+        "grid": "BH01-01", "item": code, "description": "占道经营"})
+    ticket_id = r.json()["id"]
+    broker = make_broker(engine)
+    await broker.start()
+    try:
+        subscription = broker.subscribe(cgzf)
+        with pytest.raises(RuntimeError):
+            async with unit_of_work(sessions) as session:
+                row = await claim_next(session=session, actor=reference["cgzf_staff"],
+                                       department_id=cgzf, now=clock.now())
+                assert row is not None and row.id == ticket_id
+                raise RuntimeError("the request failed after the claim")
+        got = await subscription.next(5 if is_postgres else 0.3)
+        async with sessions() as session:
+            status = (await session.get_one(Ticket, ticket_id)).status
+        if is_postgres:
+            assert (got.kind, got.ticket_id, status) == ("claim", ticket_id, "claimed")
+        else:
+            assert (got, status) == (None, "dispatched")
+    finally:
+        await broker.stop()
