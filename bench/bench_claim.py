@@ -6,10 +6,12 @@ raw ``FOR UPDATE SKIP LOCKED`` loop with asyncpg, in the same run.
 What is compared, at 16 and 64 concurrent claimers, each on its own department's queue of
 ``QUEUE`` dispatched tickets (vacuumed before every run):
 
-- **Whistle**: ``app.tickets.claiming.claim_next`` as a request runs it — one session and
-  one transaction per claim, with the timeline event and every hook the API process
-  registers, committed; the app's own engine and pool, and a live-queue broker as in the
-  API process (queue events are NOTIFYed after each commit);
+- **Whistle**: ``app.tickets.claiming.claim_next`` as a request runs it — one session (unit
+  of work) per claim, with the timeline event and every hook the API process registers;
+  the app's own engine and pool, and a live-queue broker as in the API process (queue
+  events are NOTIFYed after each commit). With no webhook subscription (none here) the
+  claim is one statement — claim, response clock stopped, event, report-backlog mark — run
+  outside a transaction block;
 - **baseline**: the same UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) and the
   same event row, in one transaction per claim, over an asyncpg pool of one connection per
   claimer: no ORM, no hooks — the ceiling;
@@ -68,7 +70,7 @@ INSERT INTO ticket_events (ticket_id, kind, from_status, to_status, actor_user_i
 VALUES ($1, 'claim', 'dispatched', 'claimed', $2, 'department_staff', $3, $4)"""
 
 
-LABELS = {"whistle": "Whistle claim_next (service, 1 transaction per claim)",
+LABELS = {"whistle": "Whistle claim_next (service, 1 unit of work per claim)",
           "bare": "diagnostic: claim_next with no timeline hooks",
           "raw": "baseline: raw asyncpg SKIP LOCKED + event",
           "http": "Whistle POST …/queue/claim-next (uvicorn)"}
@@ -350,6 +352,10 @@ def table(report: ClaimReport, target: float = 0.7) -> str:
                      f"without its hooks {rate.get(('bare', c), 0.0) / base:.0%}")
     runs_ok = all(r.claims == r.in_database for r in report.runs)
     lines += [
+        "- Per claim Whistle does more than the raw loop: it stops the SLA response clock, "
+        "marks the report backlog, asks whether a webhook subscription wants the event (all "
+        "in its one statement) and publishes the live-queue event; what remains of the gap "
+        "is the SQLAlchemy session and execution layer (see the notes below the table).",
         "- One claim statement on a full queue (EXPLAIN ANALYZE, rolled back): "
         + "; ".join(f"{k}: {v:.2f} ms" for k, v in report.statement_ms.items()) + ".",
         f"- Each run claims from its own department's queue of {report.queue:,} dispatched "

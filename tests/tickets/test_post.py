@@ -211,3 +211,39 @@ async def test_anonymous_posting_is_401(client):
 async def test_department_staff_may_not_post(client, token_for):
     r = await client.post("/api/v1/tickets", json=body(), headers=token_for("cgzf_staff"))
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize("poster, extra", [
+    ("gw01", {"urgency": "urgent", "address": "滨海东路12号",
+              "reporter": {"name": "张三", "phone": "13800138000"}}),
+    ("gw01", {"location": {"lat": None, "lon": None}, "self_handle": True}),
+    ("sd", {"item": None}),
+])
+async def test_the_posting_response_is_what_a_read_returns(client, token_for, pick_item,
+                                                           sessions, poster, extra):
+    # Posting answers from what it wrote instead of reading the ticket back: every field
+    # must be what GET returns, attachments, codes and SLA deadlines included.
+    from tests.attachments.test_attachments import png_bytes, upload
+
+    extra = dict(extra)
+    if "location" in extra:  # a point inside BH01-01, from the imported polygon
+        from shapely.geometry import shape
+
+        from app.jurisdiction.models import Jurisdiction
+        async with sessions() as s:
+            grid = (await s.execute(select(Jurisdiction).where(
+                Jurisdiction.code == "BH01-01"))).scalar_one()
+        point = shape(grid.geometry).representative_point()
+        extra.update(location={"lat": point.y, "lon": point.x}, grid=None,
+                     item=pick_item(level="grid", self_handle=True))
+    headers = token_for(poster)
+    photo = (await upload(client, headers, png_bytes())).json()
+    data = body(attachments=[photo["id"]], **{**{"item": pick_item(level="street")}, **extra})
+    if data.get("item") is None:
+        data["item"] = pick_item(level="community")
+    posted = await client.post("/api/v1/tickets", json=data, headers=headers)
+    assert posted.status_code == 201, posted.text
+    read = await client.get(f"/api/v1/tickets/{posted.json()['id']}", headers=headers)
+    assert read.status_code == 200
+    assert posted.json() == read.json()
+    assert posted.headers["ETag"] == read.headers["ETag"]
