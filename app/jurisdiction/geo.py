@@ -189,6 +189,10 @@ class JurisdictionCache:
         tree = self._tree
         if tree is not None and self._monotonic() - self._checked_at < self._check_seconds:
             return tree
+        if tree is not None and self._lock.locked():
+            # Another request is checking: use what we have rather than wait. Waiting could
+            # deadlock a full pool — the checker may need a connection that a waiter holds.
+            return tree
         async with self._lock:
             now = self._monotonic()
             if self._tree is not None and now - self._checked_at < self._check_seconds:

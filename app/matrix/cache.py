@@ -108,6 +108,10 @@ class MatrixCache:
         now = time.monotonic() if now_monotonic is None else now_monotonic
         if self._fresh(now):
             return self._current
+        if self._lock.locked() and self._checked_at is not None:
+            # Another request is checking: use what we have rather than wait. Waiting could
+            # deadlock a full pool — the checker may need a connection that a waiter holds.
+            return self._current
         async with self._lock:  # one reload at a time; waiters then find it fresh
             if self._fresh(now):
                 return self._current

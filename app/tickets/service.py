@@ -86,6 +86,8 @@ async def post_ticket(
             return Posted(await _replay(session, actor, idempotency_key, digest), created=False)
 
     grid = await _resolve_grid(session=session, lookups=lookups, actor=actor, data=data)
+    # Every lookup before the first write: nothing may wait once rows are locked.
+    community_code, street_code = await lookups.codes_above(session, grid)
     found = await lookups.current_item(session, data.item)
     if found is None:
         raise InvalidInput.at(["body", "item"], f"no item {data.item!r} in the current matrix")
@@ -142,7 +144,6 @@ async def post_ticket(
                                         ticket_id=ticket_id)
     # The response is built from what was written (a new ticket's attachments are exactly
     # those just linked: any other id was a 422), not read back.
-    community_code, street_code = await lookups.codes_above(session, grid)
     view = TicketView(Ticket(id=ticket_id, **values), grid.code, community_code, street_code,
                       routing.department_code, item.name, tuple(sorted(set(data.attachments))))
     return Posted(view, created=True)

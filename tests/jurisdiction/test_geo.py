@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from shapely.geometry import shape
 from sqlalchemy import delete
 
@@ -117,3 +119,17 @@ async def test_the_tree_answers_by_id_and_code(demo, sessions):
         tree = await load_tree(session)
     assert [c.code for c in tree.children(demo["BH02"])][:2] == ["BH02-01", "BH02-02"]
     assert tree.ancestor_ids(demo["BH02-01"]) == [demo["BH02"], demo["BH"]]
+
+
+async def test_a_stale_tree_is_served_while_another_request_checks(demo, sessions):
+    # Waiting for the checker could deadlock a full pool (it may need a connection a waiter
+    # holds), so callers with a tree in hand use it while a check is under way.
+    ticks = FakeMonotonic()
+    cache = JurisdictionCache(check_seconds=5, monotonic=ticks)
+    async with sessions() as session:
+        tree = await cache.get(session)
+        ticks.now += 10
+        async with cache._lock:  # a check in progress elsewhere
+            assert await asyncio.wait_for(cache.get(session), 1) is tree
+        cache.invalidate()  # after an import in this process there is no tree to serve
+        assert await cache.get(session) is not tree

@@ -4,6 +4,8 @@ These tests write in ``rollback_session``: nothing they import outlives the test
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
@@ -153,3 +155,13 @@ async def test_without_departments_the_import_says_so_once(rollback_session, mon
     assert caught.value.errors == [{"loc": ["departments"], "type": "value_error",
                                     "msg": "no departments exist yet: import the departments "
                                            "before the matrix"}]
+
+
+async def test_a_stale_matrix_is_served_while_another_request_checks(rollback_session, cache):
+    # As for the jurisdiction tree: never wait for the checker with a snapshot in hand.
+    s = rollback_session
+    await import_shipped(s)
+    current = await cache.current(s, now_monotonic=0.0)
+    async with cache._lock:
+        assert await asyncio.wait_for(cache.current(s, now_monotonic=100.0), 1) is current
+    assert cache.loads == 1
