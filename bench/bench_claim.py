@@ -354,9 +354,9 @@ def table(report: ClaimReport, target: float = 0.7) -> str:
     lines += [
         "- Per claim Whistle does more than the raw loop: it stops the SLA response clock, "
         "marks the report backlog, asks whether a webhook subscription wants the event (all "
-        "in its one statement) and publishes the live-queue event. The hooks no longer cost "
-        "much (compare the no-hooks diagnostic); what remains of the gap is Python work per "
-        "claim in the SQLAlchemy session and execution layer.",
+        "in its one statement) and publishes the live-queue event (the no-hooks diagnostic "
+        "shows what publishing costs). The rest of the gap is Python work per claim in the "
+        "SQLAlchemy session and execution layer, which the raw loop does not have.",
         "- One claim statement on a full queue (EXPLAIN ANALYZE, rolled back): "
         + "; ".join(f"{k}: {v:.2f} ms" for k, v in report.statement_ms.items()) + ".",
         f"- Each run claims from its own department's queue of {report.queue:,} dispatched "

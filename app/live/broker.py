@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ class QueueEvent:
     status: str
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # Field by field: ``asdict`` deep-copies, and this runs for every queue event.
+        return json.dumps({f: getattr(self, f) for f in self.__slots__}, separators=(",", ":"))
 
 
 def decode_events(raw: str) -> list[QueueEvent]:
