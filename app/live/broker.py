@@ -17,6 +17,7 @@ import json
 import logging
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,12 @@ class Notifier(Protocol):
 
 def database_key_of(engine: Any) -> str:
     """Which database an engine talks to: its URL."""
-    return engine.url.render_as_string(hide_password=False)
+    return _rendered(engine.url)
+
+
+@lru_cache(maxsize=64)
+def _rendered(url: Any) -> str:  # asked for every queue event: render each URL once
+    return url.render_as_string(hide_password=False)
 
 
 def has_notifier(database_key: str) -> bool:
