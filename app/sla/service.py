@@ -309,10 +309,12 @@ def response_stopped_values(now) -> dict[str, Any]:
     }
 
 
+# The clock row's half of a claim (the ticket's is ``response_stopped_values``).
+CLOCK_STOPPED_VALUES = {"response_started_at": None, "response_warn_at": None}
 STOP_RESPONSE_CLOCK = (
     update(SlaClock.__table__)
     .where(SlaClock.__table__.c.ticket_id == bindparam("stopped_ticket_id"))
-    .values(response_started_at=None, response_warn_at=None)
+    .values(CLOCK_STOPPED_VALUES)
 )
 
 

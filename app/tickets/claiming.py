@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, literal, or_, select, true, update
+from sqlalchemy import bindparam, func, literal, select, true, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,16 +27,13 @@ from app.auth.actor import Actor
 from app.reports.models import ReportBacklog
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
-from app.tickets.events import Event, after_event, record_event
+from app.tickets.events import HOOK_COLUMNS, Event, after_event, event_cte, record_event
 from app.tickets.models import Ticket, TicketEvent, Urgency
-from app.webhooks.models import WebhookSubscription
+from app.webhooks.outbox import may_be_wanted
 
 TICKETS = Ticket.__table__
-EVENTS = TicketEvent.__table__
 NOW = bindparam("now", type_=TICKETS.c.updated_at.type)
 EVENT_DATA = {"via": "claim_next"}
-# What the claim returns: what the hooks read (live queues: where the ticket is, its state).
-RETURNED = ("id", "department_id", "street_id", "community_id", "grid_id", "status")
 
 
 def _next_in_queue(urgency: str):
@@ -65,17 +62,8 @@ _CLAIM = (
            TICKETS.c.status == "dispatched")
     .values(status="claimed", assignee_id=bindparam("claimer"), claimed_at=NOW,
             version=TICKETS.c.version + 1, updated_at=NOW, **sla.response_stopped_values(NOW))
-    .returning(*(TICKETS.c[c] for c in RETURNED))
+    .returning(*(TICKETS.c[c] for c in HOOK_COLUMNS))
 )
-
-
-def _subscribed(department_id):
-    """Whether an active webhook subscription may want events of the department's tickets
-    (its own subscriptions and those to all departments)."""
-    subs = WebhookSubscription.__table__
-    return exists().where(
-        subs.c.is_active.is_(True),
-        or_(subs.c.department_id.is_(None), subs.c.department_id == department_id))
 
 
 def _claim_statement(*, unless_subscribed: bool):
@@ -83,28 +71,23 @@ def _claim_statement(*, unless_subscribed: bool):
     row: whether a subscription may want the event, then the claimed ticket's columns and
     the event's id (NULL when nothing was claimed). ``unless_subscribed``: claim only if
     no subscription may want the event (its outbox rows need a second statement)."""
-    subscribed = _subscribed(bindparam("queue_department"))
+    subscribed = may_be_wanted(bindparam("queue_department"))
     claim = _CLAIM.where(~subscribed) if unless_subscribed else _CLAIM
     claimed = claim.cte("claimed")
     clocks = sla.STOP_RESPONSE_CLOCK.table
     stopped = (update(clocks).where(clocks.c.ticket_id == claimed.c.id)
-               .values(response_started_at=None, response_warn_at=None).cte("stopped"))
-    event = (EVENTS.insert()
-             .from_select(["ticket_id", "kind", "from_status", "to_status", "actor_user_id",
-                           "actor_api_key_id", "actor_role", "data", "created_at"],
-                          select(claimed.c.id, literal("claim"), literal("dispatched"),
-                                 literal("claimed"), bindparam("claimer"),
-                                 bindparam("actor_api_key_id"), bindparam("actor_role"),
-                                 bindparam("data", type_=EVENTS.c.data.type), NOW))
-             .returning(EVENTS.c.id.label("event_id"))
-             .cte("event"))
+               .values(sla.CLOCK_STOPPED_VALUES).cte("stopped"))
+    event = event_cte(claimed.c.id, [
+        literal("claim"), literal("dispatched"), literal("claimed"), bindparam("claimer"),
+        bindparam("actor_api_key_id"), bindparam("actor_role"),
+        bindparam("data", type_=TicketEvent.__table__.c.data.type), NOW])
     backlog = ReportBacklog.__table__
     marked = (postgresql.insert(backlog)
               .from_select(["ticket_id", "marked_at"], select(claimed.c.id, NOW))
               .on_conflict_do_nothing(index_elements=[backlog.c.ticket_id])
               .cte("marked"))
     head = select(subscribed.label("subscribed")).subquery("head")
-    return (select(head.c.subscribed, *(claimed.c[c] for c in RETURNED), event.c.event_id)
+    return (select(head.c.subscribed, *(claimed.c[c] for c in HOOK_COLUMNS), event.c.event_id)
             .select_from(head.outerjoin(claimed, true()).outerjoin(event, true()))
             .add_cte(stopped, marked))
 
@@ -116,7 +99,7 @@ _CLAIM_PG_UNLESS_SUBSCRIBED = _claim_statement(unless_subscribed=True)
 async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
                      now: datetime) -> Row[Any] | None:
     """Claim the most urgent dispatched ticket of the department for ``actor``; a row of
-    its ``RETURNED`` columns, or None when the queue is empty.
+    its ``HOOK_COLUMNS`` columns, or None when the queue is empty.
 
     On PostgreSQL this must be the first statement of its session: when no webhook
     subscription may want the event (the usual case) the claim is one statement, atomic by

@@ -12,22 +12,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select, true
+from sqlalchemy import bindparam, select, true
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.reports.repository import posted_rollup_ctes
 from app.sla.models import SlaClock
-from app.tickets.models import Ticket, TicketEvent
-from app.webhooks.models import WebhookSubscription
+from app.tickets.events import EVENT_COLUMNS, EVENTS, HOOK_COLUMNS, event_cte
+from app.tickets.models import Ticket
+from app.webhooks.outbox import may_be_wanted
 
 TICKETS = Ticket.__table__
-EVENTS = TicketEvent.__table__
 CLOCKS = SlaClock.__table__
-# What the hooks read from the new ticket (the live queues: where it is and its state).
-RETURNED = ("id", "department_id", "street_id", "community_id", "grid_id", "status")
-EVENT_COLUMNS = ("kind", "from_status", "to_status", "actor_user_id", "actor_api_key_id",
-                 "actor_role", "data", "created_at")
 
 _statements: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 
@@ -39,23 +35,16 @@ def _param(table, column: str, prefix: str):
 def _statement(ticket_columns: tuple[str, ...], clock_columns: tuple[str, ...]):
     ticket = (TICKETS.insert()
               .values({c: _param(TICKETS, c, "t_") for c in ticket_columns})
-              .returning(*(TICKETS.c[c] for c in RETURNED), TICKETS.c.category_code,
+              .returning(*(TICKETS.c[c] for c in HOOK_COLUMNS), TICKETS.c.category_code,
                          TICKETS.c.item_code, TICKETS.c.source)
               .cte("ticket"))
     clock = (CLOCKS.insert()
              .from_select(["ticket_id", *clock_columns],
                           select(ticket.c.id, *(_param(CLOCKS, c, "c_") for c in clock_columns)))
              .cte("clock"))
-    event = (EVENTS.insert()
-             .from_select(["ticket_id", *EVENT_COLUMNS],
-                          select(ticket.c.id, *(_param(EVENTS, c, "e_") for c in EVENT_COLUMNS)))
-             .returning(EVENTS.c.id.label("event_id"))
-             .cte("event"))
-    subs = WebhookSubscription.__table__
-    subscribed = exists().where(
-        subs.c.is_active.is_(True),
-        or_(subs.c.department_id.is_(None), subs.c.department_id == ticket.c.department_id))
-    return (select(*(ticket.c[c] for c in RETURNED), event.c.event_id,
+    event = event_cte(ticket.c.id, [_param(EVENTS, c, "e_") for c in EVENT_COLUMNS])
+    subscribed = may_be_wanted(ticket.c.department_id)
+    return (select(*(ticket.c[c] for c in HOOK_COLUMNS), event.c.event_id,
                    subscribed.label("subscribed"))
             .select_from(ticket.join(event, true()))
             .add_cte(clock, *posted_rollup_ctes(ticket)))
@@ -64,7 +53,7 @@ def _statement(ticket_columns: tuple[str, ...], clock_columns: tuple[str, ...]):
 async def insert_posted(session: AsyncSession, *, ticket: dict[str, Any],
                         clock: dict[str, Any], event: dict[str, Any], day: date) -> Row[Any]:
     """Write a new ticket with its clock, ``created`` event and rollup counts; return its
-    ``RETURNED`` columns, ``event_id`` and ``subscribed``."""
+    ``HOOK_COLUMNS`` columns, ``event_id`` and ``subscribed``."""
     key = (tuple(ticket), tuple(clock))
     statement = _statements.get(key)
     if statement is None:

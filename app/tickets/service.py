@@ -326,8 +326,3 @@ async def _node_in_scope(session: AsyncSession, actor: Actor, node_id: int) -> b
         )
     )
     return row.first() is not None
-
-
-async def department_id_for(*, session: AsyncSession, code: str) -> int | None:
-    dept = await repo.department_by_code(session, code)
-    return dept.id if dept else None

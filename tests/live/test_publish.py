@@ -90,10 +90,9 @@ async def test_a_process_without_a_broker_notifies_inside_its_transaction(
         await listener.close()
 
 
-async def test_claim_next_reaches_the_stream_with_the_claimed_ticket(
-        engine, sessions, client, token_for, matrix_items):
-    # On PostgreSQL claim-next commits in its one statement, so its queue event goes out at
-    # once rather than at the session's commit: it must still arrive, once, with the row.
+@pytest.fixture
+async def only_ticket_in_cgzf_queue(sessions, client, token_for, matrix_items):
+    """CGZF's queue emptied of other tests' tickets, then one posted: (CGZF's id, its id)."""
     from sqlalchemy import update
 
     code = next(c for c, i in sorted(matrix_items.items())
@@ -107,7 +106,15 @@ async def test_claim_next_reaches_the_stream_with_the_claimed_ticket(
                               .values(status="cancelled"))
     r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
         "grid": "BH01-01", "item": code, "description": "占道经营"})
-    ticket_id = r.json()["id"]
+    return cgzf, r.json()["id"]
+
+
+async def test_claim_next_reaches_the_stream_with_the_claimed_ticket(
+        engine, client, token_for, only_ticket_in_cgzf_queue):
+    # On PostgreSQL claim-next commits in its one statement, so its queue event goes out at
+    # once rather than at the session's commit: it must still arrive, once, with the row.
+
+    cgzf, ticket_id = only_ticket_in_cgzf_queue
     broker = make_broker(engine)
     await broker.start()
     try:
@@ -124,25 +131,12 @@ async def test_claim_next_reaches_the_stream_with_the_claimed_ticket(
 
 
 async def test_a_claim_next_committed_by_its_statement_is_published_whatever_follows(
-        engine, sessions, client, token_for, matrix_items, reference, clock, is_postgres):
+        engine, sessions, reference, clock, is_postgres, only_ticket_in_cgzf_queue):
     # PostgreSQL: the claim is committed by its one statement, so the event goes out even if
     # the rest of the unit of work fails. SQLite: one transaction, rolled back, no event.
-    from sqlalchemy import update
-
     from app.tickets.claiming import claim_next
 
-    code = next(c for c, i in sorted(matrix_items.items())
-                if i.handling_level == "street" and i.primary_department == "CGZF"
-                and not i.self_handle_allowed)
-    async with unit_of_work(sessions) as session:
-        cgzf = (await session.execute(
-            select(Department.id).where(Department.code == "CGZF"))).scalar_one()
-        await session.execute(update(Ticket).where(Ticket.department_id == cgzf,
-                                                   Ticket.status == "dispatched")
-                              .values(status="cancelled"))
-    r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
-        "grid": "BH01-01", "item": code, "description": "占道经营"})
-    ticket_id = r.json()["id"]
+    cgzf, ticket_id = only_ticket_in_cgzf_queue
     broker = make_broker(engine)
     await broker.start()
     try:
