@@ -8,11 +8,13 @@ with "database is locked" half-way through.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, literal_column
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -101,3 +104,20 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     """One transaction: committed when the block ends cleanly, rolled back otherwise."""
     async with sessions() as session, session.begin():
         yield session
+
+
+_PLAIN_WORD = re.compile(r"[a-z_]+")
+
+
+def constant(value: str | int, type_: Any = None) -> ColumnElement[Any]:
+    """A constant written into the SQL text instead of sent as a parameter (a status, an
+    urgency, a LIMIT): for hot statements. PostgreSQL plans a prepared statement once for
+    every execution only when that generic plan costs no more than the plans made for the
+    actual values; a LIMIT or status sent as a parameter makes the generic estimate worse,
+    and the statement was re-planned on every execution — planning then cost more than the
+    claim itself. Only plain words and integers, which need no quoting."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return literal_column(str(value), type_ or Integer)
+    if not _PLAIN_WORD.fullmatch(value):
+        raise ValueError(f"not a plain word: {value!r}")
+    return literal_column(f"'{value}'", type_)

@@ -125,6 +125,25 @@ def token_for(settings, clock, reference):
     return make
 
 
+@pytest.fixture
+def clear_queues(sessions):
+    """``await clear_queues()`` cancels every queued (dispatched) ticket of every department:
+    the database is shared by the whole session, and a test that claims "the next" ticket
+    or reads a whole queue must not meet other tests' tickets there."""
+    from sqlalchemy import update
+
+    from app.db import unit_of_work
+    from app.tickets.models import Ticket
+
+    async def clear(*statuses: str) -> None:
+        async with unit_of_work(sessions) as session:
+            await session.execute(update(Ticket).where(
+                Ticket.status.in_(statuses or ("dispatched",)),
+                Ticket.department_id.is_not(None)).values(status="cancelled"))
+
+    return clear
+
+
 @pytest.fixture(scope="session")
 async def matrix_items(reference, sessions):
     """The current matrix's items by code."""

@@ -23,10 +23,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, case, exists, func, insert, select, update
+from sqlalchemy import bindparam, case, exists, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
+from app.db import constant
 from app.matrix.categories import escalation_minutes
 from app.matrix.models import MatrixItem
 from app.sla.calendar import WorkingCalendar
@@ -302,15 +303,15 @@ def response_stopped_values(now) -> dict[str, Any]:
     next_check = _clock_of_ticket(earliest(SlaClock.resolve_warn_at, Ticket.resolve_due_at,
                                            SlaClock.escalate_due_at))
     return {
-        "response_due_at": None,
+        "response_due_at": null(),
         "next_check_at": func.coalesce(next_check, Ticket.resolve_due_at),
-        "sla_state": case((Ticket.resolve_due_at <= now, "overdue"),
-                          (resolve_warn <= now, "warning"), else_="on_track"),
+        "sla_state": case((Ticket.resolve_due_at <= now, constant("overdue")),
+                          (resolve_warn <= now, constant("warning")), else_=constant("on_track")),
     }
 
 
 # The clock row's half of a claim (the ticket's is ``response_stopped_values``).
-CLOCK_STOPPED_VALUES = {"response_started_at": None, "response_warn_at": None}
+CLOCK_STOPPED_VALUES = {"response_started_at": null(), "response_warn_at": null()}
 STOP_RESPONSE_CLOCK = (
     update(SlaClock.__table__)
     .where(SlaClock.__table__.c.ticket_id == bindparam("stopped_ticket_id"))

@@ -4,9 +4,11 @@ staff, once, however many claim at the same moment.
 The hottest write of the system, so on PostgreSQL it is one statement: the claim, the
 response clock stopped, the timeline event and the report-backlog marker are one ``WITH``
 (data-modifying CTEs run exactly once, all or nothing), which also says whether any webhook
-subscription may want the event. The remaining hooks (outbox, live queues) run after it
-with the claimed row in hand. SQLite serialises writers, so there the plain UPDATE is
-atomic and the rest follows it in the same transaction.
+subscription may want the event. It is compiled once and run straight on asyncpg, with its
+constants in its text so that PostgreSQL plans it once per connection. The remaining hooks
+(outbox, live queues) run after it with the claimed row in hand. SQLite serialises
+writers, so there the plain UPDATE is atomic and the rest follows it in the same
+transaction.
 
 A claim is handed out once because the UPDATE's own condition re-checks the state of the
 row its SKIP LOCKED probe locked; the guard against subscriptions is evaluated in the same
@@ -15,15 +17,21 @@ statement, so a claim made without outbox rows was made when no subscription wan
 
 from __future__ import annotations
 
+import functools
+from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, true, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.db import constant
 from app.reports.models import ReportBacklog
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
@@ -43,9 +51,10 @@ def _next_in_queue(urgency: str):
     return (
         select(TICKETS.c.id)
         .where(TICKETS.c.department_id == bindparam("queue_department"),
-               TICKETS.c.status == "dispatched", TICKETS.c.urgency == urgency)
+               TICKETS.c.status == constant("dispatched"),
+               TICKETS.c.urgency == constant(urgency))
         .order_by(TICKETS.c.resolve_due_at.asc().nulls_last(), TICKETS.c.id)
-        .limit(1)
+        .limit(constant(1))
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
@@ -59,9 +68,9 @@ _CLAIM = (
     update(TICKETS)
     .where(TICKETS.c.id == func.coalesce(*(_next_in_queue(u.value)
                                            for u in sorted(Urgency, reverse=True))),
-           TICKETS.c.status == "dispatched")
-    .values(status="claimed", assignee_id=bindparam("claimer"), claimed_at=NOW,
-            version=TICKETS.c.version + 1, updated_at=NOW, **sla.response_stopped_values(NOW))
+           TICKETS.c.status == constant("dispatched"))
+    .values(status=constant("claimed"), assignee_id=bindparam("claimer"), claimed_at=NOW,
+            version=TICKETS.c.version + constant(1), updated_at=NOW, **sla.response_stopped_values(NOW))
     .returning(*(TICKETS.c[c] for c in HOOK_COLUMNS))
 )
 
@@ -78,7 +87,7 @@ def _claim_statement(*, unless_subscribed: bool):
     stopped = (update(clocks).where(clocks.c.ticket_id == claimed.c.id)
                .values(sla.CLOCK_STOPPED_VALUES).cte("stopped"))
     event = event_cte(claimed.c.id, [
-        literal("claim"), literal("dispatched"), literal("claimed"), bindparam("claimer"),
+        constant("claim"), constant("dispatched"), constant("claimed"), bindparam("claimer"),
         bindparam("actor_api_key_id"), bindparam("actor_role"),
         bindparam("data", type_=TicketEvent.__table__.c.data.type), NOW])
     backlog = ReportBacklog.__table__
@@ -94,38 +103,92 @@ def _claim_statement(*, unless_subscribed: bool):
 
 _CLAIM_PG = _claim_statement(unless_subscribed=False)
 _CLAIM_PG_UNLESS_SUBSCRIBED = _claim_statement(unless_subscribed=True)
+# What the PostgreSQL statements return, in order.
+Claimed = namedtuple("Claimed", ["subscribed", *HOOK_COLUMNS, "event_id"])
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    """A statement compiled once for the driver: its SQL, and each positional parameter's
+    name and bind processor (what SQLAlchemy would apply to the value)."""
+
+    sql: str
+    parameters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        return [process(params[name]) if process else params[name]
+                for name, process in self.parameters]
+
+
+@functools.cache
+def _driver_statement(dialect: Dialect) -> _DriverStatement:
+    compiled = _CLAIM_PG_UNLESS_SUBSCRIBED.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    constants = [name for name in names if not compiled.binds[name].required]
+    if constants:  # sent as parameters, they would cost a plan per claim (app.db.constant)
+        raise TypeError(f"the claim statement sends constants as parameters: {constants}; "
+                        "write them with app.db.constant")
+    return _DriverStatement(compiled.string, tuple(
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in names))
 
 
 async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
-                     now: datetime) -> Row[Any] | None:
-    """Claim the most urgent dispatched ticket of the department for ``actor``; a row of
-    its ``HOOK_COLUMNS`` columns, or None when the queue is empty.
+                     now: datetime) -> Any:
+    """Claim the most urgent dispatched ticket of the department for ``actor``: a row of
+    its ``HOOK_COLUMNS`` (attribute access), or None when the queue is empty.
 
-    On PostgreSQL this must be the first statement of its session: when no webhook
-    subscription may want the event (the usual case) the claim is one statement, atomic by
-    itself, so it runs outside a transaction block — no BEGIN and COMMIT round trips. When
-    one may, the claim and its outbox rows run in a transaction of their own."""
+    On PostgreSQL with asyncpg, when no webhook subscription may want the event (the usual
+    case), the claim is one statement, atomic by itself, run straight on the driver. When
+    one may (or with another driver), the claim and its outbox rows are written in the
+    request's transaction through SQLAlchemy."""
     params = {"queue_department": department_id, "claimer": actor.user_id, "now": now}
     if not is_postgres(session):
         return await _claim_on_sqlite(session, actor, params)
     params.update(actor_api_key_id=actor.api_key_id, actor_role=actor.role.value,
                   data=EVENT_DATA)
-    alone = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    row = (await alone.execute(_CLAIM_PG_UNLESS_SUBSCRIBED, params)).one()
-    if not row.subscribed:
-        if row.id is None:
-            return None
-        await _after_claim(session, row, now, committed=True)
-        return row
-    async with AsyncSession(bind=session.bind) as tx, tx.begin():
-        row = (await tx.execute(_CLAIM_PG, params)).one()
-        if row.id is None:
-            return None
-        await _after_claim(tx, row, now, committed=False)
+    if session.bind.dialect.driver == "asyncpg":
+        row, committed = await _claim_on_driver(session, params)
+        if not row.subscribed:
+            if row.id is None:
+                return None
+            await _after_claim(session, row, now, committed=committed)
+            return row
+    row = Claimed(*(await session.execute(_CLAIM_PG, params)).one())
+    if row.id is None:
+        return None
+    await _after_claim(session, row, now, committed=False)
     return row
 
 
-async def _after_claim(session: AsyncSession, row: Row[Any], now: datetime, *,
+async def _claim_on_driver(session: AsyncSession, params: dict[str, Any]) -> tuple[Claimed, bool]:
+    """Claim unless subscribed, on the session's connection but straight on asyncpg; the
+    row, and whether it is committed already.
+
+    Through SQLAlchemy's execution layer the Python work per claim cost more than
+    PostgreSQL's, mostly in building the statement's cache key, a walk of its whole tree
+    of CTEs, on every execution. Here it is compiled once and asyncpg prepares it once per
+    connection. The session's own connection, not another from the pool: a request that
+    held one (an API key looked up) and waited for a second could deadlock the pool under
+    load. Before the request's first statement no transaction block is open yet, and the
+    claim commits when it returns — no BEGIN and COMMIT round trips; after one, it is part
+    of the request's transaction. A lost connection is reported as SQLAlchemy reports it,
+    so the request answers 503."""
+    statement = _driver_statement(session.bind.dialect)
+    arguments = statement.arguments(params)
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    try:
+        record = await driver.fetchrow(statement.sql, *arguments)
+    except Exception as exc:
+        if not driver.is_closed():
+            raise
+        await connection.invalidate(exc)
+        raise DBAPIError(statement.sql, arguments, exc, connection_invalidated=True) from exc
+    return Claimed(*record), not driver.is_in_transaction()
+
+
+async def _after_claim(session: AsyncSession, row: Claimed, now: datetime, *,
                        committed: bool) -> None:
     # The statement marked the report backlog and stopped the clock (the deadlines hook has
     # nothing to do for a claim); the outbox and live queues remain.

@@ -170,7 +170,8 @@ ClaimStaff = Annotated[Any, require_roles(Role.department_staff, Role.department
                         **problem_responses(401, 403, 404)})
 async def claim_next(code: str, response: Response, actor: ClaimStaff, session: SessionDep,
                      clock: ClockDep, lookups: LookupsDep):
-    # From the process's cache: claim-next must be the session's first statement.
+    # From the process's cache: no query, so the claim is the request's first statement
+    # and commits by itself (see claiming.claim_next).
     dept_id = await lookups.department_id(session, code)
     if dept_id is None or dept_id != actor.department_id:
         raise NotFound(f"no department {code!r} of yours")

@@ -91,19 +91,15 @@ async def test_a_process_without_a_broker_notifies_inside_its_transaction(
 
 
 @pytest.fixture
-async def only_ticket_in_cgzf_queue(sessions, client, token_for, matrix_items):
+async def only_ticket_in_cgzf_queue(sessions, client, token_for, matrix_items, clear_queues):
     """CGZF's queue emptied of other tests' tickets, then one posted: (CGZF's id, its id)."""
-    from sqlalchemy import update
-
     code = next(c for c, i in sorted(matrix_items.items())
                 if i.handling_level == "street" and i.primary_department == "CGZF"
                 and not i.self_handle_allowed)
-    async with unit_of_work(sessions) as session:
+    await clear_queues()
+    async with sessions() as session:
         cgzf = (await session.execute(
             select(Department.id).where(Department.code == "CGZF"))).scalar_one()
-        await session.execute(update(Ticket).where(Ticket.department_id == cgzf,
-                                                   Ticket.status == "dispatched")
-                              .values(status="cancelled"))
     r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
         "grid": "BH01-01", "item": code, "description": "占道经营"})
     return cgzf, r.json()["id"]
@@ -156,3 +152,42 @@ async def test_a_claim_next_committed_by_its_statement_is_published_whatever_fol
             assert (got, status) == (None, "dispatched")
     finally:
         await broker.stop()
+
+
+async def test_a_claim_next_after_the_requests_first_statement_commits_with_its_transaction(
+        engine, sessions, reference, clock, only_ticket_in_cgzf_queue):
+    # Once the request has run a statement (an API key looked up), its transaction is open
+    # on the connection the claim runs on: the claim is part of it, and is published when
+    # it commits — not when it rolls back.
+    from sqlalchemy import text
+
+    from app.tickets.claiming import claim_next
+
+    cgzf, ticket_id = only_ticket_in_cgzf_queue
+    broker = make_broker(engine)
+    await broker.start()
+
+    async def claim(session):
+        await session.execute(text("SELECT 1"))
+        row = await claim_next(session=session, actor=reference["cgzf_staff"],
+                               department_id=cgzf, now=clock.now())
+        assert row is not None and row.id == ticket_id
+
+    async def status() -> str:
+        async with sessions() as session:
+            return (await session.get_one(Ticket, ticket_id)).status
+
+    try:
+        subscription = broker.subscribe(cgzf)
+        with pytest.raises(RuntimeError):
+            async with unit_of_work(sessions) as session:
+                await claim(session)
+                raise RuntimeError("the request failed after the claim")
+        assert await subscription.next(0.3) is None and await status() == "dispatched"
+        async with unit_of_work(sessions) as session:
+            await claim(session)
+        got = await subscription.next(5)
+        assert (got.kind, got.ticket_id, await status()) == ("claim", ticket_id, "claimed")
+    finally:
+        await broker.stop()
+

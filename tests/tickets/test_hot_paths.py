@@ -35,11 +35,9 @@ def post(client, token_for, cgzf_item):
 
 
 async def test_claim_next_order_is_urgency_then_deadline_then_age(client, token_for, post,
-                                                                  sessions, clock):
-    async with sessions() as s, s.begin():  # empty the CGZF queue of other tests' tickets
-        await s.execute(update(Ticket).where(Ticket.status == "dispatched",
-                                             Ticket.department_id.is_not(None))
-                        .values(status="cancelled"))
+                                                                  sessions, clock,
+                                                                  clear_queues):
+    await clear_queues()
     soon, later, none, tie, urgent_late = [await post() for _ in range(5)]
     await post(urgency="urgent")  # claimed first of all; urgent_late's later deadline decides
     due = {soon["id"]: timedelta(hours=1), later["id"]: timedelta(hours=5), none["id"]: None,
@@ -91,13 +89,10 @@ async def _sla_columns(sessions, ticket_id: int) -> tuple:
 @pytest.mark.parametrize("state", ["on_track", "warning", "overdue"])
 @pytest.mark.parametrize("how", ["by_id", "next"])
 async def test_a_claim_stores_the_deadlines_a_recomputation_finds(
-        client, token_for, post, sessions, clock, how, state):
+        client, token_for, post, sessions, clock, clear_queues, how, state):
     # The claim stops the response clock in its own UPDATE instead of the hook's recompute:
     # what it stores must be what the full recomputation stores, whatever the state.
-    async with sessions() as s, s.begin():
-        await s.execute(update(Ticket).where(Ticket.status == "dispatched",
-                                             Ticket.department_id.is_not(None))
-                        .values(status="cancelled"))
+    await clear_queues()
     ticket = await post()
     posted = await _sla_columns(sessions, ticket["id"])
     claim_at = {"on_track": clock.now(), "warning": posted[6] + timedelta(minutes=1),
@@ -118,14 +113,11 @@ async def test_a_claim_stores_the_deadlines_a_recomputation_finds(
 
 
 async def test_claim_next_writes_its_event_and_marks_the_report_backlog(
-        client, token_for, post, sessions, reference):
+        client, token_for, post, sessions, reference, clear_queues):
     from app.reports.models import ReportBacklog
     from app.tickets.models import TicketEvent
 
-    async with sessions() as s, s.begin():
-        await s.execute(update(Ticket).where(Ticket.status == "dispatched",
-                                             Ticket.department_id.is_not(None))
-                        .values(status="cancelled"))
+    await clear_queues()
     ticket = await post()
     r = await client.post(CLAIM_NEXT, headers=token_for("cgzf_staff"))
     assert r.status_code == 200 and r.json()["id"] == ticket["id"]
@@ -141,3 +133,79 @@ async def test_claim_next_writes_its_event_and_marks_the_report_backlog(
         assert await s.get(ReportBacklog, ticket["id"]) is not None
         row = await s.get(Ticket, ticket["id"])
         assert (row.assignee_id, row.version) == (reference["cgzf_staff"].user_id, 2)
+
+
+def test_the_claim_statement_sends_only_the_requests_values_as_parameters():
+    # Constants (statuses, urgencies, the LIMIT) are written into its text: sent as
+    # parameters they made PostgreSQL plan each claim anew (see the next test).
+    from sqlalchemy.dialects.postgresql import asyncpg
+
+    from app.tickets.claiming import _driver_statement
+
+    statement = _driver_statement(asyncpg.dialect())
+    assert {name for name, _ in statement.parameters} == {
+        "queue_department", "claimer", "now", "actor_api_key_id", "actor_role", "data"}
+    assert "LIMIT 1 FOR UPDATE SKIP LOCKED" in statement.sql
+
+
+async def test_claim_next_runs_on_one_generic_plan(post, sessions, reference, clock,
+                                                    is_postgres, clear_queues):
+    # PostgreSQL plans a prepared statement once for all executions only when its
+    # parameters do not change the plan's estimated cost; with the LIMIT, statuses and
+    # urgencies sent as parameters it re-planned every claim, and planning cost more than
+    # the claim. Five custom plans, then the generic one.
+    if not is_postgres:
+        pytest.skip("PostgreSQL's plan cache")
+    from sqlalchemy import text
+
+    from app.tickets.claiming import claim_next
+
+    await clear_queues()
+    staff = reference["cgzf_staff"]
+    tickets = {(await post())["id"] for _ in range(8)}
+    async with unit_of_work(sessions) as session:  # one connection for every claim
+        claimed = {(await claim_next(session=session, actor=staff,
+                                     department_id=staff.department_id, now=clock.now())).id
+                   for _ in range(8)}
+        plans = (await session.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH claimed AS%'"))).one()
+    assert claimed == tickets
+    assert (plans.generic_plans, plans.custom_plans) == (3, 5)
+
+
+async def test_claim_next_on_a_lost_connection_answers_503_and_the_retry_claims(
+        settings, clock, is_postgres, token_for, post, clear_queues):
+    # The claim runs straight on the driver: a connection lost to a database restart must
+    # still be discarded and answered like any other statement's (503, retry), not a 500.
+    if not is_postgres:
+        pytest.skip("needs a server whose connection can be killed: PostgreSQL")
+    import asyncpg
+    import httpx
+    from sqlalchemy import text
+
+    from app.main import create_app
+
+    await clear_queues()
+    app = create_app(settings, clock=clock)
+    staff = token_for("cgzf_staff")
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as c:
+            assert (await c.post(CLAIM_NEXT, headers=staff)).status_code == 204
+            async with app.state.engine.connect() as conn:  # the pool's one connection
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            killer = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+            try:
+                assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await killer.close()
+            ticket = await post()
+            lost = await c.post(CLAIM_NEXT, headers=staff)
+            assert lost.status_code == 503, lost.text
+            assert lost.headers["content-type"].startswith("application/problem+json")
+            retry = await c.post(CLAIM_NEXT, headers=staff)
+            assert retry.status_code == 200 and retry.json()["id"] == ticket["id"], retry.text
+    finally:
+        await app.state.engine.dispose()
+

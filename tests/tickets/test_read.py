@@ -126,14 +126,9 @@ async def test_list_bad_query_names_the_parameter(client, token_for, params, loc
     assert loc in [e["loc"] for e in r.json()["errors"]]
 
 
-async def test_department_queue_orders_urgent_first(client, token_for, matrix_items, sessions):
-    from sqlalchemy import update
-
-    from app.tickets.models import Ticket
-
-    async with sessions() as s, s.begin():  # the shared database: clear CGZF's queue first
-        await s.execute(update(Ticket).where(Ticket.status.in_(["dispatched", "claimed"]))
-                        .values(status="cancelled"))
+async def test_department_queue_orders_urgent_first(client, token_for, matrix_items,
+                                                    clear_queues):
+    await clear_queues("dispatched", "claimed")
     code = next(c for c, i in sorted(matrix_items.items())
                 if i.handling_level == "street" and i.primary_department == "CGZF")
     normal = await post(client, token_for, item=code)

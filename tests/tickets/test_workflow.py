@@ -352,11 +352,9 @@ async def test_malformed_if_match_is_422(client, token_for, new_ticket):
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["header", "If-Match"]
 
 
-async def test_claim_next_hands_out_the_most_urgent(client, token_for, new_ticket, sessions):
-    async with sessions() as s, s.begin():  # empty the CGZF queue of other tests' tickets
-        await s.execute(update(Ticket).where(Ticket.status == "dispatched",
-                                             Ticket.department_id.is_not(None))
-                        .values(status="cancelled"))
+async def test_claim_next_hands_out_the_most_urgent(client, token_for, new_ticket,
+                                                    clear_queues):
+    await clear_queues()
     normal = await new_ticket()
     urgent = await new_ticket(urgency="urgent")
     staff = token_for("cgzf_staff")

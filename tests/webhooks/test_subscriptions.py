@@ -183,23 +183,11 @@ async def test_deleting_stops_the_subscription_and_gives_up_pending_messages(
     assert sub["id"] not in {s for s, _ in await outbox_of(sessions, ticket["id"])}
 
 
-async def _empty_queue(sessions, department: str) -> None:
-    from app.jurisdiction.models import Department
-    from app.tickets.models import Ticket
-
-    async with unit_of_work(sessions) as session:
-        dept = (await session.execute(select(Department.id).where(
-            Department.code == department))).scalar_one()
-        await session.execute(update(Ticket).where(Ticket.department_id == dept,
-                                                   Ticket.status == "dispatched")
-                              .values(status="cancelled"))
-
-
 async def test_claim_next_reaches_the_subscribers_of_its_department_only(
-        client, token_for, matrix_items, sessions):
+        client, token_for, matrix_items, sessions, clear_queues):
     # Claim-next asks, in its one statement, whether any subscription may want the event,
     # and skips the outbox's query when none can: a subscriber must still get it.
-    await _empty_queue(sessions, "CGZF")
+    await clear_queues()
     item = item_of(matrix_items, "CGZF")
     staff = token_for("cgzf_staff")
     other = await subscribe(client, token_for("hw_lead"), event_types=["claim"])
