@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     # round trip is a quarter of a claim's cost; a connection lost to a database restart is
     # discarded (with the whole pool) on first use instead, and that request gets 503.
     database_pre_ping: bool = False
+    # PostgreSQL connections each process keeps open, and how many more it may open for a
+    # burst. A connection beyond the pool is closed when it is returned, so a process that
+    # sustains more concurrent requests than its pool opens a connection per request: size
+    # the pool for the load. processes × (pool + overflow) must fit the server's
+    # max_connections.
+    database_pool_size: int = Field(20, ge=1)
+    database_max_overflow: int = Field(20, ge=0)
 
     # Tokens (JWT access tokens signed with HS256; refresh tokens are opaque and stored hashed).
     secret_key: str = DEV_SECRET

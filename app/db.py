@@ -69,12 +69,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def make_engine(url: str, *, echo: bool = False, pre_ping: bool = False) -> AsyncEngine:
+def make_engine(url: str, *, echo: bool = False, pre_ping: bool = False, pool_size: int = 20,
+                max_overflow: int = 20) -> AsyncEngine:
+    """The pool settings apply to PostgreSQL (see ``Settings.database_pool_size``)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20,
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
                                pool_pre_ping=pre_ping)
 
 

@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or get_settings()
     register_event_hooks()
     engine = make_engine(settings.database_url, echo=settings.sql_echo,
-                         pre_ping=settings.database_pre_ping)
+                         pre_ping=settings.database_pre_ping,
+                         pool_size=settings.database_pool_size,
+                         max_overflow=settings.database_max_overflow)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
