@@ -1,6 +1,7 @@
 """Which departments an event concerns besides the ticket's own: a whistle (吹哨) concerns
-the departments it summons, a report-in (报到) the department reporting in. Live queues
-and webhooks both tell these departments too."""
+the departments it summons, a report-in (报到) the department reporting in, a change that
+moves the ticket to another department (reroute, escalation) the department it left. Live
+queues and webhooks both tell these departments too."""
 
 from __future__ import annotations
 
@@ -19,4 +20,6 @@ async def other_departments(session: AsyncSession, kind: str, data: dict[str, An
         return sorted(rows.scalars())
     if kind in ("reported_in", "report_in_missed") and isinstance(data.get("department_id"), int):
         return [data["department_id"]]
+    if isinstance(data.get("left_department_id"), int):  # rerouted, escalated, edited away
+        return [data["left_department_id"]]
     return []

@@ -202,6 +202,10 @@ def _event_payload(ctx: Context) -> dict[str, Any]:
     if d.attachments:
         payload["attachments"] = list(d.attachments)
     payload.update(ctx.event_data)
+    left = ctx.ticket.department_id
+    if left is not None and ctx.values.get("department_id", left) != left:
+        # The queue the ticket leaves hears of it too (live queues, webhooks).
+        payload["left_department_id"] = left
     return payload
 
 

@@ -191,3 +191,30 @@ async def test_a_claim_next_after_the_requests_first_statement_commits_with_its_
     finally:
         await broker.stop()
 
+
+async def test_a_rerouted_ticket_leaves_one_queue_and_enters_another_and_both_hear_it(
+        engine, sessions, client, token_for, only_ticket_in_cgzf_queue):
+    # Rerouted straight out of CGZF's queue (still dispatched): CGZF's phones must drop it,
+    # not only HW's show it.
+    cgzf, ticket_id = only_ticket_in_cgzf_queue
+    async with sessions() as session:
+        hw = (await session.execute(
+            select(Department.id).where(Department.code == "HW"))).scalar_one()
+    broker = make_broker(engine)
+    await broker.start()
+    try:
+        left, entered = broker.subscribe(cgzf), broker.subscribe(hw)
+        r = await client.post(f"/api/v1/tickets/{ticket_id}/reroute", headers=token_for("sd"),
+                              json={"department": "HW", "reason": "环卫负责"})
+        assert r.status_code == 200, r.text
+        for subscription, department in ((left, cgzf), (entered, hw)):
+            got = await subscription.next(5)
+            assert (got.kind, got.ticket_id, got.department_id, got.status) == (
+                "reroute", ticket_id, department, "dispatched")
+            assert await subscription.next(0.3) is None
+        timeline = (await client.get(f"/api/v1/tickets/{ticket_id}/events",
+                                     headers=token_for("sd"))).json()
+        assert timeline[-1]["data"]["left_department_id"] == cgzf
+    finally:
+        await broker.stop()
+
