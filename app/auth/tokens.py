@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 
@@ -18,8 +18,12 @@ from app.errors import NotAuthenticated
 ALGORITHM = "HS256"
 
 
-def encode_access_token(actor: Actor, *, secret: str, now: datetime, minutes: int) -> str:
-    claims: dict[str, Any] = {
+# How long a stream ticket may be used to open a live-queue stream (it travels in a URL).
+STREAM_TICKET_SECONDS = 30
+
+
+def _actor_claims(actor: Actor) -> dict[str, Any]:
+    return {
         "sub": str(actor.id),
         "name": actor.name,
         "role": actor.role.value,
@@ -27,31 +31,33 @@ def encode_access_token(actor: Actor, *, secret: str, now: datetime, minutes: in
         "lvl": actor.scope_level,
         "dept": actor.department_id,
         "grids": sorted(actor.grid_ids),
-        "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
         "jti": secrets.token_hex(8),
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, *, secret: str, now: datetime) -> Actor:
+def _decode(token: str, *, secret: str, now: datetime, what: str,
+            audience: str | None = None) -> dict[str, Any]:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM],
+            token, secret, algorithms=[ALGORITHM], audience=audience,
             options={"require": ["exp", "sub", "role"], "verify_exp": False, "verify_iat": False,
                      "verify_nbf": False},
         )
     except jwt.PyJWTError as exc:
-        raise NotAuthenticated(f"invalid access token: {exc}") from exc
+        raise NotAuthenticated(f"invalid {what}: {exc}") from exc
     # Expiry is checked against the injected clock, not the machine's, so tests can age it.
     if claims["exp"] <= now.timestamp():
-        raise NotAuthenticated("access token expired")
+        raise NotAuthenticated(f"{what} expired")
+    return claims
+
+
+def _actor_of(claims: dict[str, Any], kind: Literal["user", "api_key"]) -> Actor:
     try:
         role = Role(claims["role"])
     except ValueError as exc:
-        raise NotAuthenticated("access token names an unknown role") from exc
+        raise NotAuthenticated("token names an unknown role") from exc
     return Actor(
-        kind="user",
+        kind=kind,
         id=int(claims["sub"]),
         role=role,
         name=claims.get("name", ""),
@@ -60,6 +66,42 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> Actor:
         department_id=claims.get("dept"),
         grid_ids=frozenset(claims.get("grids") or ()),
     )
+
+
+def encode_access_token(actor: Actor, *, secret: str, now: datetime, minutes: int) -> str:
+    claims = {**_actor_claims(actor), "iat": int(now.timestamp()),
+              "exp": int((now + timedelta(minutes=minutes)).timestamp())}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_access_token(token: str, *, secret: str, now: datetime) -> Actor:
+    # A token with an audience (a stream ticket) is refused here: PyJWT rejects an "aud"
+    # claim when no audience is expected.
+    return _actor_of(_decode(token, secret=secret, now=now, what="access token"), "user")
+
+
+def _stream_audience(department_code: str) -> str:
+    return f"queue-stream:{department_code}"
+
+
+def encode_stream_ticket(actor: Actor, *, secret: str, now: datetime,
+                         department_code: str) -> str:
+    """A short-lived credential that opens one department's live-queue stream, for clients
+    that cannot send headers with it (a browser's EventSource): it goes in the URL."""
+    claims = {**_actor_claims(actor), "kind": actor.kind, "aud": _stream_audience(department_code),
+              "iat": int(now.timestamp()),
+              "exp": int((now + timedelta(seconds=STREAM_TICKET_SECONDS)).timestamp())}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_stream_ticket(ticket: str, *, secret: str, now: datetime,
+                         department_code: str) -> Actor:
+    claims = _decode(ticket, secret=secret, now=now, what="stream ticket",
+                     audience=_stream_audience(department_code))
+    kind = claims.get("kind")
+    if kind not in ("user", "api_key"):
+        raise NotAuthenticated("invalid stream ticket: no caller kind")
+    return _actor_of(claims, kind)
 
 
 def new_secret_token(nbytes: int = 32) -> str:

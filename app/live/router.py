@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
-from app.auth.deps import CurrentActor
-from app.deps import SessionDep, SettingsDep
+from app.auth.actor import Actor
+from app.auth.deps import CurrentActor, api_key_header, current_actor, oauth2_scheme
+from app.auth.tokens import STREAM_TICKET_SECONDS, decode_stream_ticket, encode_stream_ticket
+from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import WhistleError, problem_responses
 from app.live import service
 from app.live.broker import Broker, QueueEvent, StreamClosed
@@ -84,6 +88,55 @@ async def event_stream(broker: Broker, audience: service.Audience, *,
         broker.unsubscribe(subscription)
 
 
+STREAM_TICKET_DOC = f"""\
+Browsers' `EventSource` cannot send an `Authorization` header. Ask for a stream ticket with
+your token, then open `stream_url` (the ticket in its query) within {STREAM_TICKET_SECONDS}
+seconds. The ticket opens this department's stream only, as you; the stream then lasts as
+long as one opened with the token would."""
+
+StreamTicketParam = Annotated[str | None, Query(
+    description="a ticket from `POST …/queue/stream-ticket`, for clients that cannot send "
+                "`Authorization` (EventSource); instead of a token or API key")]
+
+
+class StreamTicketOut(BaseModel):
+    ticket: str
+    expires_in: int = Field(description="seconds left to open the stream with it")
+    stream_url: str = Field(description="the stream's path with the ticket in its query")
+
+
+@router.post(
+    "/departments/{code}/queue/stream-ticket",
+    operation_id="issue_stream_ticket",
+    summary="A short-lived ticket to open the department's live queue from a browser",
+    description=STREAM_TICKET_DOC,
+    response_model=StreamTicketOut,
+    responses=problem_responses(401, 404),
+)
+async def issue_stream_ticket(code: str, actor: CurrentActor, session: SessionDep,
+                              settings: SettingsDep, clock: ClockDep,
+                              request: Request) -> StreamTicketOut:
+    await service.audience_for(session=session, actor=actor, department_code=code)
+    ticket = encode_stream_ticket(actor, secret=settings.secret_key, now=clock.now(),
+                                  department_code=code)
+    path = request.app.url_path_for("stream_department_queue", code=code)
+    return StreamTicketOut(ticket=ticket, expires_in=STREAM_TICKET_SECONDS,
+                           stream_url=f"{path}?ticket={ticket}")
+
+
+async def stream_watcher(
+    code: str, settings: SettingsDep, clock: ClockDep, session: SessionDep,
+    ticket: StreamTicketParam = None,
+    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
+    api_key: Annotated[str | None, Depends(api_key_header)] = None,
+) -> Actor:
+    """Who opens the stream: from a stream ticket when there is one, else as anywhere."""
+    if ticket:
+        return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
+                                    department_code=code)
+    return await current_actor(settings, clock, session, token, api_key)
+
+
 @router.get(
     "/departments/{code}/queue/stream",
     operation_id="stream_department_queue",
@@ -94,7 +147,8 @@ async def event_stream(broker: Broker, audience: service.Audience, *,
                      "description": "an endless event stream"},
                **problem_responses(401, 404, 503)},
 )
-async def stream_department_queue(code: str, actor: CurrentActor, session: SessionDep,
+async def stream_department_queue(code: str, actor: Annotated[Actor, Depends(stream_watcher)],
+                                  session: SessionDep,
                                   settings: SettingsDep, request: Request) -> StreamingResponse:
     # The request's transaction ends when this returns; the stream holds no connection.
     audience = await service.audience_for(session=session, actor=actor, department_code=code)

@@ -3,6 +3,8 @@ the department's queue may watch it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import insert
 
@@ -44,13 +46,68 @@ def test_the_stream_is_the_only_live_route(app):
     assert streams == {("GET", STREAM)}
 
 
+def headers_of(role, token_for, api_key) -> dict:
+    return ({} if role == "anonymous" else {"X-API-Key": api_key}
+            if role == "integration" else token_for(role))
+
+
 @pytest.mark.parametrize("role", CASES)
 async def test_stream_by_role(role, client, token_for, api_key, short_streams):
-    headers = ({} if role == "anonymous" else {"X-API-Key": api_key}
-               if role == "integration" else token_for(role))
-    r = await client.get(STREAM.format(code="CGZF"), headers=headers)
+    r = await client.get(STREAM.format(code="CGZF"), headers=headers_of(role, token_for, api_key))
     expected = 401 if role == "anonymous" else 200 if role in WATCHERS else 404
     assert r.status_code == expected, r.text[:300]
     if expected == 200:
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.text.startswith("retry: ") and "event: closed" in r.text
+
+
+TICKET = "/api/v1/departments/{code}/queue/stream-ticket"
+
+
+@pytest.mark.parametrize("role", CASES)
+async def test_stream_ticket_by_role(role, client, token_for, api_key, short_streams):
+    # Whoever may watch the queue gets a ticket, and the ticket alone (no header, as from
+    # a browser's EventSource) opens the stream.
+    r = await client.post(TICKET.format(code="CGZF"), headers=headers_of(role, token_for, api_key))
+    expected = 401 if role == "anonymous" else 200 if role in WATCHERS else 404
+    assert r.status_code == expected, r.text[:300]
+    if expected == 200:
+        body = r.json()
+        assert body["expires_in"] == 30
+        assert body["stream_url"] == STREAM.format(code="CGZF") + "?ticket=" + body["ticket"]
+        stream = await client.get(body["stream_url"])
+        assert stream.status_code == 200, stream.text[:300]
+        assert stream.text.startswith("retry: ") and "event: closed" in stream.text
+
+
+async def _ticket(client, token_for, code: str = "CGZF", role: str = "cgzf_staff") -> str:
+    r = await client.post(TICKET.format(code=code), headers=token_for(role))
+    assert r.status_code == 200, r.text
+    return r.json()["ticket"]
+
+
+async def test_a_stream_ticket_opens_only_its_departments_stream(client, token_for, short_streams):
+    ticket = await _ticket(client, token_for, code="CGZF", role="admin")
+    r = await client.get(STREAM.format(code="HW"), params={"ticket": ticket})
+    assert r.status_code == 401 and "stream ticket" in r.json()["detail"], r.text
+
+
+async def test_a_stream_ticket_expires_after_30_seconds(client, token_for, clock, short_streams):
+    ticket = await _ticket(client, token_for)
+    clock.advance(timedelta(seconds=29))
+    assert (await client.get(STREAM.format(code="CGZF"), params={"ticket": ticket})
+            ).status_code == 200
+    clock.advance(timedelta(seconds=1))
+    r = await client.get(STREAM.format(code="CGZF"), params={"ticket": ticket})
+    assert r.status_code == 401 and r.json()["detail"] == "stream ticket expired", r.text
+
+
+async def test_a_stream_ticket_is_not_an_access_token_nor_the_reverse(client, token_for,
+                                                                     short_streams):
+    ticket = await _ticket(client, token_for)
+    r = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {ticket}"})
+    assert r.status_code == 401 and "invalid access token" in r.json()["detail"], r.text
+    access_token = token_for("cgzf_staff")["Authorization"].removeprefix("Bearer ")
+    r = await client.get(STREAM.format(code="CGZF"), params={"ticket": access_token})
+    assert r.status_code == 401 and "invalid stream ticket" in r.json()["detail"], r.text
+
