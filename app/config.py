@@ -7,11 +7,21 @@ production deployment cannot start with a token key that is printed in this file
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Where webhooks may not be sent (see app.webhooks.targets).
+DEFAULT_BLOCKED_NETWORKS: tuple[str, ...] = (
+    "127.0.0.0/8", "::1/128",  # loopback
+    "0.0.0.0/8", "::/128",  # "this host"
+    "169.254.0.0/16", "fe80::/10",  # link-local, with most clouds' metadata service
+    "100.100.100.200/32",  # Alibaba Cloud's metadata service
+    "224.0.0.0/4", "ff00::/8",  # multicast
+)
 
 DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"
 
@@ -60,6 +70,12 @@ class Settings(BaseSettings):
     warning_share: float = Field(0.8, gt=0, lt=1)
     whistle_report_in_minutes: int = Field(30, ge=1)
     sweep_interval_seconds: float = Field(30.0, gt=0)
+
+    # Webhooks: networks no subscription may target (SSRF; see app.webhooks.targets), a JSON
+    # list of CIDRs. Private ranges are allowed by default (departments' systems are on
+    # intranets); add them where no department's system is.
+    webhook_blocked_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: [ip_network(n) for n in DEFAULT_BLOCKED_NETWORKS])
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_defaults(self) -> Settings:

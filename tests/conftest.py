@@ -52,6 +52,7 @@ def settings(database_url: str, tmp_path_factory) -> Settings:
         database_url=database_url,
         attachment_dir=tmp_path_factory.mktemp("attachments"),
         cache_check_seconds=0,
+        webhook_blocked_networks=[],  # the tests' webhook receivers listen on loopback
     )
 
 

@@ -30,12 +30,14 @@ def _register_effects() -> None:
     register_event_hooks()
 
 
-async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> int:
+async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                            settings: Settings) -> int:
     try:
         worker = importlib.import_module("app.webhooks.worker")
     except ImportError:
         return 0
-    return await worker.run_deliveries_once(sessions, clock.now())
+    return await worker.run_deliveries_once(sessions, clock.now(),
+                                            blocked=settings.webhook_blocked_networks)
 
 
 async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Settings,
@@ -46,7 +48,7 @@ async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Sett
     refreshed and the delivery attempts."""
     report = await sweep_once(sessions=sessions, now=clock.now(), settings=settings)
     refreshed = await drain_round(sessions, settings=settings)
-    return report, refreshed, await _deliver_webhooks(sessions, clock)
+    return report, refreshed, await _deliver_webhooks(sessions, clock, settings)
 
 
 async def run_worker(*, settings: Settings | None = None, clock: Clock | None = None,

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import unit_of_work
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookDelivery, WebhookSubscription
 from app.webhooks.signing import sign
+from app.webhooks.targets import IPNetwork, resolve
 
 # 10 s … 43 min, then hourly: about 6½ hours of retries before a message is given up.
 MAX_ATTEMPTS = 15
@@ -99,7 +101,8 @@ async def claim_due(session: AsyncSession, *, now: datetime, batch: int) -> list
                     r.secret) for r in rows]
 
 
-async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime) -> Outcome:
+async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime,
+               blocked: Sequence[IPNetwork]) -> Outcome:
     body = encode_body(message.payload)
     timestamp = str(int(now.timestamp()))
     headers = {
@@ -112,13 +115,14 @@ async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime) -> O
     }
     started = time.perf_counter()
     try:
+        target = await resolve(message.url, blocked)
         # Redirects are not followed: a signed body goes only where it was subscribed to.
-        response = await http.post(message.url, content=body, headers=headers,
-                                   follow_redirects=False)
+        response = await http.post(target.url, content=body, headers=headers | target.headers,
+                                   extensions=target.extensions, follow_redirects=False)
         status_code, error = response.status_code, None
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
-    except Exception as exc:  # any failure to send (refused, timed out, bad URL) counts
+    except Exception as exc:  # any failure to send (refused, timed out, blocked) counts
         status_code, error = None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
     return Outcome(status_code, error, int((time.perf_counter() - started) * 1000))
 
@@ -148,15 +152,16 @@ async def record(session: AsyncSession, message: Claimed, outcome: Outcome, *,
 
 
 async def deliver_due(*, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient,
-                      now: datetime, batch: int = 100) -> int:
-    """Attempt every due message (up to ``batch``); returns how many were attempted."""
+                      now: datetime, blocked: Sequence[IPNetwork], batch: int = 100) -> int:
+    """Attempt every due message (up to ``batch``); returns how many were attempted.
+    ``blocked``: the networks no delivery may reach (``app.webhooks.targets``)."""
     async with unit_of_work(sessions) as session:
         claimed = await claim_due(session, now=now, batch=batch)
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def attempt(message: Claimed) -> None:
         async with limit:
-            outcome = await send(http, message, now=now)
+            outcome = await send(http, message, now=now, blocked=blocked)
         async with unit_of_work(sessions) as session:
             await record(session, message, outcome, now=now)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth.actor import Actor
 from app.auth.deps import require_roles
 from app.auth.models import Role
-from app.deps import ClockDep, SessionDep
+from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut
@@ -31,10 +31,12 @@ def webhook_out(view: service.SubscriptionView) -> WebhookOut:
              summary="Subscribe a URL to ticket events; the signing secret is shown only once",
              responses=problem_responses(401, 403, 422))
 async def create_webhook(body: WebhookCreate, actor: Manager, session: SessionDep,
-                         clock: ClockDep, response: Response) -> WebhookCreated:
+                         clock: ClockDep, settings: SettingsDep,
+                         response: Response) -> WebhookCreated:
     view = await service.create_subscription(
         session=session, actor=actor, url=body.url, event_types=body.event_types,
-        department_code=body.department, now=clock.now())
+        department_code=body.department, now=clock.now(),
+        blocked=settings.webhook_blocked_networks)
     response.headers["Location"] = f"/api/v1/webhooks/{view.subscription.id}"
     return WebhookCreated(**webhook_out(view).model_dump(), secret=view.subscription.secret)
 

@@ -7,6 +7,7 @@ departments' subscriptions are invisible (404), as everywhere else in the API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.webhooks import repository as repo
 from app.webhooks.models import WebhookSubscription
 from app.webhooks.signing import new_secret
+from app.webhooks.targets import BlockedTarget, IPNetwork, check_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,11 @@ async def _department_for_new(session: AsyncSession, actor: Actor,
 
 async def create_subscription(*, session: AsyncSession, actor: Actor, url: str,
                               event_types: list[str], department_code: str | None,
-                              now: datetime) -> SubscriptionView:
+                              now: datetime, blocked: Sequence[IPNetwork]) -> SubscriptionView:
+    try:
+        check_literal(url, blocked)
+    except BlockedTarget as exc:
+        raise InvalidInput.at(["body", "url"], f"webhooks may not target {exc}") from exc
     department_id, code = await _department_for_new(session, actor, department_code)
     subscription = WebhookSubscription(
         department_id=department_id, url=url, secret=new_secret(), event_types=event_types,

@@ -8,33 +8,20 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.db import unit_of_work
 from app.webhooks.delivery import MAX_ATTEMPTS, backoff, deliver_due
-from app.webhooks.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from app.webhooks.models import OutboxMessage, WebhookDelivery
 from app.webhooks.signing import verify_signature
 from app.webhooks.worker import run_deliveries_once
 from tests.live.serving import serve
 from tests.webhooks.test_subscriptions import item_of, post_ticket
 
-pytestmark = pytest.mark.usefixtures("reference")
-
-
-@pytest.fixture(autouse=True)
-async def _only_this_tests_messages(sessions):
-    # Messages and subscriptions of earlier tests must not be picked up here.
-    async with unit_of_work(sessions) as session:
-        await session.execute(update(WebhookSubscription).values(is_active=False))
-        await session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
-                              .values(status="dead", last_error="left by another test"))
-    yield
-    async with unit_of_work(sessions) as session:
-        await session.execute(update(WebhookSubscription).values(is_active=False))
+pytestmark = pytest.mark.usefixtures("reference", "only_this_tests_messages")
 
 
 def test_backoff_doubles_from_ten_seconds_up_to_an_hour():
@@ -72,7 +59,7 @@ async def test_a_receiver_that_fails_twice_gets_the_event_once_signed(
         ticket = await post_ticket(client, token_for, item_of(matrix_items, "CGZF"))
 
         async def deliver() -> int:
-            return await deliver_due(sessions=sessions, http=http, now=clock.now())
+            return await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=())
 
         assert await deliver() == 1  # attempt 1: 503
         assert await deliver() == 0  # not due again for 10 s
@@ -118,9 +105,9 @@ async def test_a_message_is_given_up_after_the_last_attempt(client, token_for, s
     ticket = await post_ticket(client, token_for, item_of(matrix_items, "CGZF"))
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            assert await deliver_due(sessions=sessions, http=http, now=clock.now()) == 1
+            assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 1
             clock.advance(backoff(attempt))
-        assert await deliver_due(sessions=sessions, http=http, now=clock.now()) == 0
+        assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 0
     async with sessions() as session:
         message = (await session.execute(select(OutboxMessage).where(
             OutboxMessage.ticket_id == ticket["id"]))).scalar_one()
@@ -152,15 +139,15 @@ async def test_a_worker_that_dies_mid_send_leaves_the_message_to_be_retried(
         return httpx.Response(200)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as http:
-        worker = asyncio.create_task(deliver_due(sessions=sessions, http=http, now=clock.now()))
+        worker = asyncio.create_task(deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()))
         await sending.wait()
         worker.cancel()  # the worker process dies while the request is in flight
         with pytest.raises(asyncio.CancelledError):
             await worker
     async with httpx.AsyncClient(transport=httpx.MockTransport(accept)) as http:
-        assert await deliver_due(sessions=sessions, http=http, now=clock.now()) == 0  # leased
+        assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 0  # leased
         clock.advance(timedelta(minutes=5))
-        assert await deliver_due(sessions=sessions, http=http, now=clock.now()) == 1
+        assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 1
     assert len(seen) == 1
 
 
@@ -179,8 +166,8 @@ async def test_concurrent_workers_send_each_message_once(client, token_for, sess
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(accept)) as http:
         counts = await asyncio.gather(*(
-            deliver_due(sessions=sessions, http=http, now=clock.now(), batch=5)
+            deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=(), batch=5)
             for _ in range(4)))
         assert sum(counts) == len(seen) == len(set(seen))
-        await run_deliveries_once(sessions, clock.now(), http=http)
+        await run_deliveries_once(sessions, clock.now(), blocked=(), http=http)
     assert len(seen) == len(set(seen)) == 12
