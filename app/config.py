@@ -6,12 +6,13 @@ production deployment cannot start with a token key that is printed in this file
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where webhooks may not be sent (see app.webhooks.targets).
@@ -76,6 +77,22 @@ class Settings(BaseSettings):
     # intranets); add them where no department's system is.
     webhook_blocked_networks: list[IPvAnyNetwork] = Field(
         default_factory=lambda: [ip_network(n) for n in DEFAULT_BLOCKED_NETWORKS])
+    # Fernet keys sealing webhook secrets at rest (app.webhooks.sealing), a JSON list: the
+    # first seals, all open. Empty: one key derived from secret_key.
+    webhook_sealing_keys: list[SecretStr] = Field(default_factory=list)
+
+    @field_validator("webhook_sealing_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            try:
+                raw = base64.urlsafe_b64decode(key.get_secret_value().encode())
+            except ValueError as exc:
+                raise ValueError("each key must be urlsafe base64 (Fernet.generate_key())") from exc
+            if len(raw) != 32:
+                raise ValueError("each key must be 32 bytes in urlsafe base64 "
+                                 "(Fernet.generate_key())")
+        return keys
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_defaults(self) -> Settings:

@@ -36,8 +36,7 @@ async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: C
         worker = importlib.import_module("app.webhooks.worker")
     except ImportError:
         return 0
-    return await worker.run_deliveries_once(sessions, clock.now(),
-                                            blocked=settings.webhook_blocked_networks)
+    return await worker.run_deliveries_once(sessions, clock.now(), settings=settings)
 
 
 async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Settings,

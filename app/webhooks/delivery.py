@@ -23,8 +23,10 @@ import httpx
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.db import unit_of_work
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookDelivery, WebhookSubscription
+from app.webhooks.sealing import keys_of, unseal
 from app.webhooks.signing import sign
 from app.webhooks.targets import IPNetwork, resolve
 
@@ -60,7 +62,7 @@ class Claimed:
     event_kind: str
     payload: dict[str, Any]
     url: str
-    secret: str
+    secret: str  # sealed (app.webhooks.sealing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +104,21 @@ async def claim_due(session: AsyncSession, *, now: datetime, batch: int) -> list
 
 
 async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime,
-               blocked: Sequence[IPNetwork]) -> Outcome:
+               blocked: Sequence[IPNetwork], keys: Sequence[str]) -> Outcome:
+    """One attempt; ``blocked`` the networks it may not reach, ``keys`` those that open
+    the subscription's sealed secret."""
     body = encode_body(message.payload)
     timestamp = str(int(now.timestamp()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-Whistle-Delivery": message.delivery_id,
-        "X-Whistle-Event": message.event_kind,
-        "X-Whistle-Timestamp": timestamp,
-        "X-Whistle-Signature": sign(message.secret, timestamp, body),
-    }
     started = time.perf_counter()
     try:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Whistle-Delivery": message.delivery_id,
+            "X-Whistle-Event": message.event_kind,
+            "X-Whistle-Timestamp": timestamp,
+            "X-Whistle-Signature": sign(unseal(message.secret, keys), timestamp, body),
+        }
         target = await resolve(message.url, blocked)
         # Redirects are not followed: a signed body goes only where it was subscribed to.
         response = await http.post(target.url, content=body, headers=headers | target.headers,
@@ -122,7 +126,7 @@ async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime,
         status_code, error = response.status_code, None
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
-    except Exception as exc:  # any failure to send (refused, timed out, blocked) counts
+    except Exception as exc:  # any failure (unsealable, blocked, refused, timed out) counts
         status_code, error = None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
     return Outcome(status_code, error, int((time.perf_counter() - started) * 1000))
 
@@ -152,16 +156,18 @@ async def record(session: AsyncSession, message: Claimed, outcome: Outcome, *,
 
 
 async def deliver_due(*, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient,
-                      now: datetime, blocked: Sequence[IPNetwork], batch: int = 100) -> int:
+                      now: datetime, settings: Settings, batch: int = 100) -> int:
     """Attempt every due message (up to ``batch``); returns how many were attempted.
-    ``blocked``: the networks no delivery may reach (``app.webhooks.targets``)."""
+    From ``settings``: the networks no delivery may reach and the keys that open the
+    subscriptions' secrets."""
+    blocked, keys = settings.webhook_blocked_networks, keys_of(settings)
     async with unit_of_work(sessions) as session:
         claimed = await claim_due(session, now=now, batch=batch)
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def attempt(message: Claimed) -> None:
         async with limit:
-            outcome = await send(http, message, now=now, blocked=blocked)
+            outcome = await send(http, message, now=now, blocked=blocked, keys=keys)
         async with unit_of_work(sessions) as session:
             await record(session, message, outcome, now=now)
 

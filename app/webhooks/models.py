@@ -48,7 +48,7 @@ class WebhookSubscription(Base):
         BigId, ForeignKey("departments.id"), index=True
     )
     url: Mapped[str] = mapped_column(String(2000))
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(String(512))  # sealed (app.webhooks.sealing)
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))

@@ -33,12 +33,11 @@ def webhook_out(view: service.SubscriptionView) -> WebhookOut:
 async def create_webhook(body: WebhookCreate, actor: Manager, session: SessionDep,
                          clock: ClockDep, settings: SettingsDep,
                          response: Response) -> WebhookCreated:
-    view = await service.create_subscription(
+    view, secret = await service.create_subscription(
         session=session, actor=actor, url=body.url, event_types=body.event_types,
-        department_code=body.department, now=clock.now(),
-        blocked=settings.webhook_blocked_networks)
+        department_code=body.department, now=clock.now(), settings=settings)
     response.headers["Location"] = f"/api/v1/webhooks/{view.subscription.id}"
-    return WebhookCreated(**webhook_out(view).model_dump(), secret=view.subscription.secret)
+    return WebhookCreated(**webhook_out(view).model_dump(), secret=secret)
 
 
 @router.get("/webhooks", operation_id="list_webhooks", response_model=list[WebhookOut],

@@ -7,7 +7,6 @@ departments' subscriptions are invisible (404), as everywhere else in the API.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.auth.models import Role
+from app.config import Settings
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.webhooks import repository as repo
 from app.webhooks.models import WebhookSubscription
+from app.webhooks.sealing import keys_of, seal
 from app.webhooks.signing import new_secret
-from app.webhooks.targets import BlockedTarget, IPNetwork, check_literal
+from app.webhooks.targets import BlockedTarget, check_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +47,21 @@ async def _department_for_new(session: AsyncSession, actor: Actor,
 
 async def create_subscription(*, session: AsyncSession, actor: Actor, url: str,
                               event_types: list[str], department_code: str | None,
-                              now: datetime, blocked: Sequence[IPNetwork]) -> SubscriptionView:
+                              now: datetime, settings: Settings) -> tuple[SubscriptionView, str]:
+    """A new subscription, and its plain signing secret (stored only sealed)."""
     try:
-        check_literal(url, blocked)
+        check_literal(url, settings.webhook_blocked_networks)
     except BlockedTarget as exc:
         raise InvalidInput.at(["body", "url"], f"webhooks may not target {exc}") from exc
     department_id, code = await _department_for_new(session, actor, department_code)
+    secret = new_secret()
     subscription = WebhookSubscription(
-        department_id=department_id, url=url, secret=new_secret(), event_types=event_types,
-        is_active=True, created_by_user_id=actor.user_id, created_at=now)
+        department_id=department_id, url=url, secret=seal(secret, keys_of(settings)),
+        event_types=event_types, is_active=True, created_by_user_id=actor.user_id,
+        created_at=now)
     session.add(subscription)
     await session.flush()
-    return SubscriptionView(subscription, code)
+    return SubscriptionView(subscription, code), secret
 
 
 def _scope(actor: Actor) -> int | None:

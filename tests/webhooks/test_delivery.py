@@ -24,6 +24,15 @@ from tests.webhooks.test_subscriptions import item_of, post_ticket
 pytestmark = pytest.mark.usefixtures("reference", "only_this_tests_messages")
 
 
+@pytest.fixture
+def deliver_now(sessions, settings, clock):
+    """``await deliver_now(http)``: one delivery round at the test clock's now."""
+    async def deliver(http: httpx.AsyncClient, batch: int = 100) -> int:
+        return await deliver_due(sessions=sessions, http=http, now=clock.now(),
+                                 settings=settings, batch=batch)
+    return deliver
+
+
 def test_backoff_doubles_from_ten_seconds_up_to_an_hour():
     assert [backoff(n).total_seconds() for n in range(1, 6)] == [10, 20, 40, 80, 160]
     assert backoff(9) == timedelta(seconds=2560)
@@ -50,7 +59,7 @@ class FlakyReceiver:
 
 
 async def test_a_receiver_that_fails_twice_gets_the_event_once_signed(
-        client, token_for, sessions, matrix_items, clock):
+        client, token_for, sessions, matrix_items, clock, deliver_now):
     receiver = FlakyReceiver(failures=2)
     async with serve(receiver.app, lifespan="off") as base, httpx.AsyncClient() as http:
         r = await client.post("/api/v1/webhooks", headers=token_for("cgzf_lead"),
@@ -59,7 +68,7 @@ async def test_a_receiver_that_fails_twice_gets_the_event_once_signed(
         ticket = await post_ticket(client, token_for, item_of(matrix_items, "CGZF"))
 
         async def deliver() -> int:
-            return await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=())
+            return await deliver_now(http)
 
         assert await deliver() == 1  # attempt 1: 503
         assert await deliver() == 0  # not due again for 10 s
@@ -96,7 +105,7 @@ async def test_a_receiver_that_fails_twice_gets_the_event_once_signed(
 
 
 async def test_a_message_is_given_up_after_the_last_attempt(client, token_for, sessions,
-                                                            matrix_items, clock):
+                                                            matrix_items, clock, deliver_now):
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
@@ -105,9 +114,9 @@ async def test_a_message_is_given_up_after_the_last_attempt(client, token_for, s
     ticket = await post_ticket(client, token_for, item_of(matrix_items, "CGZF"))
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 1
+            assert await deliver_now(http) == 1
             clock.advance(backoff(attempt))
-        assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 0
+        assert await deliver_now(http) == 0
     async with sessions() as session:
         message = (await session.execute(select(OutboxMessage).where(
             OutboxMessage.ticket_id == ticket["id"]))).scalar_one()
@@ -120,7 +129,7 @@ async def test_a_message_is_given_up_after_the_last_attempt(client, token_for, s
 
 
 async def test_a_worker_that_dies_mid_send_leaves_the_message_to_be_retried(
-        client, token_for, sessions, matrix_items, clock):
+        client, token_for, sessions, matrix_items, clock, deliver_now):
     await client.post("/api/v1/webhooks", headers=token_for("cgzf_lead"),
                       json={"url": "http://receiver.invalid/hook"})
     await post_ticket(client, token_for, item_of(matrix_items, "CGZF"))
@@ -139,20 +148,20 @@ async def test_a_worker_that_dies_mid_send_leaves_the_message_to_be_retried(
         return httpx.Response(200)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as http:
-        worker = asyncio.create_task(deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()))
+        worker = asyncio.create_task(deliver_now(http))
         await sending.wait()
         worker.cancel()  # the worker process dies while the request is in flight
         with pytest.raises(asyncio.CancelledError):
             await worker
     async with httpx.AsyncClient(transport=httpx.MockTransport(accept)) as http:
-        assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 0  # leased
+        assert await deliver_now(http) == 0  # leased
         clock.advance(timedelta(minutes=5))
-        assert await deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=()) == 1
+        assert await deliver_now(http) == 1
     assert len(seen) == 1
 
 
-async def test_concurrent_workers_send_each_message_once(client, token_for, sessions,
-                                                         matrix_items, clock):
+async def test_concurrent_workers_send_each_message_once(
+        client, token_for, sessions, matrix_items, clock, settings, deliver_now):
     await client.post("/api/v1/webhooks", headers=token_for("cgzf_lead"),
                       json={"url": "http://receiver.invalid/hook"})
     for _ in range(12):
@@ -166,8 +175,8 @@ async def test_concurrent_workers_send_each_message_once(client, token_for, sess
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(accept)) as http:
         counts = await asyncio.gather(*(
-            deliver_due(sessions=sessions, http=http, now=clock.now(), blocked=(), batch=5)
+            deliver_now(http, batch=5)
             for _ in range(4)))
         assert sum(counts) == len(seen) == len(set(seen))
-        await run_deliveries_once(sessions, clock.now(), blocked=(), http=http)
+        await run_deliveries_once(sessions, clock.now(), settings=settings, http=http)
     assert len(seen) == len(set(seen)) == 12

@@ -16,6 +16,7 @@ from app.db import unit_of_work
 from app.jurisdiction.models import Department
 from app.webhooks.delivery import deliver_due
 from app.webhooks.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from app.webhooks.sealing import keys_of, seal
 from app.webhooks.targets import BlockedTarget, check_literal, resolve
 from tests.live.serving import serve
 from tests.webhooks.test_delivery import FlakyReceiver
@@ -92,7 +93,8 @@ async def test_the_worker_sends_nothing_to_a_blocked_address_and_logs_why(
             cgzf = (await session.execute(
                 select(Department.id).where(Department.code == "CGZF"))).scalar_one()
             sub_id = (await session.execute(insert(WebhookSubscription).values(
-                department_id=cgzf, url=f"{named}/hook", secret="s" * 32,
+                department_id=cgzf, url=f"{named}/hook",
+                secret=seal("whsec_test", keys_of(settings)),
                 event_types=["created"], is_active=True, created_at=clock.now())
                 .returning(WebhookSubscription.id))).scalar_one()
         await post_ticket(client, token_for, item_of(matrix_items, "CGZF"))
@@ -101,8 +103,10 @@ async def test_the_worker_sends_nothing_to_a_blocked_address_and_logs_why(
         assert attempts == 1 and receiver.requests == []
         clock.advance(timedelta(seconds=10))
         async with httpx.AsyncClient() as http:
+            intranet_blocked = settings.model_copy(
+                update={"webhook_blocked_networks": [ip_network("10.0.0.0/8")]})
             assert await deliver_due(sessions=sessions, http=http, now=clock.now(),
-                                     blocked=[ip_network("10.0.0.0/8")]) == 1
+                                     settings=intranet_blocked) == 1
     assert [h["host"] for h, _ in receiver.requests] == [named.removeprefix("http://")]
     async with sessions() as session:
         errors = (await session.execute(
