@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -14,6 +14,11 @@ from app.auth.models import ApiKey, Role
 from app.auth.tokens import sha256_hex
 from app.errors import NotAuthenticated
 from app.jurisdiction.models import Jurisdiction
+from app.sla.dialect import is_postgres
+
+# ``last_used_at`` is kept to the minute: written on every request, it would make each of a
+# key's requests wait for the one before it to commit.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def generate_api_key() -> tuple[str, str, str]:
@@ -46,5 +51,22 @@ async def authenticate_api_key(*, session: AsyncSession, raw: str, now: datetime
     key, level = row
     if key.revoked_at is not None:
         raise NotAuthenticated("API key revoked")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        await _note_use(session, key.id, now)
     return Actor(kind="api_key", id=key.id, role=Role.integration, name=key.name,
                  jurisdiction_id=key.jurisdiction_id, scope_level=level)
+
+
+async def _note_use(session: AsyncSession, key_id: int, now: datetime) -> None:
+    """Stamp the key's ``last_used_at`` unless another request of the key already did this
+    minute. On PostgreSQL a request that finds the row locked by another one doing the
+    same skips it (SKIP LOCKED) instead of waiting for that request to commit."""
+    due = select(ApiKey.id).where(
+        ApiKey.id == key_id,
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION))
+    if is_postgres(session):
+        due = due.with_for_update(skip_locked=True)
+    await session.execute(update(ApiKey).where(ApiKey.id == due.scalar_subquery())
+                          .values(last_used_at=now)
+                          .execution_options(synchronize_session=False))
+

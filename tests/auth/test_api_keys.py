@@ -3,6 +3,11 @@ listed without secrets, revoked → 401."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
+import pytest
+
 KEYS = "/api/v1/admin/api-keys"
 ME = "/api/v1/auth/me"
 
@@ -68,3 +73,45 @@ async def test_unknown_scope_names_the_field(client, admin_headers):
 async def test_api_key_cannot_use_admin_endpoints(client, admin_headers):
     raw = (await client.post(KEYS, json={"name": "x"}, headers=admin_headers)).json()["key"]
     assert (await client.get(KEYS, headers={"X-API-Key": raw})).status_code == 403
+
+
+async def _last_used(client, admin_headers, key_id: int):
+    keys = (await client.get(KEYS, params={"limit": 200}, headers=admin_headers)).json()
+    return next(k["last_used_at"] for k in keys["items"] if k["id"] == key_id)
+
+
+async def test_last_used_is_kept_to_the_minute(client, admin_headers, clock):
+    created = (await client.post(KEYS, json={"name": "used"}, headers=admin_headers)).json()
+    key = {"X-API-Key": created["key"]}
+    assert await _last_used(client, admin_headers, created["id"]) is None
+    first = clock.now()
+    assert (await client.get(ME, headers=key)).status_code == 200
+    assert await _last_used(client, admin_headers, created["id"]) == first.isoformat().replace(
+        "+00:00", "Z")
+    clock.advance(timedelta(seconds=59))
+    assert (await client.get(ME, headers=key)).status_code == 200  # not written again yet
+    assert await _last_used(client, admin_headers, created["id"]) == first.isoformat().replace(
+        "+00:00", "Z")
+    clock.advance(timedelta(seconds=1))
+    assert (await client.get(ME, headers=key)).status_code == 200
+    assert await _last_used(client, admin_headers, created["id"]) == clock.now().isoformat(
+        ).replace("+00:00", "Z")
+
+
+async def test_a_request_does_not_wait_for_another_stamping_the_key(
+        client, admin_headers, sessions, is_postgres):
+    # Another request of the key holds its row (stamping it, not yet committed): this one
+    # skips the stamp instead of waiting for that commit.
+    if not is_postgres:
+        pytest.skip("SQLite serialises transactions; PostgreSQL's row locks are the point")
+    from sqlalchemy import select
+
+    from app.auth.models import ApiKey
+
+    created = (await client.post(KEYS, json={"name": "busy"}, headers=admin_headers)).json()
+    async with sessions() as other, other.begin():
+        await other.execute(select(ApiKey.id).where(ApiKey.id == created["id"])
+                            .with_for_update())
+        r = await asyncio.wait_for(client.get(ME, headers={"X-API-Key": created["key"]}), 5)
+        assert r.status_code == 200
+    assert await _last_used(client, admin_headers, created["id"]) is None
