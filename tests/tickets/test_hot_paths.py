@@ -163,15 +163,18 @@ async def test_claim_next_runs_on_one_generic_plan(post, sessions, reference, cl
     await clear_queues()
     staff = reference["cgzf_staff"]
     tickets = {(await post())["id"] for _ in range(8)}
+    plans = text("SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+                 "FROM pg_prepared_statements WHERE statement LIKE 'WITH claimed AS%'")
     async with unit_of_work(sessions) as session:  # one connection for every claim
+        before = (await session.execute(plans)).one()
         claimed = {(await claim_next(session=session, actor=staff,
                                      department_id=staff.department_id, now=clock.now())).id
                    for _ in range(8)}
-        plans = (await session.execute(text(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'WITH claimed AS%'"))).one()
+        after = (await session.execute(plans)).one()
     assert claimed == tickets
-    assert (plans.generic_plans, plans.custom_plans) == (3, 5)
+    # The pooled connection may have claimed before this test: count this test's claims.
+    generic, custom = after[0] - before[0], after[1] - before[1]
+    assert generic + custom == 8 and generic >= 3, (generic, custom)
 
 
 async def test_claim_next_on_a_lost_connection_answers_503_and_the_retry_claims(
