@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(14, ge=1, le=365)
+    # However often its refresh tokens rotate, a login ends this long after the password
+    # was given: a stolen refresh token kept fresh cannot keep a session alive for ever.
+    login_max_days: int = Field(90, ge=1, le=3650)
 
     # Failed-login throttling: this many failures inside the window locks the account or
     # client address until the window has passed.

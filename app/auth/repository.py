@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
@@ -129,6 +129,12 @@ async def clear_failures(session: AsyncSession, username: str) -> None:
 async def refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
     return (await session.execute(
         select(RefreshToken).where(RefreshToken.token_hash == token_hash))).scalar_one_or_none()
+
+
+async def family_started_at(session: AsyncSession, family: str) -> datetime:
+    """When the login of a refresh-token family signed in: its first token's issue."""
+    return (await session.execute(select(func.min(RefreshToken.issued_at))
+                                  .where(RefreshToken.family == family))).scalar_one()
 
 
 async def mark_used(session: AsyncSession, token_id: int, now: datetime) -> bool:

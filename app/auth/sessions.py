@@ -6,7 +6,8 @@
   cannot be probed.
 - A refresh token is an opaque random string stored only as a SHA-256 hash. Each use
   marks it used and issues a new one of the same *family*; presenting a used or revoked
-  token again means it was copied, so the whole family is revoked (reuse detection).
+  token again means it was copied, so the whole family is revoked (reuse detection). No
+  token of a family outlives ``login_max_days`` after the password login that began it.
 - Some rejections must leave a trace that survives the request's rollback (the failure
   row, the revoked family): they raise ``CredentialsRejected``, and the auth endpoints'
   session dependency commits before answering 401.
@@ -77,8 +78,8 @@ async def login(*, session: AsyncSession, username: str, password: str, client_a
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     await repo.clear_failures(session, username)
-    return await _issue(session, user=user, family=new_secret_token(16), now=now,
-                        settings=settings)
+    return await _issue(session, user=user, family=new_secret_token(16), signed_in_at=now,
+                        now=now, settings=settings)
 
 
 async def _check_throttle(session: AsyncSession, *, username: str, client_addr: str,
@@ -113,13 +114,17 @@ async def _reject(session: AsyncSession, *, username: str, client_addr: str,
 # --- refresh tokens ---------------------------------------------------------------------
 
 
-async def _issue(session: AsyncSession, *, user: User, family: str, now: datetime,
-                 settings: Settings) -> TokenPair:
+async def _issue(session: AsyncSession, *, user: User, family: str, signed_in_at: datetime,
+                 now: datetime, settings: Settings) -> TokenPair:
+    """Tokens for a login of ``family``, signed in with a password at ``signed_in_at``: the
+    refresh token lasts ``refresh_token_days``, but never past the login's end."""
     actor = await actor_for_user(session=session, user=user)
     raw = new_secret_token()
-    lifetime = timedelta(days=settings.refresh_token_days)
+    expires_at = min(now + timedelta(days=settings.refresh_token_days),
+                     signed_in_at + timedelta(days=settings.login_max_days))
+    lifetime = expires_at - now
     session.add(RefreshToken(user_id=user.id, family=family, token_hash=sha256_hex(raw),
-                             issued_at=now, expires_at=now + lifetime))
+                             issued_at=now, expires_at=expires_at))
     await session.flush()
     return TokenPair(
         access_token=encode_access_token(actor, secret=settings.secret_key, now=now,
@@ -147,7 +152,9 @@ async def refresh(*, session: AsyncSession, refresh_token: str, now: datetime,
     user = await repo.user_by_id(session, row.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("this account is disabled")
-    return await _issue(session, user=user, family=row.family, now=now, settings=settings)
+    signed_in_at = await repo.family_started_at(session, row.family)
+    return await _issue(session, user=user, family=row.family, signed_in_at=signed_in_at,
+                        now=now, settings=settings)
 
 
 async def logout(*, session: AsyncSession, refresh_token: str, now: datetime) -> None:

@@ -136,3 +136,24 @@ async def test_two_concurrent_refreshes_with_one_token_make_one_winner(client_fr
     winner = a if a.status_code == 200 else b
     r = await client.post(REFRESH, json={"refresh_token": winner.json()["refresh_token"]})
     assert r.status_code == 401
+
+
+async def test_a_login_ends_after_login_max_days_however_often_it_refreshes(
+        client_from, make_user, settings, clock):
+    # A refresh token kept fresh (stolen, say) cannot keep the session alive for ever: no
+    # token of the login outlives login_max_days (90) after the password was given.
+    assert (settings.refresh_token_days, settings.login_max_days) == (14, 90)
+    client, _, token = await _signed_in(client_from, make_user)
+    signed_in = clock.now()
+
+    async def refresh_on(day: int):
+        clock.advance(signed_in + timedelta(days=day) - clock.now())
+        return await client.post(REFRESH, json={"refresh_token": token["refresh_token"]})
+
+    for day, lasts_days in ((13, 14), (26, 14), (39, 14), (52, 14), (65, 14), (78, 12), (89, 1)):
+        r = await refresh_on(day)
+        assert r.status_code == 200, (day, r.text)
+        token = r.json()
+        assert token["refresh_expires_in"] == lasts_days * 86400, day
+    r = await refresh_on(90)
+    assert r.status_code == 401 and "expired" in r.json()["detail"], r.text
