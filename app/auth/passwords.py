@@ -3,10 +3,15 @@
 ``verify_password`` never raises for a wrong password; ``dummy_verify`` spends the same
 time as a real verification, so that a login for a username that does not exist cannot be
 told apart from a wrong password by how long it takes.
+
+Argon2 spends about a tenth of a second of CPU by design. Run in the event loop, that
+stalls every other request of the process (claims, live streams) for as long, so async
+code uses the ``*_in_thread`` versions: argon2-cffi releases the GIL while it works.
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -47,3 +52,16 @@ def _dummy_hash() -> str:
 def dummy_verify(password: str) -> None:
     """Verify against a throwaway hash: the constant-time answer for an unknown username."""
     verify_password(_dummy_hash(), password)
+
+
+async def hash_password_in_thread(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_in_thread(password_hash: str, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
+
+
+async def dummy_verify_in_thread(password: str) -> None:
+    await asyncio.to_thread(dummy_verify, password)
+

@@ -30,7 +30,7 @@ from app.auth import repository as repo
 from app.auth.actor import Actor
 from app.auth.apikeys import generate_api_key
 from app.auth.models import ApiKey, Role, User
-from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password_in_thread
 
 # The sign-in half of this service (who a user acts as, login, refresh, logout) lives in
 # auth.sessions; it is re-exported here so callers need one import.
@@ -204,7 +204,7 @@ async def create_user(*, session: AsyncSession, username: str, password: str, ro
         raise Conflict(f"username {name!r} is taken",
                        errors=[{"loc": ["body", "username"], "msg": "taken", "type": "conflict"}])
     user = User(username=name, display_name=_check_display_name(display_name or name),
-                password_hash=hash_password(password), role=parsed.value,
+                password_hash=await hash_password_in_thread(password), role=parsed.value,
                 jurisdiction_id=scope.jurisdiction_id, department_id=scope.department_id,
                 is_active=True, created_at=now or utc_now())
     session.add(user)
@@ -243,7 +243,7 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
         user.display_name = _check_display_name(display_name)
     if password is not UNSET:
         check_password(password or "")
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_in_thread(password)
         ends_sessions = True
     if is_active is not UNSET:
         if is_active is None:

@@ -3,7 +3,8 @@
 - Login is throttled per account and per client address: ``login_max_failures`` failures
   inside ``login_window_seconds`` answer 429 with ``Retry-After`` until enough of them have
   left the window. The check comes before the password is looked at, so a locked account
-  cannot be probed.
+  cannot be probed, and an account's logins take turns, so guesses sent at once cannot
+  all pass it.
 - A refresh token is an opaque random string stored only as a SHA-256 hash. Each use
   marks it used and issues a new one of the same *family*; presenting a used or revoked
   token again means it was copied, so the whole family is revoked (reuse detection). No
@@ -19,15 +20,22 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository as repo
 from app.auth.actor import Actor
 from app.auth.models import LoginFailure, RefreshToken, Role, User
-from app.auth.passwords import dummy_verify, hash_password, needs_rehash, verify_password
+from app.auth.passwords import (
+    dummy_verify_in_thread,
+    hash_password_in_thread,
+    needs_rehash,
+    verify_password_in_thread,
+)
 from app.auth.tokens import encode_access_token, new_secret_token, sha256_hex
 from app.config import Settings
 from app.errors import NotAuthenticated, TooManyRequests
+from app.sla.dialect import is_postgres
 
 BAD_CREDENTIALS = "invalid username or password"
 
@@ -63,23 +71,40 @@ async def login(*, session: AsyncSession, username: str, password: str, client_a
                 now: datetime, settings: Settings) -> TokenPair:
     username = username.strip().lower()[:64]
     client_addr = (client_addr or "unknown")[:64]
+    await _one_attempt_at_a_time(session, username)
     await _check_throttle(session, username=username, client_addr=client_addr, now=now,
                           settings=settings)
     user = await repo.user_by_username(session, username) if username else None
     if user is None:
-        dummy_verify(password)  # same time as a wrong password: usernames do not leak
+        await dummy_verify_in_thread(password)  # as long as a wrong password: no user leaks
         await _reject(session, username=username, client_addr=client_addr, now=now)
     assert user is not None
-    if not verify_password(user.password_hash, password):
+    if not await verify_password_in_thread(user.password_hash, password):
         await _reject(session, username=username, client_addr=client_addr, now=now)
     if not user.is_active:
         # Only someone holding the right password learns that the account is disabled.
         raise NotAuthenticated("this account is disabled")
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_in_thread(password)
     await repo.clear_failures(session, username)
     return await _issue(session, user=user, family=new_secret_token(16), signed_in_at=now,
                         now=now, settings=settings)
+
+
+# An advisory-lock key space of its own (the first of the two int4 keys).
+LOGIN_LOCK_SPACE = 0x57686C31
+
+
+async def _one_attempt_at_a_time(session: AsyncSession, username: str) -> None:
+    """Logins for one account wait for each other until the first commits, so each sees
+    the failures recorded before it. Without it, guesses sent at once all passed the check
+    before any failure was written: the limit overshot by the parallelism. PostgreSQL: a
+    transaction-level advisory lock on the username; SQLite serialises transactions.
+    (Per client address the overshoot stays possible: serialising an office's logins
+    behind one NAT address would make staff wait for each other.)"""
+    if is_postgres(session):
+        await session.execute(select(func.pg_advisory_xact_lock(
+            LOGIN_LOCK_SPACE, func.hashtext(username))))
 
 
 async def _check_throttle(session: AsyncSession, *, username: str, client_addr: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from tests.auth.conftest import PASSWORD, unique, unique_addr
@@ -109,6 +110,17 @@ async def test_failures_per_account_answer_429_from_any_address(client_from, mak
     assert r.json()["retry_after"] == window - elapsed
 
 
+async def test_parallel_guesses_cannot_get_past_the_limit(client_from, make_user, settings):
+    # Guesses sent at once must not all pass the check before any failure is recorded:
+    # exactly login_max_failures of them are judged, the rest answer 429.
+    user = await make_user("admin")
+    limit = settings.login_max_failures
+    answers = await asyncio.gather(*(
+        login(client_from(unique_addr()), user.username, "wrong password")
+        for _ in range(2 * limit)))
+    assert sorted(r.status_code for r in answers) == [401] * limit + [429] * limit
+
+
 async def test_failures_per_address_answer_429_for_any_account(client_from, make_user, settings):
     user = await make_user("admin")
     client = client_from(unique_addr())
@@ -179,3 +191,24 @@ async def test_anonymous_me_is_401(client_from):
     r = await client_from(unique_addr()).get(ME)
     assert r.status_code == 401
     assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_passwords_are_checked_off_the_event_loop(client_from, make_user, monkeypatch):
+    # Argon2 takes about 0.1 s of CPU: in the event loop it would stall every other request
+    # of the process (claims, live streams) for as long.
+    import threading
+
+    from app.auth import passwords
+
+    threads: list[threading.Thread] = []
+    real = passwords.verify_password
+
+    def spy(password_hash: str, password: str) -> bool:
+        threads.append(threading.current_thread())
+        return real(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", spy)
+    user = await make_user("admin")
+    assert (await login(client_from(unique_addr()), user.username)).status_code == 200
+    assert (await login(client_from(unique_addr()), unique("nobody"))).status_code == 401
+    assert len(threads) == 2 and threading.main_thread() not in threads
