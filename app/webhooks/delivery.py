@@ -121,8 +121,8 @@ async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime,
         }
         target = await resolve(message.url, blocked)
         # Redirects are not followed: a signed body goes only where it was subscribed to.
-        response = await http.post(target.url, content=body, headers=headers | target.headers,
-                                   extensions=target.extensions, follow_redirects=False)
+        response = await target.post(http, content=body, headers=headers,
+                                     follow_redirects=False)
         status_code, error = response.status_code, None
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"

@@ -64,27 +64,40 @@ def check_literal(url: str, blocked: Sequence[IPNetwork]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where to send one request: the URL with a checked address for its host, and what
+    """Where to send one request: the URL with each checked address for its host, in the
+    resolver's order (tried in turn: a dual-stack name may not listen on both), and what
     to send so that the server still sees its name."""
 
-    url: httpx.URL
+    urls: tuple[httpx.URL, ...]
     headers: dict[str, str] = field(default_factory=dict)
     extensions: dict[str, Any] = field(default_factory=dict)
+
+    async def post(self, http: httpx.AsyncClient, **kwargs: Any) -> httpx.Response:
+        """POST to the first address that accepts the connection."""
+        headers = kwargs.pop("headers", {}) | self.headers
+        for url in self.urls[:-1]:
+            try:
+                return await http.post(url, headers=headers, extensions=self.extensions,
+                                       **kwargs)
+            except httpx.ConnectError:
+                continue
+        return await http.post(self.urls[-1], headers=headers, extensions=self.extensions,
+                               **kwargs)
 
 
 async def resolve(url: str, blocked: Sequence[IPNetwork]) -> Target:
     """The delivery target for ``url``: unchanged when nothing is blocked, else pinned to
-    the first address its host resolves to, every one of which must be allowed."""
+    the addresses its host resolves to, every one of which must be allowed."""
     parsed = httpx.URL(url)
     if not blocked:
-        return Target(parsed)
+        return Target((parsed,))
     try:
         literal: IPAddress | None = ipaddress.ip_address(parsed.host)
     except ValueError:
         literal = None
     if literal is not None:
         check_address(literal, blocked)
-        return Target(parsed)
+        return Target((parsed,))
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     infos = await asyncio.get_running_loop().getaddrinfo(parsed.host, port,
                                                          type=socket.SOCK_STREAM)
@@ -93,4 +106,5 @@ async def resolve(url: str, blocked: Sequence[IPNetwork]) -> Target:
         check_address(address, blocked)
     host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
     extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
-    return Target(parsed.copy_with(host=str(addresses[0])), {"Host": host_header}, extensions)
+    return Target(tuple(parsed.copy_with(host=str(a)) for a in addresses), {"Host": host_header},
+                  extensions)

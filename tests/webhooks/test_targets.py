@@ -17,7 +17,7 @@ from app.jurisdiction.models import Department
 from app.webhooks.delivery import deliver_due
 from app.webhooks.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 from app.webhooks.sealing import keys_of, seal
-from app.webhooks.targets import BlockedTarget, check_literal, resolve
+from app.webhooks.targets import BlockedTarget, Target, check_literal, resolve
 from tests.live.serving import serve
 from tests.webhooks.test_delivery import FlakyReceiver
 from tests.webhooks.test_subscriptions import item_of, post_ticket
@@ -51,14 +51,34 @@ async def test_a_name_that_resolves_into_a_blocked_network_is_refused_at_deliver
         await resolve("http://localhost:8000/hook", DEFAULT)
 
 
-async def test_delivery_goes_to_the_checked_address_and_names_the_host():
+async def test_delivery_goes_to_the_checked_addresses_and_names_the_host():
     target = await resolve("https://localhost:8443/hook?a=1", [ip_network("10.0.0.0/8")])
-    assert target.url.host in ("127.0.0.1", "::1")
-    assert (target.url.port, target.url.path, target.url.query) == (8443, "/hook", b"a=1")
+    assert {u.host for u in target.urls} <= {"127.0.0.1", "::1"} and target.urls
+    for url in target.urls:
+        assert (url.port, url.path, url.query) == (8443, "/hook", b"a=1")
     assert target.headers == {"Host": "localhost:8443"}
     assert target.extensions == {"sni_hostname": "localhost"}
     unchecked = await resolve("http://receiver.invalid/hook", [])
-    assert str(unchecked.url) == "http://receiver.invalid/hook" and not unchecked.headers
+    assert [str(u) for u in unchecked.urls] == ["http://receiver.invalid/hook"]
+    assert not unchecked.headers
+
+
+async def test_an_address_that_refuses_the_connection_falls_through_to_the_next():
+    # A dual-stack name whose server listens on one family only still gets its delivery.
+    tried: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        tried.append(request.url.host)
+        if request.url.host == "::1":
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(204)
+
+    target = Target((httpx.URL("http://[::1]:80/hook"), httpx.URL("http://127.0.0.1:80/hook")),
+                    {"Host": "receiver.example"})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        response = await target.post(http, content=b"{}")
+    assert response.status_code == 204 and tried == ["::1", "127.0.0.1"]
+    assert response.request.headers["host"] == "receiver.example"
 
 
 async def test_the_api_refuses_a_metadata_url_with_a_422_on_the_field(settings, clock,
