@@ -6,12 +6,12 @@ production deployment cannot start with a token key that is printed in this file
 
 from __future__ import annotations
 
-import base64
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -89,12 +89,10 @@ class Settings(BaseSettings):
     def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
         for key in keys:
             try:
-                raw = base64.urlsafe_b64decode(key.get_secret_value().encode())
+                Fernet(key.get_secret_value())
             except ValueError as exc:
-                raise ValueError("each key must be urlsafe base64 (Fernet.generate_key())") from exc
-            if len(raw) != 32:
-                raise ValueError("each key must be 32 bytes in urlsafe base64 "
-                                 "(Fernet.generate_key())")
+                raise ValueError("each key must be 32 bytes in urlsafe base64, as "
+                                 f"Fernet.generate_key() makes: {exc}") from exc
         return keys
 
     @model_validator(mode="after")

@@ -127,6 +127,25 @@ def token_for(settings, clock, reference):
 
 
 @pytest.fixture
+def kill_pooled_connection(settings):
+    """``await kill_pooled_connection(app)`` terminates the backend of the app's pooled
+    connection (PostgreSQL), as a database restart would: the pool does not know yet."""
+    async def kill(app) -> None:
+        import asyncpg
+        from sqlalchemy import text
+
+        async with app.state.engine.connect() as conn:  # the pool's one connection
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        killer = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
+
+    return kill
+
+
+@pytest.fixture
 def clear_queues(sessions):
     """``await clear_queues()`` cancels every queued (dispatched) ticket of every department:
     the database is shared by the whole session, and a test that claims "the next" ticket

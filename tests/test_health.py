@@ -20,14 +20,11 @@ async def test_unknown_route_is_problem_json(client):
 
 
 async def test_a_lost_database_connection_answers_503_and_the_retry_works(
-        settings, clock, is_postgres, token_for):
+        settings, clock, is_postgres, token_for, kill_pooled_connection):
     # Pooled connections are not pinged before use (a round trip per request): one lost to
     # a database restart fails its request with a 503 saying to retry, and the retry works.
     if not is_postgres:
         pytest.skip("needs a server whose connection can be killed: PostgreSQL")
-    import asyncpg
-    from sqlalchemy import text
-
     from app.main import create_app
 
     app = create_app(settings, clock=clock)
@@ -36,13 +33,7 @@ async def test_a_lost_database_connection_answers_503_and_the_retry_works(
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             assert (await c.get("/api/v1/departments", headers=headers)).status_code == 200
-            async with app.state.engine.connect() as conn:  # the pool's one connection
-                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            killer = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-            try:
-                assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
-            finally:
-                await killer.close()
+            await kill_pooled_connection(app)
             lost = await c.get("/api/v1/departments", headers=headers)
             assert lost.status_code == 503, lost.text
             assert lost.headers["content-type"].startswith("application/problem+json")

@@ -68,10 +68,15 @@ def _actor_of(claims: dict[str, Any], kind: Literal["user", "api_key"]) -> Actor
     )
 
 
-def encode_access_token(actor: Actor, *, secret: str, now: datetime, minutes: int) -> str:
-    claims = {**_actor_claims(actor), "iat": int(now.timestamp()),
-              "exp": int((now + timedelta(minutes=minutes)).timestamp())}
+def _encode(actor: Actor, *, secret: str, now: datetime, lifetime: timedelta,
+            **extra: Any) -> str:
+    claims = {**_actor_claims(actor), **extra, "iat": int(now.timestamp()),
+              "exp": int((now + lifetime).timestamp())}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def encode_access_token(actor: Actor, *, secret: str, now: datetime, minutes: int) -> str:
+    return _encode(actor, secret=secret, now=now, lifetime=timedelta(minutes=minutes))
 
 
 def decode_access_token(token: str, *, secret: str, now: datetime) -> Actor:
@@ -88,10 +93,9 @@ def encode_stream_ticket(actor: Actor, *, secret: str, now: datetime,
                          department_code: str) -> str:
     """A short-lived credential that opens one department's live-queue stream, for clients
     that cannot send headers with it (a browser's EventSource): it goes in the URL."""
-    claims = {**_actor_claims(actor), "kind": actor.kind, "aud": _stream_audience(department_code),
-              "iat": int(now.timestamp()),
-              "exp": int((now + timedelta(seconds=STREAM_TICKET_SECONDS)).timestamp())}
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return _encode(actor, secret=secret, now=now,
+                   lifetime=timedelta(seconds=STREAM_TICKET_SECONDS), kind=actor.kind,
+                   aud=_stream_audience(department_code))
 
 
 def decode_stream_ticket(ticket: str, *, secret: str, now: datetime,

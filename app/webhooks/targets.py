@@ -29,6 +29,7 @@ import httpx
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+
 class BlockedTarget(Exception):
     """The URL's host is, or resolves to, an address in a blocked network."""
 
@@ -47,6 +48,13 @@ def check_address(address: IPAddress, blocked: Sequence[IPNetwork]) -> None:
                             "(WHISTLE_WEBHOOK_BLOCKED_NETWORKS)")
 
 
+def _literal_address(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 def check_literal(url: str, blocked: Sequence[IPNetwork]) -> None:
     """When subscribing: refuse a URL whose host is a blocked address or ``localhost``
     (names are checked at delivery, where they are resolved)."""
@@ -55,11 +63,9 @@ def check_literal(url: str, blocked: Sequence[IPNetwork]) -> None:
     host = httpx.URL(url).host
     if host == "localhost" or host.endswith(".localhost"):
         check_address(ipaddress.ip_address("127.0.0.1"), blocked)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    check_address(address, blocked)
+    address = _literal_address(host)
+    if address is not None:
+        check_address(address, blocked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +97,7 @@ async def resolve(url: str, blocked: Sequence[IPNetwork]) -> Target:
     parsed = httpx.URL(url)
     if not blocked:
         return Target((parsed,))
-    try:
-        literal: IPAddress | None = ipaddress.ip_address(parsed.host)
-    except ValueError:
-        literal = None
+    literal = _literal_address(parsed.host)
     if literal is not None:
         check_address(literal, blocked)
         return Target((parsed,))

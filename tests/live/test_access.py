@@ -51,14 +51,24 @@ def headers_of(role, token_for, api_key) -> dict:
             if role == "integration" else token_for(role))
 
 
+def expected_for(role: str) -> int:
+    """The queue's watchers 200, other callers 404 (no such queue of theirs), anonymous 401."""
+    return 401 if role == "anonymous" else 200 if role in WATCHERS else 404
+
+
+def assert_whole_stream(response) -> None:
+    """A stream that opened, greeted and ended (short_streams)."""
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text.startswith("retry: ") and "event: closed" in response.text
+
+
 @pytest.mark.parametrize("role", CASES)
 async def test_stream_by_role(role, client, token_for, api_key, short_streams):
     r = await client.get(STREAM.format(code="CGZF"), headers=headers_of(role, token_for, api_key))
-    expected = 401 if role == "anonymous" else 200 if role in WATCHERS else 404
-    assert r.status_code == expected, r.text[:300]
-    if expected == 200:
-        assert r.headers["content-type"].startswith("text/event-stream")
-        assert r.text.startswith("retry: ") and "event: closed" in r.text
+    assert r.status_code == expected_for(role), r.text[:300]
+    if r.status_code == 200:
+        assert_whole_stream(r)
 
 
 TICKET = "/api/v1/departments/{code}/queue/stream-ticket"
@@ -69,15 +79,12 @@ async def test_stream_ticket_by_role(role, client, token_for, api_key, short_str
     # Whoever may watch the queue gets a ticket, and the ticket alone (no header, as from
     # a browser's EventSource) opens the stream.
     r = await client.post(TICKET.format(code="CGZF"), headers=headers_of(role, token_for, api_key))
-    expected = 401 if role == "anonymous" else 200 if role in WATCHERS else 404
-    assert r.status_code == expected, r.text[:300]
-    if expected == 200:
+    assert r.status_code == expected_for(role), r.text[:300]
+    if r.status_code == 200:
         body = r.json()
         assert body["expires_in"] == 30
         assert body["stream_url"] == STREAM.format(code="CGZF") + "?ticket=" + body["ticket"]
-        stream = await client.get(body["stream_url"])
-        assert stream.status_code == 200, stream.text[:300]
-        assert stream.text.startswith("retry: ") and "event: closed" in stream.text
+        assert_whole_stream(await client.get(body["stream_url"]))
 
 
 async def _ticket(client, token_for, code: str = "CGZF", role: str = "cgzf_staff") -> str:

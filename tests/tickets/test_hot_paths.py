@@ -178,14 +178,12 @@ async def test_claim_next_runs_on_one_generic_plan(post, sessions, reference, cl
 
 
 async def test_claim_next_on_a_lost_connection_answers_503_and_the_retry_claims(
-        settings, clock, is_postgres, token_for, post, clear_queues):
+        settings, clock, is_postgres, token_for, post, clear_queues, kill_pooled_connection):
     # The claim runs straight on the driver: a connection lost to a database restart must
     # still be discarded and answered like any other statement's (503, retry), not a 500.
     if not is_postgres:
         pytest.skip("needs a server whose connection can be killed: PostgreSQL")
-    import asyncpg
     import httpx
-    from sqlalchemy import text
 
     from app.main import create_app
 
@@ -196,13 +194,7 @@ async def test_claim_next_on_a_lost_connection_answers_503_and_the_retry_claims(
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://test") as c:
             assert (await c.post(CLAIM_NEXT, headers=staff)).status_code == 204
-            async with app.state.engine.connect() as conn:  # the pool's one connection
-                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            killer = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-            try:
-                assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
-            finally:
-                await killer.close()
+            await kill_pooled_connection(app)
             ticket = await post()
             lost = await c.post(CLAIM_NEXT, headers=staff)
             assert lost.status_code == 503, lost.text
