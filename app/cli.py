@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.db import make_engine, unit_of_work
 
 T = TypeVar("T")
 
@@ -23,9 +23,12 @@ def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work(session)`` as one transaction against WHISTLE_DATABASE_URL."""
 
     async def _main() -> T:
-        engine = make_engine(get_settings().database_url)
+        from app.workflow.pipeline import workflow_sessions
+
+        settings = get_settings()
+        engine = make_engine(settings.database_url)
         try:
-            async with unit_of_work(make_sessionmaker(engine)) as session:
+            async with unit_of_work(workflow_sessions(engine, settings)) as session:
                 return await work(session)
         finally:
             await engine.dispose()

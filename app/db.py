@@ -97,8 +97,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(engine: AsyncEngine, *,
+                     info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
+    """``info`` goes into every session's ``info`` (the after-event pipeline: processes
+    make their factory with ``app.workflow.pipeline.workflow_sessions``)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 @asynccontextmanager

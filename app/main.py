@@ -9,15 +9,15 @@ from fastapi import FastAPI
 from app import health
 from app.clock import Clock
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.errors import install_error_handlers
-from app.hooks import register_event_hooks
 from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
 from app.open311.router import router as open311_router
 from app.routers import API_ROUTERS
 from app.tickets.lookups import Lookups
+from app.workflow.pipeline import workflow_sessions
 
 DESCRIPTION = """\
 Whistle dispatches grid-governance cases (网格事件): grid workers post issues per grid
@@ -32,7 +32,6 @@ where (`errors[].loc`).
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    register_event_hooks()
     engine = make_engine(settings.database_url, echo=settings.sql_echo,
                          pre_ping=settings.database_pre_ping,
                          pool_size=settings.database_pool_size,
@@ -57,7 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = clock or Clock()
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    app.state.sessions = workflow_sessions(engine, settings)
     app.state.jurisdictions = JurisdictionCache(check_seconds=settings.cache_check_seconds)
     app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
     app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache)

@@ -7,20 +7,20 @@ What is compared, at 16 and 64 concurrent claimers, each on its own department's
 ``QUEUE`` dispatched tickets (vacuumed before every run):
 
 - **Whistle**: ``app.tickets.claiming.claim_next`` as a request runs it — one session (unit
-  of work) per claim, with the timeline event and every hook the API process registers;
+  of work) per claim, with the timeline event and the API process's after-event pipeline;
   the app's own engine, its pool sized like the baseline's (one connection per claimer,
   ``WHISTLE_DATABASE_POOL_SIZE``), and a live-queue broker as in the API process (queue
   events are NOTIFYed after each commit). With no webhook subscription (none here) the
   claim is one statement — claim, response clock stopped, event, report-backlog mark — run
-  on asyncpg outside a transaction block;
+  on asyncpg inside the unit of work's transaction;
 - **baseline**: the same UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) and the
   same event row, in one transaction per claim, over an asyncpg pool of one connection per
   claimer: no ORM, no hooks — the ceiling;
 - for context, ``POST /api/v1/departments/{code}/queue/claim-next`` through uvicorn (auth,
   routing, the response body; its pool also one connection per client), loaded from
   another process;
-- as a diagnostic, ``claim_next`` with no timeline hooks registered: what the hooks (SLA
-  deadlines, reports, live queues, webhooks) cost per claim.
+- as a diagnostic, ``claim_next`` with an empty after-event pipeline: what its steps
+  (webhook outbox, live queues) cost per claim.
 
 Claimers run in their own process, one per run. Afterwards the database is checked: no
 ticket has two claim events, every claimed ticket's assignee is the user of its one claim
@@ -138,20 +138,21 @@ async def _whistle_claims(url: str, department_id: int, user_ids: list[int], sec
     from app.auth.actor import Actor
     from app.auth.models import Role
     from app.clock import Clock
+    from app.config import Settings
     from app.db import make_engine, make_sessionmaker, unit_of_work
-    from app.hooks import register_event_hooks
     from app.live import make_broker
-    from app.tickets import events
     from app.tickets.claiming import claim_next
+    from app.tickets.events import PIPELINE_KEY
+    from app.workflow.pipeline import Pipeline, workflow_sessions
 
-    register_event_hooks()  # the hooks the API process has
-    if not hooks:  # the diagnostic run: what the hooks cost (this process only)
-        events._hooks.clear()
     engine = make_engine(url, pool_size=len(user_ids), max_overflow=0)
     # Like the API process: a broker NOTIFYs the live-queue events after each commit.
     broker = make_broker(engine)
     await broker.start()
-    sessions = make_sessionmaker(engine)
+    # The after-event pipeline the API process has; for the diagnostic run, one with no
+    # steps: what the steps cost.
+    sessions = (workflow_sessions(engine, Settings(database_url=url)) if hooks else
+                make_sessionmaker(engine, info={PIPELINE_KEY: Pipeline(state=(), delivery=())}))
     clock = Clock()
     actors = [Actor(kind="user", id=uid, role=Role.department_staff, name=f"staff {uid}",
                     department_id=department_id) for uid in user_ids]

@@ -95,14 +95,14 @@ async def _raw_selection(url: str, at: datetime) -> tuple[float, int, str]:
 
 
 async def _sweeps(url: str, at: datetime) -> tuple[float, object, float, int]:
-    import app.routers  # noqa: F401  (the timeline hooks the API process registers)
     from app.config import Settings
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_engine
     from app.sla.sweep import sweep_once
+    from app.workflow.pipeline import workflow_sessions
 
     settings = Settings()
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = workflow_sessions(engine, settings)  # the after-event pipeline of every process
     try:
         t0 = time.perf_counter()
         report = await sweep_once(sessions=sessions, now=at, batch=1000, settings=settings)

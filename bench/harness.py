@@ -29,6 +29,10 @@ PG_ADMIN_URL = os.environ.get("WHISTLE_BENCH_PG", "postgresql://postgres@127.0.0
 
 
 def free_port() -> int:
+    """A free loopback port: ``WHISTLE_BENCH_PORT`` when set (a machine shared by several
+    people gives each a range), else one the system picks."""
+    if os.environ.get("WHISTLE_BENCH_PORT"):
+        return int(os.environ["WHISTLE_BENCH_PORT"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -46,7 +50,9 @@ async def _admin(sql: str) -> None:
 
 @contextmanager
 def fresh_database(name: str):
-    """A new PostgreSQL database for the run; dropped afterwards."""
+    """A new PostgreSQL database for the run; dropped afterwards. ``WHISTLE_BENCH_DATABASE``
+    names it instead (a machine shared by several people gives each their own database)."""
+    name = os.environ.get("WHISTLE_BENCH_DATABASE", name)
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     asyncio.run(_admin(f"CREATE DATABASE {name}"))
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.clock import FrozenClock
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.main import create_app
 from app.migrate import upgrade_to_head
+from app.workflow.pipeline import workflow_sessions
 
 # Monday 2026-11-23 10:00 in Shanghai: inside working hours, on a working day.
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -65,8 +66,8 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return make_sessionmaker(engine)
+async def sessions(engine: AsyncEngine, settings: Settings) -> async_sessionmaker[AsyncSession]:
+    return workflow_sessions(engine, settings)
 
 
 @pytest.fixture(scope="session")

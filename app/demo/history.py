@@ -20,12 +20,12 @@ from app.errors import WhistleError
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.matrix.service import current_version
-from app.tickets import actions
-from app.tickets.actions import ActionInput
+from app.tickets.action_context import ActionInput
 from app.tickets.lookups import Lookups
 from app.tickets.models import Ticket, Urgency
 from app.tickets.schemas import Reporter, TicketCreate
 from app.tickets.service import post_ticket
+from app.workflow import actions
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]

@@ -87,11 +87,10 @@ async def seed_demo(*, session: AsyncSession, force: bool = False, tickets: int 
     if count and not force:
         return f"demo data present ({count} tickets); nothing to do"
     from app.demo.history import make_history  # imports the whole workflow: only when needed
-    from app.hooks import register_event_hooks
     from app.reports.backlog import drain_all
 
-    register_event_hooks()  # so the history keeps deadlines and report rollups like the API
-
+    # The session's after-event pipeline (``workflow_sessions``) keeps deadlines and report
+    # rollups for the history as the API does.
     made = await make_history(session=session, count=tickets,
                               clock=FrozenClock(now or utc_now()), rng=random.Random(20261123))
     # The history's changes only marked the report backlog; leave the rollups complete, so

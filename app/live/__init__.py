@@ -1,6 +1,6 @@
 """Live queues (实时队列): department queue changes pushed to open streams.
 
-Importing the package registers the publisher on the ticket timeline (see ``publish``);
+The after-event pipeline's ``live`` step publishes (``app.live.publish``);
 ``start_broker`` / ``stop_broker`` run the process's broker from the app's lifespan.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.live import publish as _publish  # noqa: F401  (registers the on_event hook)
 from app.live.broker import Broker, InProcessBroker, database_key_of
 from app.live.postgres import PostgresBroker
 

@@ -1,6 +1,6 @@
 """Publishing queue events from the transaction that records them.
 
-Registered with ``app.tickets.events.on_event`` when ``app.live`` is imported. The event
+The after-event pipeline's ``live`` step (``app.workflow.pipeline``), its last. The event
 waits in the session until its transaction commits and then goes to this process's
 broker: handed over in-process on SQLite, NOTIFYed to every process on PostgreSQL. A
 rolled-back change is forgotten. A PostgreSQL process running no broker (the worker,
@@ -16,39 +16,13 @@ from sqlalchemy.orm import Session
 
 from app.live.broker import CHANNEL, QueueEvent, database_key_of, has_notifier, publish_committed
 from app.live.concerned import other_departments
-from app.tickets.events import Event, on_event
+from app.tickets.catalogue import LIVE_EVENTS
+from app.tickets.events import Event
 from app.tickets.models import Ticket
 
-# Timeline kinds that change what a department's queue shows, and the SSE event name each
-# is pushed as. Notes, ratings and requests do not move a ticket in or out of a queue.
-QUEUE_EVENTS: dict[str, str] = {
-    "created": "new",
-    "claim": "claimed",
-    "release": "released",
-    "return": "returned",
-    "reroute": "rerouted",
-    "escalate": "escalated",
-    "escalated": "escalated",
-    "start": "started",
-    "transfer": "transferred",
-    "resolve": "resolved",
-    "verify_pass": "closed",
-    "verify_fail": "rework",
-    "self_close": "closed",
-    "reopen": "reopened",
-    "cancel": "cancelled",
-    "merge": "cancelled",
-    "edit": "edited",
-    "approve_extension": "deadline_changed",
-    "approve_suspension": "suspended",
-    "resume": "resumed",
-    "sla_warning": "sla_warning",
-    "sla_overdue": "sla_overdue",
-    "supervised": "supervised",
-    "whistle_blown": "whistle_blown",
-    "reported_in": "reported_in",
-    "report_in_missed": "report_in_missed",
-}
+# Which timeline kinds change what a department's queue shows, and the SSE event name each
+# is pushed as, is the event catalogue's ``live`` column (``app.tickets.catalogue``).
+QUEUE_EVENTS = LIVE_EVENTS
 
 _TICKET = select(Ticket.department_id, Ticket.street_id, Ticket.community_id, Ticket.grid_id,
                  Ticket.status)
@@ -67,10 +41,9 @@ def _notify_statement(event_id: int, kind: str, ticket_id: int):
             .where(Ticket.id == ticket_id, Ticket.department_id.is_not(None)))
 
 
-@on_event("live")
 async def publish_queue_event(session: AsyncSession, event: Event) -> None:
     event_id, ticket_id, kind, data = event.id, event.ticket_id, event.kind, event.data
-    if kind not in QUEUE_EVENTS:
+    if kind not in LIVE_EVENTS:
         return
     bind = session.get_bind()
     key = database_key_of(bind.engine)
@@ -91,8 +64,6 @@ async def publish_queue_event(session: AsyncSession, event: Event) -> None:
     if notify_now:
         for queue_event in events:
             await session.execute(select(func.pg_notify(CHANNEL, queue_event.to_json())))
-    elif event.committed:  # nothing to wait for: out it goes
-        publish_committed(key, events)
     else:
         _pending(session.sync_session, key).extend(events)
 

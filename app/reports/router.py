@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-import app.reports.hooks  # noqa: F401  (registers the rollup hook)
 from app.auth.deps import CurrentActor
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses

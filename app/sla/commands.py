@@ -16,18 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.reports.backlog import drain_round
 from app.sla.sweep import SweepReport, sweep_once
+from app.workflow.pipeline import workflow_sessions
 
 log = logging.getLogger("whistle.worker")
-
-
-def _register_effects() -> None:
-    # A bare worker process keeps deadlines, rollups, outbox and live queues like the API.
-    from app.hooks import register_event_hooks
-
-    register_event_hooks()
 
 
 async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: Clock,
@@ -57,9 +51,9 @@ async def run_worker(*, settings: Settings | None = None, clock: Clock | None = 
     A failing pass is logged and retried at the next interval, never fatal."""
     settings = settings or get_settings()
     clock = clock or Clock()
-    _register_effects()
     engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
+    # The same after-event pipeline as the API process (deadlines, reports, outbox, live).
+    sessions = workflow_sessions(engine, settings)
     done = 0
     try:
         while passes is None or done < passes:
@@ -83,10 +77,10 @@ def sweep_command(*, once: bool = True) -> str:
     settings = get_settings()
 
     async def _main() -> SweepReport:
-        _register_effects()
         engine = make_engine(settings.database_url)
         try:
-            return await sweep_once(sessions=make_sessionmaker(engine), now=Clock().now(),
+            return await sweep_once(sessions=workflow_sessions(engine, settings),
+                                    now=Clock().now(),
                                     settings=settings)
         finally:
             await engine.dispose()

@@ -1,7 +1,9 @@
 """What the SLA actions of the workflow table do beyond the state change: escalation (上报),
 extension (延期) and suspension (挂起) requests and decisions, resumption. The whistle's
-effects are in ``app.sla.whistles``. Deadlines are recomputed afterwards by the timeline
-hook (``app.sla.hooks``), the same way for every action.
+effects are in ``app.sla.whistles``; the table names each action's effect and
+``app.workflow.actions.EFFECTS`` maps the names to these functions. Deadlines are
+recomputed afterwards by the after-event pipeline's deadlines step (``app.sla.hooks``), the
+same way for every action.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from app.matrix.models import MatrixItem
 from app.sla.dialect import insert_for
 from app.sla.models import Escalation, TicketPause, TicketRequest
 from app.sla.service import LADDER
-from app.tickets.actions import Context, effect
+from app.tickets.action_context import Context
 from app.tickets.models import Ticket
 
 
@@ -50,8 +52,7 @@ async def climb(session: AsyncSession, *, ticket: Ticket, now: datetime, auto: b
                                            "department": department_code, "auto": auto}}
 
 
-@effect("escalate")
-async def _escalate(ctx: Context) -> None:
+async def escalate(ctx: Context) -> None:
     ticket = ctx.ticket
     if ticket.level not in LADDER:
         raise Conflict(f"ticket {ticket.id} is already at street level; the street may blow "
@@ -100,43 +101,36 @@ async def _decide(ctx: Context, kind: str, status: str) -> TicketRequest:
     return decided
 
 
-@effect("request_extension")
-async def _request_extension(ctx: Context) -> None:
+async def request_extension(ctx: Context) -> None:
     await _request(ctx, "extension", ctx.data.minutes)
 
 
-@effect("approve_extension")
-async def _approve_extension(ctx: Context) -> None:
+async def approve_extension(ctx: Context) -> None:
     request = await _decide(ctx, "extension", "approved")
     due = ctx.ticket.resolve_due_at
     ctx.event_data.update(minutes=request.minutes,
                           resolve_due_before=due.isoformat() if due else None)
 
 
-@effect("reject_extension")
-async def _reject_extension(ctx: Context) -> None:
+async def reject_extension(ctx: Context) -> None:
     await _decide(ctx, "extension", "rejected")
 
 
-@effect("request_suspension")
-async def _request_suspension(ctx: Context) -> None:
+async def request_suspension(ctx: Context) -> None:
     await _request(ctx, "suspension", None)
 
 
-@effect("approve_suspension")
-async def _approve_suspension(ctx: Context) -> None:
+async def approve_suspension(ctx: Context) -> None:
     await _decide(ctx, "suspension", "approved")
     ctx.session.add(TicketPause(ticket_id=ctx.ticket.id, started_at=ctx.now))
     await ctx.session.flush()
 
 
-@effect("reject_suspension")
-async def _reject_suspension(ctx: Context) -> None:
+async def reject_suspension(ctx: Context) -> None:
     await _decide(ctx, "suspension", "rejected")
 
 
-@effect("resume")
-async def _resume(ctx: Context) -> None:
+async def resume(ctx: Context) -> None:
     started = (await ctx.session.execute(
         update(TicketPause)
         .where(TicketPause.ticket_id == ctx.ticket.id, TicketPause.ended_at.is_(None))

@@ -12,9 +12,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-import app.sla.effects  # noqa: F401  (registers the escalation / extension / suspension effects)
-import app.sla.hooks  # noqa: F401  (registers the deadline hook)
-import app.sla.whistles  # noqa: F401  (registers the whistle effects)
 from app.auth.deps import Admin, CurrentActor
 from app.deps import SessionDep, SettingsDep
 from app.errors import problem_responses

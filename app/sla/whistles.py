@@ -21,7 +21,7 @@ from app.jurisdiction.models import Department
 from app.matrix.models import MatrixItem
 from app.sla.dialect import insert_for
 from app.sla.models import Whistle, WhistleSummons
-from app.tickets.actions import Context, effect
+from app.tickets.action_context import Context
 from app.tickets.models import Ticket
 
 
@@ -93,8 +93,7 @@ async def blow(session: AsyncSession, *, ticket: Ticket, department_ids: dict[st
     return Blown(whistle_id, sorted(department_ids), due)
 
 
-@effect("blow_whistle")
-async def _blow_whistle(ctx: Context) -> None:
+async def blow_whistle(ctx: Context) -> None:
     ticket, data = ctx.ticket, ctx.data
     existing = await open_whistle_of(ctx.session, ticket.id)
     if existing is not None:
@@ -120,8 +119,7 @@ async def _blow_whistle(ctx: Context) -> None:
     ctx.event_data.update(blown.event_data(auto=False))
 
 
-@effect("report_in")
-async def _report_in(ctx: Context) -> None:
+async def report_in(ctx: Context) -> None:
     department_id = ctx.actor.department_id
     summons = (await ctx.session.execute(
         select(WhistleSummons)

@@ -5,10 +5,12 @@ The hottest write of the system, so on PostgreSQL it is one statement: the claim
 response clock stopped, the timeline event and the report-backlog marker are one ``WITH``
 (data-modifying CTEs run exactly once, all or nothing), which also says whether any webhook
 subscription may want the event. It is compiled once and run straight on asyncpg, with its
-constants in its text so that PostgreSQL plans it once per connection. The remaining hooks
-(outbox, live queues) run after it with the claimed row in hand. SQLite serialises
-writers, so there the plain UPDATE is atomic and the rest follows it in the same
-transaction.
+constants in its text so that PostgreSQL plans it once per connection — inside the
+request's transaction, like every other write: a request that fails after the claim (its
+answer cannot be read back, the connection drops before the commit) leaves no claim
+behind. The pipeline's delivery steps (outbox, live queues) run after it with the claimed
+row in hand. SQLite serialises writers, so there the plain UPDATE is atomic and the rest
+follows it in the same transaction.
 
 A claim is handed out once because the UPDATE's own condition re-checks the state of the
 row its SKIP LOCKED probe locked; the guard against subscriptions is evaluated in the same
@@ -35,7 +37,7 @@ from app.db import constant
 from app.reports.models import ReportBacklog
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
-from app.tickets.events import HOOK_COLUMNS, Event, after_event, event_cte, record_event
+from app.tickets.events import HOOK_COLUMNS, Event, event_cte, pipeline_of, record_event
 from app.tickets.models import Ticket, TicketEvent, Urgency
 from app.webhooks.outbox import may_be_wanted
 
@@ -139,62 +141,64 @@ async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
     its ``HOOK_COLUMNS`` (attribute access), or None when the queue is empty.
 
     On PostgreSQL with asyncpg, when no webhook subscription may want the event (the usual
-    case), the claim is one statement, atomic by itself, run straight on the driver. When
-    one may (or with another driver), the claim and its outbox rows are written in the
-    request's transaction through SQLAlchemy."""
+    case), the claim is one statement run straight on the driver. When one may (or with
+    another driver), the claim and its outbox rows are written through SQLAlchemy. Either
+    way it is part of the request's transaction, committed at the edge."""
     params = {"queue_department": department_id, "claimer": actor.user_id, "now": now}
     if not is_postgres(session):
         return await _claim_on_sqlite(session, actor, params)
     params.update(actor_api_key_id=actor.api_key_id, actor_role=actor.role.value,
                   data=EVENT_DATA)
     if session.bind.dialect.driver == "asyncpg":
-        row, committed = await _claim_on_driver(session, params)
+        row = await _claim_on_driver(session, params)
         if not row.subscribed:
             if row.id is None:
                 return None
-            await _after_claim(session, row, now, committed=committed)
+            await _after_claim(session, row, now)
             return row
     row = Claimed(*(await session.execute(_CLAIM_PG, params)).one())
     if row.id is None:
         return None
-    await _after_claim(session, row, now, committed=False)
+    await _after_claim(session, row, now)
     return row
 
 
-async def _claim_on_driver(session: AsyncSession, params: dict[str, Any]) -> tuple[Claimed, bool]:
-    """Claim unless subscribed, on the session's connection but straight on asyncpg; the
-    row, and whether it is committed already.
+async def _claim_on_driver(session: AsyncSession, params: dict[str, Any]) -> Claimed:
+    """Claim unless subscribed, on the session's connection and in its transaction, but
+    straight on asyncpg.
 
     Through SQLAlchemy's execution layer the Python work per claim cost more than
     PostgreSQL's, mostly in building the statement's cache key, a walk of its whole tree
     of CTEs, on every execution. Here it is compiled once and asyncpg prepares it once per
     connection. The session's own connection, not another from the pool: a request that
     held one (an API key looked up) and waited for a second could deadlock the pool under
-    load. Before the request's first statement no transaction block is open yet, and the
-    claim commits when it returns — no BEGIN and COMMIT round trips; after one, it is part
-    of the request's transaction. A lost connection is reported as SQLAlchemy reports it,
-    so the request answers 503."""
+    load. SQLAlchemy's asyncpg adapter opens the transaction block lazily, at the first
+    statement it runs; when the claim is the request's first statement, it opens it here
+    (``_start_transaction``, the adapter's own, so that the session's commit or rollback
+    ends it). A lost connection is reported as SQLAlchemy reports it, so the request
+    answers 503."""
     statement = _driver_statement(session.bind.dialect)
     arguments = statement.arguments(params)
     connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
+    raw = await connection.get_raw_connection()
+    adapted, driver = raw.dbapi_connection, raw.driver_connection
     try:
+        if adapted._transaction is None:
+            await adapted._start_transaction()
         record = await driver.fetchrow(statement.sql, *arguments)
     except Exception as exc:
         if not driver.is_closed():
             raise
         await connection.invalidate(exc)
         raise DBAPIError(statement.sql, arguments, exc, connection_invalidated=True) from exc
-    return Claimed(*record), not driver.is_in_transaction()
+    return Claimed(*record)
 
 
-async def _after_claim(session: AsyncSession, row: Claimed, now: datetime, *,
-                       committed: bool) -> None:
-    # The statement marked the report backlog and stopped the clock (the deadlines hook has
-    # nothing to do for a claim); the outbox and live queues remain.
-    await after_event(session, Event(row.event_id, row.id, "claim", EVENT_DATA, now, ticket=row,
-                                     subscribed=row.subscribed, committed=committed),
-                      done=frozenset({"reports"}))
+async def _after_claim(session: AsyncSession, row: Claimed, now: datetime) -> None:
+    # The statement kept the state (the clock stopped, the report backlog marked): the
+    # pipeline's delivery steps remain.
+    await pipeline_of(session).deliver(session, Event(
+        row.event_id, row.id, "claim", EVENT_DATA, now, ticket=row, subscribed=row.subscribed))
 
 
 async def _claim_on_sqlite(session: AsyncSession, actor: Actor,

@@ -1,23 +1,26 @@
 """The timeline: one immutable event per change, written in the same transaction.
 
-``record_event`` is how events are written; every workflow action calls it, and it runs the
-domains' timeline hooks (stored deadlines, the report backlog, the webhook outbox, live
-queues) in the same transaction. A hot path that writes its event inside a combined
-statement (claim-next) runs the hooks with ``after_event``, naming the ones its statement
-already did.
+``record_event`` is how events are written; every workflow action calls it. It checks the
+kind against the event catalogue (``app.tickets.catalogue``) and then runs the after-event
+pipeline of the session's unit of work (stored deadlines → report facts → webhook outbox →
+live queues, see ``app.workflow.pipeline``) in the same transaction. The pipeline travels
+with the session (``session.info``), put there by the session factory the process built
+with ``app.workflow.pipeline.workflow_sessions``: every process runs the same steps in the
+same order, and a session made without one cannot write events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.tickets.catalogue import declared
 from app.tickets.models import TicketEvent
 
 EVENTS = TicketEvent.__table__
@@ -26,13 +29,13 @@ _INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
 # The columns of an event besides its ticket, in the order ``event_cte`` takes them.
 EVENT_COLUMNS = ("kind", "from_status", "to_status", "actor_user_id", "actor_api_key_id",
                  "actor_role", "data", "created_at")
-# What the hooks read from ``Event.ticket`` (live queues: where the ticket is, its state).
+# What the pipeline's steps read from ``Event.ticket`` (live queues: where the ticket is, its state).
 HOOK_COLUMNS = ("id", "department_id", "street_id", "community_id", "grid_id", "status")
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An event just written, as the hooks see it."""
+    """An event just written, as the pipeline's steps see it."""
 
     id: int
     ticket_id: int
@@ -40,25 +43,31 @@ class Event:
     data: dict[str, Any]
     at: datetime
     # A row of the ticket's columns after the change (attribute access), when the writer
-    # has one: it saves the hooks a read.
+    # has one: it saves the steps a read.
     ticket: Any = None
     # Whether an active webhook subscription may want it; None when the writer did not ask.
     subscribed: bool | None = None
-    # Already committed (written by one statement outside a transaction block): what hooks
-    # would publish after the commit goes out at once.
-    committed: bool = False
 
 
-EventHook = Callable[[AsyncSession, Event], Awaitable[None]]
-_hooks: dict[str, EventHook] = {}
+class AfterEvent(Protocol):
+    """What runs after an event is written (``app.workflow.pipeline.Pipeline``)."""
+
+    async def run(self, session: AsyncSession, event: Event) -> None: ...
+
+    async def deliver(self, session: AsyncSession, event: Event) -> None: ...
 
 
-def on_event(name: str) -> Callable[[EventHook], EventHook]:
-    """Register a hook run after each event, inside the same transaction."""
-    def register(hook: EventHook) -> EventHook:
-        _hooks[name] = hook
-        return hook
-    return register
+# Where a session carries its unit of work's after-event pipeline (``session.info``).
+PIPELINE_KEY = "whistle.after_event"
+
+
+def pipeline_of(session: AsyncSession) -> AfterEvent:
+    pipeline = session.info.get(PIPELINE_KEY)
+    if pipeline is None:
+        raise RuntimeError("this session has no after-event pipeline, so it cannot write "
+                           "events: make its factory with app.workflow.pipeline."
+                           "workflow_sessions")
+    return pipeline
 
 
 def event_cte(ticket_id: Any, values: Sequence[Any]) -> Any:
@@ -89,20 +98,14 @@ async def record_event(
     to_status: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Write one timeline event and run every hook; ``actor`` None means the system."""
+    """Write one timeline event and run the after-event pipeline; ``actor`` None means the
+    system."""
+    declared(kind)
+    pipeline = pipeline_of(session)
     payload = data or {}
     event_id = (await session.execute(_INSERT_EVENT, {
         "ticket_id": ticket_id, "kind": kind, "from_status": from_status,
         "to_status": to_status, **actor_columns(actor), "data": payload, "created_at": at,
     })).scalar_one()
-    await after_event(session, Event(event_id, ticket_id, kind, payload, at))
+    await pipeline.run(session, Event(event_id, ticket_id, kind, payload, at))
     return event_id
-
-
-async def after_event(session: AsyncSession, event: Event, *,
-                      done: frozenset[str] = frozenset()) -> None:
-    """Run the hooks for an event already written, but those in ``done`` (which the
-    statement that wrote it did itself)."""
-    for name, hook in _hooks.items():
-        if name not in done:
-            await hook(session, event)

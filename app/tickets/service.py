@@ -20,7 +20,7 @@ from app.sla import service as sla
 from app.sla.dialect import is_postgres
 from app.tickets import posting
 from app.tickets import repository as repo
-from app.tickets.events import Event, actor_columns, after_event, record_event
+from app.tickets.events import Event, actor_columns, pipeline_of, record_event
 from app.tickets.lookups import GridRef, Lookups
 from app.tickets.models import OPEN_STATUSES, Source, Ticket, TicketEvent
 from app.tickets.repository import TicketView
@@ -152,18 +152,19 @@ async def post_ticket(
 async def _write_posted(session: AsyncSession, *, actor: Actor, values: dict[str, Any],
                         deadlines: sla.Deadlines, now: datetime,
                         event_data: dict[str, Any]) -> tuple[int, int]:
-    """The ticket, its SLA clock, its ``created`` event and the hooks; the ticket's and the
-    event's ids. One statement on PostgreSQL (``app.tickets.posting``), which also adds
-    the posting counts to the rollups (the reports hook's work)."""
+    """The ticket, its SLA clock, its ``created`` event and the after-event pipeline; the
+    ticket's and the event's ids. One statement on PostgreSQL (``app.tickets.posting``),
+    which also adds the posting counts to the rollups (the report facts step's work)."""
     if is_postgres(session):
         event = {"kind": "created", "from_status": None, "to_status": values["status"],
                  **actor_columns(actor), "data": event_data, "created_at": now}
         row = await posting.insert_posted(session, ticket=values,
                                           clock=deadlines.clock_values(), event=event,
                                           day=reporting_day(now))
-        await after_event(session, Event(row.event_id, row.id, "created", event_data, now,
-                                         ticket=row, subscribed=row.subscribed),
-                          done=frozenset({"reports"}))
+        # The statement kept the state (clock, rollups); the delivery steps remain.
+        await pipeline_of(session).deliver(session, Event(
+            row.event_id, row.id, "created", event_data, now, ticket=row,
+            subscribed=row.subscribed))
         return row.id, row.event_id
     ticket_id = await repo.insert_ticket(session, values)
     await sla.insert_clock(session, ticket_id=ticket_id, deadlines=deadlines)

@@ -3,7 +3,9 @@ diagram and ``GET /api/v1/workflow`` all read.
 
 Each ``Transition`` says from which states an action may be taken, the state it leads to
 (None: the state does not change), who may take it (a role *and* its relation to the
-ticket, see ``Relation``), what the request must carry, and the event it records.
+ticket, see ``Relation``), what the request must carry, the effect it has beyond the state
+change (a name that ``app.workflow.actions.EFFECTS`` maps to a function; a name without one
+fails at startup) and the event it records (declared in ``app.tickets.catalogue``).
 """
 
 from __future__ import annotations
@@ -58,12 +60,14 @@ class Transition:
     needs: frozenset[Need]
     event: str
     doc: str
+    effect: str | None  # None: the state change and the event are all it does
 
 
 def t(action: str, sources: set[Status], target: Status | None, who: set[Relation],
-      needs: set[Need], doc: str, event: str | None = None) -> Transition:
+      needs: set[Need], doc: str, event: str | None = None, *,
+      effect: str | None) -> Transition:
     return Transition(action, frozenset(sources), target, frozenset(who), frozenset(needs),
-                      event or action, doc)
+                      event or action, doc, effect)
 
 
 R = Relation
@@ -74,64 +78,74 @@ WORKING = {S.claimed, S.in_progress, S.rework}
 
 TRANSITIONS: tuple[Transition, ...] = (
     t("claim", {S.dispatched}, S.claimed, {R.queue_holder}, set(),
-      "签收: take a ticket from your queue; one conditional update, the loser gets 409"),
+      "签收: take a ticket from your queue; one conditional update, the loser gets 409",
+      effect="claim"),
     t("release", {S.claimed}, S.dispatched, {R.assignee, R.department_lead}, set(),
-      "put a claimed ticket back in the queue"),
+      "put a claimed ticket back in the queue", effect="unassign"),
     t("start", {S.claimed, S.rework}, S.in_progress, {R.assignee}, set(),
-      "begin handling (again, after rework)"),
+      "begin handling (again, after rework)", effect=None),
     t("note", OPEN - {S.returned}, None,
       {R.assignee, R.department_lead, R.dispatcher, R.grid_worker_of_grid, R.summoned},
-      {N.result}, "add progress (处置进展) with optional photos; the state does not change"),
+      {N.result}, "add progress (处置进展) with optional photos; the state does not change",
+      effect=None),
     t("resolve", {S.in_progress}, S.resolved, {R.assignee},
       {N.result, N.photos_if_item_requires},
-      "report the result (处置完毕); awaits on-site verification"),
+      "report the result (处置完毕); awaits on-site verification", effect="resolve"),
     t("self_close", {S.self_handling}, S.closed, {R.reporter}, {N.result, N.photos},
-      "网格自处: the grid worker closes what they handled on the spot, with result and photo"),
+      "网格自处: the grid worker closes what they handled on the spot, with result and photo",
+      effect="close"),
     t("return", {S.dispatched, S.claimed, S.in_progress}, S.returned,
       {R.queue_holder, R.assignee, R.department_lead}, {N.reason},
-      "退单: not ours; back to the dispatcher of the level that routed it"),
+      "退单: not ours; back to the dispatcher of the level that routed it", effect="return"),
     t("reroute", {S.returned, S.dispatched}, S.dispatched, {R.rerouter}, {N.new_routing},
-      "改派: the dispatcher routes it again by another item, department or level"),
+      "改派: the dispatcher routes it again by another item, department or level", effect="reroute"),
     t("transfer", {S.claimed, S.in_progress}, None, {R.department_lead}, {N.assignee},
-      "the department lead hands the ticket to another staff member"),
+      "the department lead hands the ticket to another staff member", effect="transfer"),
     t("verify_pass", {S.resolved}, S.closed, {R.grid_worker_of_grid, R.dispatcher}, set(),
-      "核查通过 → 结案: verified on site, the case closes"),
+      "核查通过 → 结案: verified on site, the case closes", effect="close"),
     t("verify_fail", {S.resolved}, S.rework, {R.grid_worker_of_grid, R.dispatcher}, {N.reason},
-      "核查不通过 → 返工: not fixed; back to the handler; the deadline is not reset"),
+      "核查不通过 → 返工: not fixed; back to the handler; the deadline is not reset",
+      effect="verify_fail"),
     t("edit", OPEN - {S.returned}, None, {R.dispatcher, R.reporter}, set(),
-      "correct the description, address or urgency; needs If-Match"),
+      "correct the description, address or urgency; needs If-Match", effect=None),
     t("cancel", OPEN, S.cancelled, {R.dispatcher, R.admin}, {N.reason},
-      "作废: invalid report"),
+      "作废: invalid report", effect=None),
     t("merge", OPEN, S.cancelled, {R.dispatcher, R.admin}, {N.target_ticket},
-      "合并: a duplicate closes into another open ticket; its reporter is linked there"),
+      "合并: a duplicate closes into another open ticket; its reporter is linked there",
+      effect="merge"),
     t("reopen", {S.closed}, S.dispatched, {R.dispatcher, R.grid_worker_of_grid}, {N.reason},
-      "重新打开: within the configured number of days after closing"),
+      "重新打开: within the configured number of days after closing", effect="reopen"),
     t("rate", {S.closed}, None, {R.grid_worker_of_grid, R.dispatcher, R.poster}, {N.rating},
-      "评价: the resident's satisfaction (满意 / 基本满意 / 不满意) with a comment"),
-    # The SLA clock, the escalation ladder and the whistle (effects in app/sla/effects.py).
+      "评价: the resident's satisfaction (满意 / 基本满意 / 不满意) with a comment", effect="rate"),
+    # The SLA clock, the escalation ladder (effects in app/sla/effects.py) and the whistle
+    # (app/sla/whistles.py).
     t("escalate", {S.self_handling, S.dispatched, S.claimed, S.in_progress, S.rework, S.returned},
       S.dispatched, {R.grid_worker_of_grid, R.dispatcher}, {N.reason},
-      "上报: hand a grid ticket up to the community, a community ticket up to the street"),
+      "上报: hand a grid ticket up to the community, a community ticket up to the street",
+      effect="escalate"),
     t("request_extension", {S.claimed, S.in_progress, S.rework}, None,
       {R.assignee, R.department_lead}, {N.minutes, N.reason},
-      "延期申请: ask the level above for more time"),
+      "延期申请: ask the level above for more time", effect="request_extension"),
     t("approve_extension", OPEN - {S.closed, S.cancelled}, None, {R.approver}, {N.decision},
-      "批准延期: the resolution deadline moves by the requested time"),
+      "批准延期: the resolution deadline moves by the requested time", effect="approve_extension"),
     t("reject_extension", OPEN - {S.closed, S.cancelled}, None, {R.approver}, {N.decision},
-      "驳回延期: the deadline stays"),
+      "驳回延期: the deadline stays", effect="reject_extension"),
     t("request_suspension", {S.claimed, S.in_progress, S.rework}, None,
       {R.assignee, R.department_lead}, {N.reason},
-      "挂起申请: ask to pause the clock (e.g. waiting on the resident)"),
+      "挂起申请: ask to pause the clock (e.g. waiting on the resident)", effect="request_suspension"),
     t("approve_suspension", {S.claimed, S.in_progress, S.rework}, S.suspended, {R.approver},
-      {N.decision}, "批准挂起: the clock stops; paused time is not counted"),
+      {N.decision}, "批准挂起: the clock stops; paused time is not counted",
+      effect="approve_suspension"),
     t("reject_suspension", {S.claimed, S.in_progress, S.rework}, None, {R.approver},
-      {N.decision}, "驳回挂起: the clock keeps running"),
+      {N.decision}, "驳回挂起: the clock keeps running", effect="reject_suspension"),
     t("resume", {S.suspended}, S.in_progress, {R.assignee, R.department_lead, R.approver},
-      set(), "恢复: the clock runs again from where it stopped"),
+      set(), "恢复: the clock runs again from where it stopped", effect="resume"),
     t("blow_whistle", OPEN - {S.closed, S.cancelled, S.resolved}, None, {R.street_dispatcher},
-      set(), "吹哨: summon departments to report in by a deadline", event="whistle_blown"),
+      set(), "吹哨: summon departments to report in by a deadline", event="whistle_blown",
+      effect="blow_whistle"),
     t("report_in", OPEN - {S.closed, S.cancelled}, None, {R.summoned}, set(),
-      "报到: a summoned department reports in to the whistle", event="reported_in"),
+      "报到: a summoned department reports in to the whistle", event="reported_in",
+      effect="report_in"),
 )
 
 BY_ACTION: dict[str, Transition] = {tr.action: tr for tr in TRANSITIONS}

@@ -12,12 +12,13 @@ from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, NotFound, PreconditionRequired, problem_responses
 from app.sla.whistles import summoned_departments
 from app.tickets import action_schemas as body
-from app.tickets import actions, claiming, service
-from app.tickets.actions import ActionInput
+from app.tickets import claiming, service
+from app.tickets.action_context import ActionInput
 from app.tickets.lookups import LookupsDep
 from app.tickets.router import etag, ticket_out
 from app.tickets.schemas import TicketOut
 from app.tickets.workflow import BY_ACTION, TRANSITIONS, roles_for
+from app.workflow import actions
 
 router = APIRouter(tags=["workflow"])
 
@@ -170,8 +171,7 @@ ClaimStaff = Annotated[Any, require_roles(Role.department_staff, Role.department
                         **problem_responses(401, 403, 404)})
 async def claim_next(code: str, response: Response, actor: ClaimStaff, session: SessionDep,
                      clock: ClockDep, lookups: LookupsDep):
-    # From the process's cache: no query, so the claim is the request's first statement
-    # and commits by itself (see claiming.claim_next).
+    # From the process's cache: no query before the claim (see claiming.claim_next).
     dept_id = await lookups.department_id(session, code)
     if dept_id is None or dept_id != actor.department_id:
         raise NotFound(f"no department {code!r} of yours")

@@ -1,7 +1,5 @@
 """Webhooks (事件推送) to departments' own systems.
 
-Importing the package registers the outbox writer on the ticket timeline, so any process
-that records ticket events (API, worker, CLI) writes the outbox in the same transaction.
+The outbox is written in the transaction of every ticket event by the after-event
+pipeline's ``outbox`` step (``app.webhooks.outbox``, wired in ``app.workflow.pipeline``).
 """
-
-from app.webhooks import outbox as _outbox  # noqa: F401  (registers the on_event hook)

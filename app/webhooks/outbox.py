@@ -1,7 +1,8 @@
 """Writing the outbox: one row per matching subscription, in the transaction of the change.
 
-Registered with ``app.tickets.events.on_event`` when ``app.webhooks`` is imported, so
-every path that records a ticket event (API, SLA sweep, CLI) fills the outbox.
+The after-event pipeline's ``outbox`` step (``app.workflow.pipeline``), so every process
+that records a ticket event (API, SLA sweep, CLI) fills the outbox — after the deadlines
+step, so a message carries the deadlines the event left.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.jurisdiction.models import Department
 from app.live.concerned import other_departments
-from app.tickets.events import Event, on_event
+from app.tickets.events import Event
 from app.tickets.models import Ticket, ticket_number
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookSubscription
 
@@ -106,7 +107,6 @@ def message_body(*, delivery_id: str, event_id: int, kind: str, ticket_id: int,
     }
 
 
-@on_event("outbox")
 async def enqueue_for_event(session: AsyncSession, event: Event) -> None:
     if event.subscribed is False:  # the writer asked: no active subscription can want it
         return

@@ -7,13 +7,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.tickets.workflow import TRANSITIONS
+from app.tickets.catalogue import WEBHOOK_KINDS
 
-# The kinds a subscription may filter on: every event the state machine records, plus
-# those written outside it (posting, merging's note on the target, the SLA clock).
-EVENT_KINDS: frozenset[str] = frozenset({tr.event for tr in TRANSITIONS}) | {
-    "created", "merged_in", "sla_warning", "sla_overdue", "escalated", "report_in_missed",
-}
+# The kinds a subscription may filter on: the event catalogue's subscribable kinds.
+EVENT_KINDS: frozenset[str] = WEBHOOK_KINDS
 
 
 class WebhookCreate(BaseModel):

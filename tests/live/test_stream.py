@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-import app.sla.whistles  # noqa: F401  (registers the whistle effects: who is summoned)
 from app.live import router as live_router
 from app.live import start_broker, stop_broker
 from app.main import create_app

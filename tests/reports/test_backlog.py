@@ -16,9 +16,9 @@ from app.matrix.cache import MatrixCache
 from app.reports import backlog
 from app.reports.models import COUNTERS, ReportBacklog, ReportTicketFact
 from app.sla.commands import run_pass
-from app.tickets import actions
-from app.tickets.actions import ActionInput
+from app.tickets.action_context import ActionInput
 from app.tickets.lookups import Lookups
+from app.workflow import actions
 from tests.reports.tables import drained, marked, recomputed, snapshot, tickets_posted
 
 pytestmark = pytest.mark.usefixtures("reference")

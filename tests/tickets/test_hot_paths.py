@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.config import get_settings
 from app.db import unit_of_work
 from app.sla import service as sla
 from app.sla.models import SlaClock
-from app.tickets.models import Ticket
+from app.tickets.models import Ticket, TicketEvent
 
 CLAIM_NEXT = "/api/v1/departments/CGZF/queue/claim-next"
 
@@ -204,3 +205,33 @@ async def test_claim_next_on_a_lost_connection_answers_503_and_the_retry_claims(
     finally:
         await app.state.engine.dispose()
 
+
+
+async def test_a_claim_next_whose_answer_fails_leaves_the_ticket_queued(
+        app, token_for, post, sessions, monkeypatch):
+    # The claim is part of the request's unit of work: when reading the claimed ticket back
+    # for the answer fails, nobody was told of the claim, and nothing of it is kept.
+    ticket = await post(urgency="urgent")
+
+    async def read_back_fails(**_kwargs):
+        raise RuntimeError("the answer could not be read")
+
+    async def claims_of_the_department() -> dict[str, int]:
+        async with sessions() as s:
+            rows = await s.execute(
+                select(Ticket.status, func.count()).where(Ticket.department_id.in_(
+                    select(Ticket.department_id).where(Ticket.id == ticket["id"])))
+                .group_by(Ticket.status))
+            return dict(rows.all())
+
+    before = await claims_of_the_department()
+    monkeypatch.setattr("app.tickets.service.get_ticket", read_back_fails)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        r = await client.post(CLAIM_NEXT, headers=token_for("cgzf_staff"))
+    assert r.status_code == 500
+    assert await claims_of_the_department() == before
+    async with sessions() as s:
+        kinds = (await s.execute(select(TicketEvent.kind).where(
+            TicketEvent.ticket_id == ticket["id"]))).scalars().all()
+    assert kinds == ["created"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select, update
 
-import app.sla.whistles  # noqa: F401  (registers the whistle effects: who is summoned)
 from app.db import unit_of_work
 from app.tickets.events import record_event
 from app.webhooks.models import OutboxMessage, WebhookSubscription
@@ -204,3 +205,33 @@ async def test_claim_next_reaches_the_subscribers_of_its_department_only(
     assert sorted(await outbox_of(sessions, wanted["id"])) == sorted(
         [(own["id"], "claim"), (everyone["id"], "claim")])
     assert other["id"] not in {s for s, _ in await outbox_of(sessions, wanted["id"])}
+
+
+async def test_supervised_events_may_be_subscribed_to(client, token_for):
+    # The sweep writes "supervised" (督办) and live queues show it: webhooks may want it too.
+    created = await subscribe(client, token_for("cgzf_lead"), event_types=["supervised"])
+    assert created["event_types"] == ["supervised"]
+
+
+async def test_an_approved_extension_is_sent_with_the_new_deadline(client, token_for, sessions,
+                                                                  matrix_items):
+    # The outbox step runs after the deadlines step: the message carries the deadline the
+    # approval left, not the one before it.
+    await subscribe(client, token_for("cgzf_lead"), event_types=["approve_extension"])
+    ticket = await post_ticket(client, token_for, item_of(matrix_items, "CGZF"))
+    tid = ticket["id"]
+    for user, path, body in (("cgzf_staff", "claim", None),
+                             ("cgzf_staff", "request-extension",
+                              {"minutes": 120, "reason": "需等待材料"}),
+                             ("sd", "decide-extension", {"approve": True})):
+        r = await client.post(f"/api/v1/tickets/{tid}/{path}", headers=token_for(user),
+                              json=body)
+        assert r.status_code == 200, r.text
+    extended = r.json()["resolve_due_at"]
+    assert extended != ticket["resolve_due_at"]
+    async with sessions() as session:
+        message = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.ticket_id == tid))).scalar_one()
+    assert message.payload["event"]["kind"] == "approve_extension"
+    sent = message.payload["ticket"]["resolve_due_at"]
+    assert datetime.fromisoformat(sent) == datetime.fromisoformat(extended)

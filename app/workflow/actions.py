@@ -1,15 +1,18 @@
 """Taking a workflow action on a ticket.
 
-Every action is: check the table (state, relation, needs) for a helpful error, then one
-conditional UPDATE guarded by the state *and* the version that was read, then the timeline
-event, all in the caller's transaction. The database decides races: of two claimers the
-second UPDATE matches no row and gets 409 naming the holder; a stale If-Match gets 412.
+Every action is: check the table (state, relation, needs) for a helpful error, run the
+effect the table names for it, then one conditional UPDATE guarded by the state *and* the
+version that was read, then the timeline event (and with it the after-event pipeline), all
+in the caller's transaction. The database decides races: of two claimers the second UPDATE
+matches no row and gets 409 naming the holder; a stale If-Match gets 412.
+
+``EFFECTS`` maps the effect names of the table to the functions, written out here from the
+domains that own what each writes; a name the table gives and no function answers fails
+when this module is imported, at startup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,47 +32,19 @@ from app.errors import (
     PreconditionFailed,
 )
 from app.matrix.models import MatrixItem
+from app.sla import effects as sla_effects
 from app.sla import service as sla
+from app.sla import whistles
 from app.tickets import repository as repo
+from app.tickets.action_context import ActionInput, Context, Effect
 from app.tickets.events import record_event
 from app.tickets.guards import may_take
 from app.tickets.lookups import Lookups
 from app.tickets.models import OPEN_STATUSES, Ticket
 from app.tickets.routing import route
-from app.tickets.workflow import BY_ACTION, Need, Transition
+from app.tickets.workflow import BY_ACTION, TRANSITIONS, Need
 
 RATINGS = ("满意", "基本满意", "不满意")
-
-
-@dataclass(frozen=True, slots=True)
-class ActionInput:
-    reason: str | None = None
-    result: str | None = None
-    attachments: list[int] = field(default_factory=list)
-    target_ticket_id: int | None = None
-    assignee_id: int | None = None
-    rating: str | None = None
-    comment: str | None = None
-    item: str | None = None
-    department: str | None = None
-    minutes: int | None = None
-    departments: list[str] | None = None
-    note: str | None = None
-
-
-@dataclass(slots=True)
-class Context:
-    session: AsyncSession
-    actor: Actor
-    ticket: Ticket
-    transition: Transition
-    data: ActionInput
-    now: datetime
-    settings: Settings
-    lookups: Lookups
-    values: dict[str, Any] = field(default_factory=dict)
-    event_data: dict[str, Any] = field(default_factory=dict)
-    after: list[Callable[[int], Awaitable[None]]] = field(default_factory=list)
 
 
 async def load_for_action(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
@@ -153,7 +128,8 @@ async def take_action(
             f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
             current_version=ticket.version)
     await _check_needs(ctx)
-    await EFFECTS.get(action, _no_effect)(ctx)
+    if transition.effect is not None:
+        await EFFECTS[transition.effect](ctx)
     return await apply(ctx)
 
 
@@ -207,10 +183,6 @@ def _event_payload(ctx: Context) -> dict[str, Any]:
         # The queue the ticket leaves hears of it too (live queues, webhooks).
         payload["left_department_id"] = left
     return payload
-
-
-async def _no_effect(ctx: Context) -> None:
-    return None
 
 
 async def _claim(ctx: Context) -> None:
@@ -324,31 +296,42 @@ async def _reroute(ctx: Context) -> None:
                           level=values.get("level", ctx.ticket.level))
 
 
-Effect = Callable[[Context], Awaitable[None]]
-
-
-def effect(action: str) -> Callable[[Effect], Effect]:
-    """Register what an action does beyond the state change (used by app.sla.effects)."""
-    def register(fn: Effect) -> Effect:
-        EFFECTS[action] = fn
-        return fn
-    return register
-
-
+# Every effect the workflow table names, by name (``Transition.effect``).
 EFFECTS: dict[str, Effect] = {
     "claim": _claim,
-    "release": _unassign,
+    "unassign": _unassign,
     "resolve": _resolve,
-    "self_close": _close,
+    "close": _close,
     "return": _return,
     "reroute": _reroute,
     "transfer": _transfer,
-    "verify_pass": _close,
     "verify_fail": _verify_fail,
     "merge": _merge,
     "reopen": _reopen,
     "rate": _rate,
+    "escalate": sla_effects.escalate,
+    "request_extension": sla_effects.request_extension,
+    "approve_extension": sla_effects.approve_extension,
+    "reject_extension": sla_effects.reject_extension,
+    "request_suspension": sla_effects.request_suspension,
+    "approve_suspension": sla_effects.approve_suspension,
+    "reject_suspension": sla_effects.reject_suspension,
+    "resume": sla_effects.resume,
+    "blow_whistle": whistles.blow_whistle,
+    "report_in": whistles.report_in,
 }
+
+
+def _check_effects() -> None:
+    """Every effect the table names exists, and every effect here is named by the table."""
+    named = {tr.effect for tr in TRANSITIONS if tr.effect is not None}
+    missing, unused = sorted(named - EFFECTS.keys()), sorted(EFFECTS.keys() - named)
+    if missing or unused:
+        raise RuntimeError(f"the workflow table's effects and app.workflow.actions.EFFECTS "
+                           f"disagree: named but missing {missing}, present but unnamed {unused}")
+
+
+_check_effects()
 
 
 EDITABLE = ("description", "address", "urgency")

@@ -1,0 +1,92 @@
+"""The after-event pipeline: everything that follows a timeline event, in one fixed order,
+inside the event's transaction.
+
+    deadlines → report facts → outbox → notifications → live
+
+1. ``deadlines`` (``app.sla.hooks``): recompute the stored deadlines the event affects, and
+   close an open whistle when the case ends;
+2. ``report_facts`` (``app.reports.hooks``): count a posted ticket, or mark a changed one in
+   the report backlog;
+3. ``outbox`` (``app.webhooks.outbox``): one message per matching webhook subscription —
+   after the deadlines, so a message carries the deadlines the event left;
+4. ``notifications``: the slot for notifying people (``app.notifications``, to come): add
+   its step to ``DELIVERY`` below, between the outbox and live;
+5. ``live`` (``app.live.publish``): the live-queue event, published when the transaction
+   commits (last, so it announces what every step before it wrote).
+
+What each step does for an event is the event catalogue's to say
+(``app.tickets.catalogue``). Steps 1–2 keep derived *state*; steps 3–5 *deliver* the event.
+A hot path whose one statement already did the state steps (posting and claim-next on
+PostgreSQL) calls ``Pipeline.deliver`` for the rest.
+
+``build_pipeline`` is the one place the order is written; ``workflow_sessions`` is the one
+function every process (``create_app``, the worker, the CLI and its seeders, the tests)
+calls for its session factory, whose sessions carry the pipeline (``session.info``) so that
+``record_event`` runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db import make_sessionmaker
+from app.live.publish import publish_queue_event
+from app.reports.hooks import keep_report_facts
+from app.sla.hooks import deadlines_step
+from app.tickets.events import PIPELINE_KEY, Event
+from app.webhooks.outbox import enqueue_for_event
+
+StepRun = Callable[[AsyncSession, Event], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    run: StepRun
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    state: tuple[Step, ...]  # keep derived state: deadlines, report facts
+    delivery: tuple[Step, ...]  # tell others: outbox, notifications, live
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(step.name for step in (*self.state, *self.delivery))
+
+    async def run(self, session: AsyncSession, event: Event) -> None:
+        """Every step, in order, for an event just written."""
+        for step in self.state:
+            await step.run(session, event)
+        await self.deliver(session, event)
+
+    async def deliver(self, session: AsyncSession, event: Event) -> None:
+        """The delivery steps only: for a statement that kept the state itself."""
+        for step in self.delivery:
+            await step.run(session, event)
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The pipeline, in its documented order; the settings are the process's own."""
+    return Pipeline(
+        state=(
+            Step("deadlines", deadlines_step(settings)),
+            Step("report_facts", keep_report_facts),
+        ),
+        delivery=(
+            Step("outbox", enqueue_for_event),
+            # notifications: app/notifications adds its step here, e.g.
+            # Step("notifications", notify_step(settings)),
+            Step("live", publish_queue_event),
+        ),
+    )
+
+
+def workflow_sessions(engine: AsyncEngine, settings: Settings) -> async_sessionmaker[AsyncSession]:
+    """The session factory of a process: its sessions run ``build_pipeline(settings)``
+    after every event they write."""
+    return make_sessionmaker(engine, info={PIPELINE_KEY: build_pipeline(settings)})
