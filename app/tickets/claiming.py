@@ -38,7 +38,9 @@ from app.reports.models import ReportBacklog
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
 from app.tickets.events import HOOK_COLUMNS, Event, event_cte, pipeline_of, record_event
-from app.tickets.models import Ticket, TicketEvent, Urgency
+from app.tickets.models import Ticket, TicketEvent
+from app.tickets.queue_order import URGENCY_RANK, within_urgency
+from app.tickets.workflow import BY_ACTION
 from app.webhooks.outbox import may_be_wanted
 
 TICKETS = Ticket.__table__
@@ -46,33 +48,45 @@ NOW = bindparam("now", type_=TICKETS.c.updated_at.type)
 EVENT_DATA = {"via": "claim_next"}
 
 
+# The workflow table's claim row: from which state, to which, with which event.
+CLAIM = BY_ACTION["claim"]
+(QUEUED,) = CLAIM.sources
+assert CLAIM.target is not None
+CLAIMED = CLAIM.target
+
+
+def claim_values(claimer: Any, now: Any) -> dict[str, Any]:
+    """What a claim writes besides the state (the claim action's effect writes the same):
+    the claimer, when, and the response clock stopped."""
+    return {"assignee_id": claimer, "claimed_at": now, **sla.response_stopped_values(now)}
+
+
 def _next_in_queue(urgency: str):
-    """The first unlocked dispatched ticket of one urgency, in deadline then age order:
-    exactly the order of ``ix_tickets_queue`` after its equality columns, so the scan
-    stops at the first row instead of sorting the whole queue under FOR UPDATE."""
+    """The first unlocked queued ticket of one urgency, in the queue's order within an
+    urgency: the scan of ``ix_tickets_queue`` stops at the first row instead of sorting the
+    whole queue under FOR UPDATE."""
     return (
         select(TICKETS.c.id)
         .where(TICKETS.c.department_id == bindparam("queue_department"),
-               TICKETS.c.status == constant("dispatched"),
+               TICKETS.c.status == constant(QUEUED.value),
                TICKETS.c.urgency == constant(urgency))
-        .order_by(TICKETS.c.resolve_due_at.asc().nulls_last(), TICKETS.c.id)
+        .order_by(*within_urgency(TICKETS))
         .limit(constant(1))
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
 
 
-# Most urgent first (urgency descending), then the nearest deadline, then the oldest. One
-# ORDER BY urgency DESC, resolve_due_at, id matches no index direction and made PostgreSQL
-# sort every dispatched ticket of the department on each claim; COALESCE evaluates one
-# index-ordered probe per urgency, stopping at the first that finds a ticket.
+# The queue's order (``app.tickets.queue_order``): one ORDER BY urgency rank, deadline, id
+# matches no index and made PostgreSQL sort every dispatched ticket of the department on
+# each claim; COALESCE evaluates one index-ordered probe per urgency, most urgent first,
+# stopping at the first that finds a ticket.
 _CLAIM = (
     update(TICKETS)
-    .where(TICKETS.c.id == func.coalesce(*(_next_in_queue(u.value)
-                                           for u in sorted(Urgency, reverse=True))),
-           TICKETS.c.status == constant("dispatched"))
-    .values(status=constant("claimed"), assignee_id=bindparam("claimer"), claimed_at=NOW,
-            version=TICKETS.c.version + constant(1), updated_at=NOW, **sla.response_stopped_values(NOW))
+    .where(TICKETS.c.id == func.coalesce(*(_next_in_queue(u.value) for u in URGENCY_RANK)),
+           TICKETS.c.status == constant(QUEUED.value))
+    .values(status=constant(CLAIMED.value), version=TICKETS.c.version + constant(1),
+            updated_at=NOW, **claim_values(bindparam("claimer"), NOW))
     .returning(*(TICKETS.c[c] for c in HOOK_COLUMNS))
 )
 
@@ -89,7 +103,8 @@ def _claim_statement(*, unless_subscribed: bool):
     stopped = (update(clocks).where(clocks.c.ticket_id == claimed.c.id)
                .values(sla.CLOCK_STOPPED_VALUES).cte("stopped"))
     event = event_cte(claimed.c.id, [
-        constant("claim"), constant("dispatched"), constant("claimed"), bindparam("claimer"),
+        constant(CLAIM.event), constant(QUEUED.value), constant(CLAIMED.value),
+        bindparam("claimer"),
         bindparam("actor_api_key_id"), bindparam("actor_role"),
         bindparam("data", type_=TicketEvent.__table__.c.data.type), NOW])
     backlog = ReportBacklog.__table__
@@ -198,7 +213,8 @@ async def _after_claim(session: AsyncSession, row: Claimed, now: datetime) -> No
     # The statement kept the state (the clock stopped, the report backlog marked): the
     # pipeline's delivery steps remain.
     await pipeline_of(session).deliver(session, Event(
-        row.event_id, row.id, "claim", EVENT_DATA, now, ticket=row, subscribed=row.subscribed))
+        row.event_id, row.id, CLAIM.event, EVENT_DATA, now, ticket=row,
+        subscribed=row.subscribed))
 
 
 async def _claim_on_sqlite(session: AsyncSession, actor: Actor,
@@ -208,6 +224,7 @@ async def _claim_on_sqlite(session: AsyncSession, actor: Actor,
     if row is None:
         return None
     await sla.stop_response_clock(session, row.id)
-    await record_event(session, ticket_id=row.id, kind="claim", actor=actor, at=params["now"],
-                       from_status="dispatched", to_status="claimed", data=dict(EVENT_DATA))
+    await record_event(session, ticket_id=row.id, kind=CLAIM.event, actor=actor,
+                       at=params["now"], from_status=QUEUED.value, to_status=CLAIMED.value,
+                       data=dict(EVENT_DATA))
     return row

@@ -23,6 +23,7 @@ from app.tickets import repository as repo
 from app.tickets.events import Event, actor_columns, pipeline_of, record_event
 from app.tickets.lookups import GridRef, Lookups
 from app.tickets.models import OPEN_STATUSES, Source, Ticket, TicketEvent
+from app.tickets.queue_order import queue_order as in_queue_order
 from app.tickets.repository import TicketView
 from app.tickets.routing import route
 from app.tickets.schemas import TicketCreate
@@ -264,13 +265,8 @@ QUEUE_STATUSES = ("dispatched", "claimed", "in_progress", "rework", "suspended")
 
 
 def queue_order(stmt: Select) -> Select:
-    """Most urgent first, then the nearest deadline, then the oldest."""
-    return stmt.order_by(
-        (Ticket.urgency == "urgent").desc(),
-        Ticket.resolve_due_at.is_(None),
-        Ticket.resolve_due_at,
-        Ticket.id,
-    )
+    """The one queue order (``app.tickets.queue_order``), which claim-next follows too."""
+    return stmt.order_by(*in_queue_order(Ticket.__table__))
 
 
 async def department_queue(*, session: AsyncSession, actor: Actor, department_code: str,

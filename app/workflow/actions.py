@@ -37,6 +37,7 @@ from app.sla import service as sla
 from app.sla import whistles
 from app.tickets import repository as repo
 from app.tickets.action_context import ActionInput, Context, Effect
+from app.tickets.claiming import claim_values
 from app.tickets.events import record_event
 from app.tickets.guards import may_take
 from app.tickets.lookups import Lookups
@@ -186,8 +187,7 @@ def _event_payload(ctx: Context) -> dict[str, Any]:
 
 
 async def _claim(ctx: Context) -> None:
-    ctx.values.update(assignee_id=ctx.actor.user_id, claimed_at=ctx.now,
-                      **sla.response_stopped_values(ctx.now))
+    ctx.values.update(claim_values(ctx.actor.user_id, ctx.now))
     ticket_id = ctx.ticket.id
 
     async def stop_clock(_event_id: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.db import make_engine, make_sessionmaker
+from app.sla.sweep import SweepReport
 from app.tickets.events import PIPELINE_KEY, record_event
 from app.workflow.pipeline import build_pipeline
 
@@ -36,6 +37,11 @@ def test_the_api_the_worker_and_the_cli_run_the_same_steps(app, settings, monkey
     monkeypatch.setattr("app.workflow.pipeline.workflow_sessions", spy)
     monkeypatch.setattr("app.sla.commands.get_settings", lambda: settings)
     monkeypatch.setattr("app.cli.get_settings", lambda: settings)
+
+    async def no_sweep(**_kwargs):  # which factory it gets is the point, not the sweep
+        return SweepReport()
+
+    monkeypatch.setattr("app.sla.commands.sweep_once", no_sweep)
     from app.cli import run_in_session
     from app.sla.commands import sweep_command
 
