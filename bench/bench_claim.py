@@ -6,7 +6,7 @@ raw ``FOR UPDATE SKIP LOCKED`` loop with asyncpg, in the same run.
 What is compared, at 16 and 64 concurrent claimers, each on its own department's queue of
 ``QUEUE`` dispatched tickets (vacuumed before every run):
 
-- **Whistle**: ``app.tickets.claiming.claim_next`` as a request runs it — one session (unit
+- **Whistle**: ``app.workflow.claiming.claim_next`` as a request runs it — one session (unit
   of work) per claim, with the timeline event and the API process's after-event pipeline;
   the app's own engine, its pool sized like the baseline's (one connection per claimer,
   ``WHISTLE_DATABASE_POOL_SIZE``), and a live-queue broker as in the API process (queue
@@ -141,8 +141,8 @@ async def _whistle_claims(url: str, department_id: int, user_ids: list[int], sec
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker, unit_of_work
     from app.live import make_broker
-    from app.tickets.claiming import claim_next
     from app.tickets.events import PIPELINE_KEY
+    from app.workflow.claiming import claim_next
     from app.workflow.pipeline import Pipeline, workflow_sessions
 
     engine = make_engine(url, pool_size=len(user_ids), max_overflow=0)

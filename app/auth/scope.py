@@ -58,7 +58,7 @@ def ticket_scope_clause(actor: Actor, ticket_model: Any) -> ColumnElement[bool]:
         if actor.department_id is None:
             return false()
         # A department also sees the tickets its department was summoned to by a whistle.
-        from app.sla.whistles import summoned_ticket_ids  # local: sla imports auth
+        from app.whistle.service import summoned_ticket_ids  # local: the whistle imports auth
 
         return or_(ticket_model.department_id == actor.department_id,
                    ticket_model.id.in_(summoned_ticket_ids(actor.department_id)))

@@ -24,8 +24,8 @@ from app.tickets.action_context import ActionInput
 from app.tickets.lookups import Lookups
 from app.tickets.models import Ticket, Urgency
 from app.tickets.schemas import Reporter, TicketCreate
-from app.tickets.service import post_ticket
 from app.workflow import actions
+from app.workflow.posting import post_ticket
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]

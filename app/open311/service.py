@@ -4,7 +4,7 @@
   its category the group. Every service has one attribute, ``urgent`` (normal / urgent),
   which picks the item's urgent time limits.
 - POST requests.{format} authenticates an integration API key, finds the grid, and files
-  a ticket through ``tickets.service.post_ticket`` with ``source=open311``: it is routed
+  a ticket through ``app.workflow.posting.post_ticket`` with ``source=open311``: it is routed
   by the matrix and worked by the department exactly like any other ticket. Routing is
   synchronous, so every service is ``realtime`` and the token is the case number.
 - A retried POST of the same content from the same key within ``dedupe.WINDOW`` returns
@@ -42,6 +42,7 @@ from app.tickets.lookups import Lookups
 from app.tickets.models import Source, Urgency
 from app.tickets.repository import TicketView
 from app.tickets.schemas import Location, Reporter, TicketCreate
+from app.workflow import posting
 
 CONTACT = ("Whistle grid-governance dispatch (网格化服务管理中心): contact the command centre "
            "of the street you file into.")
@@ -222,7 +223,7 @@ async def file_request(*, session: AsyncSession, lookups: Lookups, tree: Jurisdi
     twin = await _recent_twin(session, actor, previous, now)
     if twin is not None:
         return Filed(twin, created=False)
-    posted = await tickets.post_ticket(session=session, lookups=lookups, actor=actor, data=data,
+    posted = await posting.post_ticket(session=session, lookups=lookups, actor=actor, data=data,
                                        idempotency_key=key, now=now, source=Source.open311)
     if posted.created and media_url:
         await record_event(session, ticket_id=posted.view.ticket.id, kind=RECEIVED_EVENT,

@@ -1,6 +1,6 @@
 """What the SLA actions of the workflow table do beyond the state change: escalation (上报),
 extension (延期) and suspension (挂起) requests and decisions, resumption. The whistle's
-effects are in ``app.sla.whistles``; the table names each action's effect and
+effects are in ``app.whistle.service``; the table names each action's effect and
 ``app.workflow.actions.EFFECTS`` maps the names to these functions. Deadlines are
 recomputed afterwards by the after-event pipeline's deadlines step (``app.sla.hooks``), the
 same way for every action.

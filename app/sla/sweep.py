@@ -28,9 +28,9 @@ from app.sla.dialect import insert_for, is_postgres
 from app.sla.effects import climb
 from app.sla.models import SlaAlert, SlaClock, Whistle, WhistleSummons
 from app.sla.service import LADDER, RUNNING, Deadlines
-from app.sla.whistles import blow, default_departments
 from app.tickets.events import record_event
 from app.tickets.models import Ticket
+from app.whistle.service import blow, default_departments
 
 _TICKETS = Ticket.__table__
 

@@ -2,7 +2,7 @@
 
 Effects live with the domain whose data they write (``app.workflow.actions`` for the
 ticket's own columns, ``app.sla.effects`` for escalation, extensions and suspensions,
-``app.sla.whistles`` for the whistle); the workflow table names each action's effect and
+``app.whistle.service`` for the whistle); the workflow table names each action's effect and
 ``app.workflow.actions`` maps the names to them. They share this context, which sits in
 the tickets domain so that every domain may import it.
 """

@@ -19,6 +19,7 @@ from app.tickets.masking import mask_name
 from app.tickets.models import Source, Status, Urgency
 from app.tickets.repository import TicketView
 from app.tickets.schemas import EventOut, Location, ReporterOut, TicketCreate, TicketOut, TicketPage
+from app.workflow import posting
 
 router = APIRouter(tags=["tickets"])
 
@@ -85,7 +86,7 @@ async def post_ticket(
         alias="Idempotency-Key", min_length=1, max_length=200,
         description="makes retries safe: same key and body → the same ticket")] = None,
 ) -> TicketOut:
-    posted = await service.post_ticket(session=session, lookups=lookups, actor=actor, data=body,
+    posted = await posting.post_ticket(session=session, lookups=lookups, actor=actor, data=body,
                                        idempotency_key=idempotency_key, now=clock.now())
     if not posted.created:
         response.status_code = status.HTTP_200_OK

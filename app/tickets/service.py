@@ -1,193 +1,24 @@
-"""Posting, reading and listing tickets. Workflow actions live in ``tickets.workflow``."""
+"""Reading and listing tickets and queues. Posting and workflow actions are orchestration:
+``app.workflow.posting`` and ``app.workflow.actions``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.auth.models import Role
-from app.auth.scope import can_post_in_grid, ticket_scope_clause
-from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
-from app.reports.facts import reporting_day
-from app.sla import service as sla
-from app.sla.dialect import is_postgres
-from app.tickets import posting
+from app.auth.scope import ticket_scope_clause
+from app.errors import InvalidInput, NotFound
 from app.tickets import repository as repo
-from app.tickets.events import Event, actor_columns, pipeline_of, record_event
-from app.tickets.lookups import GridRef, Lookups
-from app.tickets.models import OPEN_STATUSES, Source, Ticket, TicketEvent
+from app.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
 from app.tickets.queue_order import queue_order as in_queue_order
 from app.tickets.repository import TicketView
-from app.tickets.routing import route
-from app.tickets.schemas import TicketCreate
 
 MAX_PAGE = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    view: TicketView
-    created: bool  # False when an Idempotency-Key retry returned the first ticket
-
-
-def request_hash(data: TicketCreate) -> str:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def _resolve_grid(*, session: AsyncSession, lookups: Lookups, actor: Actor,
-                        data: TicketCreate) -> GridRef:
-    if data.grid is not None:
-        grid = await lookups.grid_by_code(session, data.grid)
-        if grid is None or not can_post_in_grid(actor, grid):
-            raise InvalidInput.at(["body", "grid"], f"no grid {data.grid!r} in your scope")
-        return grid
-    assert data.location is not None  # the schema requires one of the two
-    grid = await lookups.locate(session, data.location.lat, data.location.lon)
-    if grid is None:
-        raise InvalidInput.at(["body", "location"],
-                              "the location is not inside any grid", "outside_every_grid")
-    if not can_post_in_grid(actor, grid):
-        raise InvalidInput.at(["body", "location"],
-                              f"the location is in grid {grid.code}, outside your scope")
-    return grid
-
-
-def _source_for(actor: Actor, data: TicketCreate) -> Source:
-    if actor.role is Role.integration:
-        if data.source in (None, Source.grid_worker):
-            return Source.hotline if data.source is None else Source.resident
-        return data.source
-    return Source.grid_worker if actor.role is Role.grid_worker else Source.hotline
-
-
-async def post_ticket(
-    *,
-    session: AsyncSession,
-    lookups: Lookups,
-    actor: Actor,
-    data: TicketCreate,
-    idempotency_key: str | None,
-    now: datetime,
-    source: Source | None = None,
-) -> Posted:
-    """Route a new issue by the current matrix and queue it, once per Idempotency-Key."""
-    if idempotency_key is not None:
-        digest = request_hash(data)
-        fresh = await repo.claim_idempotency_key(session, owner=actor.owner_key,
-                                                 key=idempotency_key, request_hash=digest, at=now)
-        if not fresh:
-            return Posted(await _replay(session, actor, idempotency_key, digest), created=False)
-
-    grid = await _resolve_grid(session=session, lookups=lookups, actor=actor, data=data)
-    # Every lookup before the first write: nothing may wait once rows are locked.
-    community_code, street_code = await lookups.codes_above(session, grid)
-    found = await lookups.current_item(session, data.item)
-    if found is None:
-        raise InvalidInput.at(["body", "item"], f"no item {data.item!r} in the current matrix")
-    version_id, item = found
-    routing = route(item, self_handle=data.self_handle,
-                    may_self_handle=actor.role is Role.grid_worker)
-    department_id = None
-    if routing.department_code is not None:
-        department_id = await lookups.department_id(session, routing.department_code)
-    deadlines = await sla.deadlines_for_posting(
-        session, street_id=grid.street_id, item=item, urgency=data.urgency.value,
-        level=routing.level, status=routing.status.value, now=now)
-
-    values = {
-        "matrix_version_id": version_id,
-        "item_id": item.id,
-        "item_code": item.code,
-        "category_code": item.category_code,
-        "street_id": grid.street_id,
-        "community_id": grid.community_id,
-        "grid_id": grid.id,
-        "level": routing.level,
-        "department_id": department_id,
-        "status": routing.status.value,
-        "urgency": data.urgency.value,
-        "source": (source or _source_for(actor, data)).value,
-        "description": data.description,
-        "address": data.address,
-        "lat": data.location.lat if data.location else None,
-        "lon": data.location.lon if data.location else None,
-        "reporter_name": data.reporter.name if data.reporter else None,
-        "reporter_phone": data.reporter.phone if data.reporter else None,
-        "self_handle": data.self_handle,
-        "routing_reason": routing.reason,
-        "created_by_user_id": actor.user_id,
-        "created_by_api_key_id": actor.api_key_id,
-        "assignee_id": actor.user_id if data.self_handle else None,
-        "rework_count": 0,
-        "return_count": 0,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-        **deadlines.ticket_values(now),
-    }
-    ticket_id, event_id = await _write_posted(
-        session, actor=actor, values=values, deadlines=deadlines, now=now,
-        event_data={"level": routing.level, "department": routing.department_code,
-                    "item": item.code, "matrix_version": version_id, "reason": routing.reason})
-    await repo.link_attachments(session, attachment_ids=data.attachments,
-                                uploader=(actor.user_id, actor.api_key_id),
-                                ticket_id=ticket_id, event_id=event_id)
-    if idempotency_key is not None:
-        await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
-                                        ticket_id=ticket_id)
-    # The response is built from what was written (a new ticket's attachments are exactly
-    # those just linked: any other id was a 422), not read back.
-    view = TicketView(Ticket(id=ticket_id, **values), grid.code, community_code, street_code,
-                      routing.department_code, item.name, tuple(sorted(set(data.attachments))))
-    return Posted(view, created=True)
-
-
-async def _write_posted(session: AsyncSession, *, actor: Actor, values: dict[str, Any],
-                        deadlines: sla.Deadlines, now: datetime,
-                        event_data: dict[str, Any]) -> tuple[int, int]:
-    """The ticket, its SLA clock, its ``created`` event and the after-event pipeline; the
-    ticket's and the event's ids. One statement on PostgreSQL (``app.tickets.posting``),
-    which also adds the posting counts to the rollups (the report facts step's work)."""
-    if is_postgres(session):
-        event = {"kind": "created", "from_status": None, "to_status": values["status"],
-                 **actor_columns(actor), "data": event_data, "created_at": now}
-        row = await posting.insert_posted(session, ticket=values,
-                                          clock=deadlines.clock_values(), event=event,
-                                          day=reporting_day(now))
-        # The statement kept the state (clock, rollups); the delivery steps remain.
-        await pipeline_of(session).deliver(session, Event(
-            row.event_id, row.id, "created", event_data, now, ticket=row,
-            subscribed=row.subscribed))
-        return row.id, row.event_id
-    ticket_id = await repo.insert_ticket(session, values)
-    await sla.insert_clock(session, ticket_id=ticket_id, deadlines=deadlines)
-    event_id = await record_event(session, ticket_id=ticket_id, kind="created", actor=actor,
-                                  at=now, to_status=values["status"], data=event_data)
-    return ticket_id, event_id
-
-
-async def _replay(session: AsyncSession, actor: Actor, key: str, digest: str) -> TicketView:
-    record = await repo.find_idempotency_record(session, owner=actor.owner_key, key=key)
-    if record is None or record.ticket_id is None:
-        raise RuntimeError("idempotency record vanished")  # cannot happen: same transaction
-    if record.request_hash != digest:
-        raise IdempotencyKeyReused(
-            f"Idempotency-Key {key!r} was first used with a different request body",
-            errors=[{"loc": ["header", "Idempotency-Key"],
-                     "msg": "already used with a different request body", "type": "reused"}],
-        )
-    view = await repo.get_view(session, record.ticket_id, ticket_scope_clause(actor, Ticket))
-    if view is None:
-        raise NotFound("the ticket created with this key is no longer visible to you")
-    return view
 
 
 async def get_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int) -> TicketView:

@@ -118,7 +118,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     t("rate", {S.closed}, None, {R.grid_worker_of_grid, R.dispatcher, R.poster}, {N.rating},
       "评价: the resident's satisfaction (满意 / 基本满意 / 不满意) with a comment", effect="rate"),
     # The SLA clock, the escalation ladder (effects in app/sla/effects.py) and the whistle
-    # (app/sla/whistles.py).
+    # (app/whistle/service.py).
     t("escalate", {S.self_handling, S.dispatched, S.claimed, S.in_progress, S.rework, S.returned},
       S.dispatched, {R.grid_worker_of_grid, R.dispatcher}, {N.reason},
       "上报: hand a grid ticket up to the community, a community ticket up to the street",

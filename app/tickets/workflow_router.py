@@ -10,15 +10,15 @@ from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, NotFound, PreconditionRequired, problem_responses
-from app.sla.whistles import summoned_departments
 from app.tickets import action_schemas as body
-from app.tickets import claiming, service
+from app.tickets import service
 from app.tickets.action_context import ActionInput
 from app.tickets.lookups import LookupsDep
 from app.tickets.router import etag, ticket_out
 from app.tickets.schemas import TicketOut
 from app.tickets.workflow import BY_ACTION, TRANSITIONS, roles_for
-from app.workflow import actions
+from app.whistle.service import summoned_departments
+from app.workflow import actions, claiming
 
 router = APIRouter(tags=["workflow"])
 

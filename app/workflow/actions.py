@@ -34,16 +34,16 @@ from app.errors import (
 from app.matrix.models import MatrixItem
 from app.sla import effects as sla_effects
 from app.sla import service as sla
-from app.sla import whistles
 from app.tickets import repository as repo
 from app.tickets.action_context import ActionInput, Context, Effect
-from app.tickets.claiming import claim_values
 from app.tickets.events import record_event
 from app.tickets.guards import may_take
 from app.tickets.lookups import Lookups
 from app.tickets.models import OPEN_STATUSES, Ticket
 from app.tickets.routing import route
 from app.tickets.workflow import BY_ACTION, TRANSITIONS, Need
+from app.whistle import service as whistles
+from app.workflow.claiming import claim_values
 
 RATINGS = ("满意", "基本满意", "不满意")
 

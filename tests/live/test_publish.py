@@ -130,7 +130,7 @@ async def test_a_claim_next_whose_request_fails_is_neither_kept_nor_published(
         engine, sessions, reference, clock, only_ticket_in_cgzf_queue):
     # The claim is part of the request's transaction on both backends: when the request
     # fails after it, the ticket stays queued and no queue event goes out.
-    from app.tickets.claiming import claim_next
+    from app.workflow.claiming import claim_next
 
     cgzf, ticket_id = only_ticket_in_cgzf_queue
     broker = make_broker(engine)
@@ -158,7 +158,7 @@ async def test_a_claim_next_after_the_requests_first_statement_commits_with_its_
     # it commits — not when it rolls back.
     from sqlalchemy import text
 
-    from app.tickets.claiming import claim_next
+    from app.workflow.claiming import claim_next
 
     cgzf, ticket_id = only_ticket_in_cgzf_queue
     broker = make_broker(engine)

@@ -25,13 +25,13 @@ from app.jurisdiction.geo import JurisdictionCache
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.cache import MatrixCache
 from app.sla.sweep import sweep_once
-from app.sla.whistles import summoned_departments
 from app.tickets.action_context import ActionInput
 from app.tickets.lookups import Lookups
 from app.tickets.models import Ticket
 from app.tickets.schemas import TicketCreate
-from app.tickets.service import post_ticket
+from app.whistle.service import summoned_departments
 from app.workflow import actions
+from app.workflow.posting import post_ticket
 
 # status → (action, weight); "stop" ends the story there.
 MOVES: dict[str, list[tuple[str, float]]] = {

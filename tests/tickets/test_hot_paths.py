@@ -141,7 +141,7 @@ def test_the_claim_statement_sends_only_the_requests_values_as_parameters():
     # parameters they made PostgreSQL plan each claim anew (see the next test).
     from sqlalchemy.dialects.postgresql import asyncpg
 
-    from app.tickets.claiming import _driver_statement
+    from app.workflow.claiming import _driver_statement
 
     statement = _driver_statement(asyncpg.dialect())
     assert {name for name, _ in statement.parameters} == {
@@ -159,7 +159,7 @@ async def test_claim_next_runs_on_one_generic_plan(post, sessions, reference, cl
         pytest.skip("PostgreSQL's plan cache")
     from sqlalchemy import text
 
-    from app.tickets.claiming import claim_next
+    from app.workflow.claiming import claim_next
 
     await clear_queues()
     staff = reference["cgzf_staff"]
