@@ -173,7 +173,7 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
                              and rng.random() < 0.5),
         )
         posted = await post_ticket(session=session, lookups=lookups, actor=poster, data=data,
-                                   idempotency_key=None, now=at)
+                                   idempotency_key=None, now=at, settings=get_settings())
         made += 1
         ticket_id = posted.view.ticket.id
         story = ("self_close",) if data.self_handle else rng.choices(

@@ -180,7 +180,7 @@ async def post_request(request: Request, fmt: Format, form: Annotated[RequestFor
         tree = await jurisdictions.get(session)
         filed = await service.file_request(
             session=session, lookups=lookups, tree=tree, matrix=await matrices.current(session),
-            actor=actor, form=form, now=now)
+            actor=actor, form=form, now=now, settings=request.app.state.settings)
         ctx = await reads.context_for(session, tree, [filed.view], _attachments(request))
     ticket = filed.view.ticket
     return render(fmt, "service_requests", [{

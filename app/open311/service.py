@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.auth.apikeys import authenticate_api_key
+from app.config import Settings
 from app.errors import NotAuthenticated
 from app.jurisdiction.geo import JurisdictionTree
 from app.jurisdiction.models import Level
@@ -205,7 +206,7 @@ async def _recent_twin(session: AsyncSession, actor: Actor, key: str,
 
 async def file_request(*, session: AsyncSession, lookups: Lookups, tree: JurisdictionTree,
                        matrix: CurrentMatrix | None, actor: Actor, form: RequestForm,
-                       now: datetime) -> Filed:
+                       now: datetime, settings: Settings) -> Filed:
     """Turn a POSTed service request into a ticket routed by the matrix (once per retry)."""
     street_id = street_of(tree, form.jurisdiction_id)
     code = (form.service_code or "").strip()
@@ -224,7 +225,8 @@ async def file_request(*, session: AsyncSession, lookups: Lookups, tree: Jurisdi
     if twin is not None:
         return Filed(twin, created=False)
     posted = await posting.post_ticket(session=session, lookups=lookups, actor=actor, data=data,
-                                       idempotency_key=key, now=now, source=Source.open311)
+                                       idempotency_key=key, now=now, settings=settings,
+                                       source=Source.open311)
     if posted.created and media_url:
         await record_event(session, ticket_id=posted.view.ticket.id, kind=RECEIVED_EVENT,
                            actor=actor, at=now, data={"media_url": media_url})

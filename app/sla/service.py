@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, case, exists, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import constant
 from app.matrix.categories import escalation_minutes
 from app.matrix.models import MatrixItem
@@ -181,11 +181,10 @@ _INSERT_CLOCK = insert(SlaClock.__table__)
 
 async def deadlines_for_posting(session: AsyncSession, *, street_id: int, item: SlaItem,
                                 urgency: str, level: str, status: str,
-                                now: datetime) -> Deadlines:
+                                now: datetime, settings: Settings) -> Deadlines:
     """The deadlines of a ticket about to be posted at ``now``, computed before its insert so
-    that they go into the row (posting is a hot path: this saves the hook's reload and
-    rewrite of the new ticket). Like the hook, it uses the process's own settings."""
-    settings = get_settings()
+    that they go into the row (posting is a hot path: this saves the deadlines step's
+    reload and rewrite of the new ticket)."""
     cal = await calendar_for(session, street_id, settings=settings)
     return initial_deadlines(item=item, urgency=urgency, level=level, status=status, now=now,
                              cal=cal, warning_share=settings.warning_share)

@@ -11,7 +11,7 @@ from app.auth.actor import Actor
 from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.auth.scope import can_see_contact, mask_phone
-from app.deps import ClockDep, SessionDep
+from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.tickets import service
 from app.tickets.lookups import LookupsDep
@@ -82,12 +82,14 @@ async def post_ticket(
     session: SessionDep,
     clock: ClockDep,
     lookups: LookupsDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=200,
         description="makes retries safe: same key and body → the same ticket")] = None,
 ) -> TicketOut:
     posted = await posting.post_ticket(session=session, lookups=lookups, actor=actor, data=body,
-                                       idempotency_key=idempotency_key, now=clock.now())
+                                       idempotency_key=idempotency_key, now=clock.now(),
+                                       settings=settings)
     if not posted.created:
         response.status_code = status.HTTP_200_OK
     response.headers["ETag"] = etag(posted.view)

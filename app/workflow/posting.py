@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import can_post_in_grid, ticket_scope_clause
+from app.config import Settings
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from app.reports.facts import reporting_day
 from app.sla import service as sla
@@ -78,6 +79,7 @@ async def post_ticket(
     data: TicketCreate,
     idempotency_key: str | None,
     now: datetime,
+    settings: Settings,
     source: Source | None = None,
 ) -> Posted:
     """Route a new issue by the current matrix and queue it, once per Idempotency-Key."""
@@ -102,7 +104,7 @@ async def post_ticket(
         department_id = await lookups.department_id(session, routing.department_code)
     deadlines = await sla.deadlines_for_posting(
         session, street_id=grid.street_id, item=item, urgency=data.urgency.value,
-        level=routing.level, status=routing.status.value, now=now)
+        level=routing.level, status=routing.status.value, now=now, settings=settings)
 
     values = {
         "matrix_version_id": version_id,

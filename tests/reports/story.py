@@ -233,7 +233,8 @@ async def make_stories(*, sessions, reference: dict, settings, count: int, start
             try:
                 posted = await post_ticket(session=session, lookups=walk.lookups,
                                            actor=reference[username], data=body,
-                                           idempotency_key=None, now=at)
+                                           idempotency_key=None, now=at,
+                                           settings=settings)
             except WhistleError:
                 continue
             ids.append(posted.view.ticket.id)
