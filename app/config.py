@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # max_connections.
     database_pool_size: int = Field(20, ge=1)
     database_max_overflow: int = Field(20, ge=0)
+    # Seconds to wait for a PostgreSQL connection to open (a server that accepts and never
+    # answers); the request then answers 503 instead of hanging for asyncpg's minute.
+    database_connect_timeout: float = Field(10.0, gt=0)
 
     # Tokens (JWT access tokens signed with HS256; refresh tokens are opaque and stored hashed).
     secret_key: str = DEV_SECRET

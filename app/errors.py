@@ -13,7 +13,13 @@
     ├── PreconditionRequired          428  an If-Match header is required and missing
     ├── PayloadTooLarge               413
     ├── UnsupportedMediaType          415
-    └── TooManyRequests               429  throttled; carries Retry-After
+    ├── TooManyRequests               429  throttled; carries Retry-After
+    └── DatabaseUnavailable           503  the database cannot be reached; carries Retry-After
+
+The database's own failures are mapped here too: any error that means the database cannot
+be reached (a connection lost mid-request, refused, reset, the server shutting down or
+starting up, too many connections, a timeout) answers 503 with ``Retry-After`` and one log
+line; a unique key lost to a concurrent writer answers 409; anything else is a bug (500).
 
 Every problem body has ``type``, ``title``, ``status``, ``detail`` and, where a field is at
 fault, ``errors``: a list of ``{"loc": [...], "msg": ..., "type": ...}`` naming the field path.
@@ -21,13 +27,20 @@ fault, ``errors``: a list of ``{"loc": [...], "msg": ..., "type": ...}`` naming 
 
 from __future__ import annotations
 
+import errno
+import logging
+import socket
 from typing import Any
 
+from asyncpg.exceptions import ConnectionDoesNotExistError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("whistle.errors")
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://whistle.example/problems/"
@@ -118,6 +131,44 @@ class TooManyRequests(WhistleError):
         super().__init__(detail, retry_after=max(1, retry_after), **kw)
 
 
+class DatabaseUnavailable(WhistleError):
+    status, title, slug = 503, "Service unavailable", "database-unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **kw: Any) -> None:
+        kw["headers"] = {"Retry-After": str(max(1, retry_after))}
+        super().__init__(detail, **kw)
+
+
+# SQLSTATE classes that say the server cannot serve this connection now: 08 connection
+# exception, 53 insufficient resources (53300 too many connections), 57P operator
+# intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 starting up / shutting down).
+_OUTAGE_SQLSTATES = ("08", "53", "57P")
+# What a socket says when the server is not there (plain OSErrors: asyncio reports a host
+# tried on several addresses as one "Multiple exceptions" OSError without an errno).
+_OUTAGE_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE,
+                  errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, None}
+
+
+def database_outage(exc: BaseException) -> BaseException | None:
+    """The failure in ``exc``'s chain that means the database cannot be reached, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return current
+        if isinstance(current, TimeoutError | PoolTimeout | ConnectionError | socket.gaierror
+                      | ConnectionDoesNotExistError):
+            return current
+        if type(current) is OSError and current.errno in _OUTAGE_ERRNOS:
+            return current
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
+            return current
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return None
+
+
 _STATUS_TITLES = {
     400: "Bad request",
     401: "Not authenticated",
@@ -129,6 +180,7 @@ _STATUS_TITLES = {
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
+    503: "Service unavailable",
 }
 
 
@@ -181,16 +233,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
                        headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(DBAPIError)
-    async def _database_error(request: Request, exc: DBAPIError):
-        if not exc.connection_invalidated:
+    async def _database_unavailable(request: Request, exc: Exception):
+        cause = database_outage(exc)
+        if cause is None:
             raise exc  # a bug, not an outage: the server error handler answers it
-        # The connection was lost (a database restart or failover): SQLAlchemy has discarded
-        # it and the pool's other connections, so a retry gets a fresh one.
-        return problem(503, "Service unavailable",
-                       "the database connection was lost; retry the request",
-                       slug="database-unavailable", instance=request.url.path,
-                       headers={"Retry-After": "1"})
+        # One line, no traceback: an outage fails many requests at once. A lost connection
+        # has been discarded by SQLAlchemy (with the pool's others), so a retry gets a new one.
+        log.warning("database unavailable: %s %s: %s: %s", request.method, request.url.path,
+                    type(cause).__name__, str(cause).splitlines()[0][:200] if str(cause) else "")
+        error = DatabaseUnavailable("the database cannot be reached right now; retry the request")
+        return problem(error.status, error.title, error.detail, slug=error.slug,
+                       instance=request.url.path, headers=error.headers)
+
+    # Connecting raises the socket's own errors (refused, timed out) past SQLAlchemy; a
+    # statement's failure arrives as a DBAPIError; asyncpg's, on the paths that use it
+    # directly, as themselves.
+    for kind in (DBAPIError, OSError, PoolTimeout, ConnectionDoesNotExistError):
+        app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError):

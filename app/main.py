@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     engine = make_engine(settings.database_url, echo=settings.sql_echo,
                          pre_ping=settings.database_pre_ping,
                          pool_size=settings.database_pool_size,
-                         max_overflow=settings.database_max_overflow)
+                         max_overflow=settings.database_max_overflow,
+                         connect_timeout=settings.database_connect_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
