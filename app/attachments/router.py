@@ -12,6 +12,7 @@ from app.attachments import service
 from app.auth.deps import CurrentActor
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
+from app.ids import IdPath
 
 router = APIRouter(tags=["attachments"])
 
@@ -43,7 +44,7 @@ async def upload_attachment(file: UploadFile, actor: CurrentActor, session: Sess
 @router.get("/attachments/{attachment_id}", operation_id="get_attachment",
             summary="Download a photo", response_class=FileResponse,
             responses={200: {"content": {"image/*": {}}}, **problem_responses(401, 404)})
-async def get_attachment(attachment_id: int, actor: CurrentActor, session: SessionDep,
+async def get_attachment(attachment_id: IdPath, actor: CurrentActor, session: SessionDep,
                          settings: SettingsDep) -> FileResponse:
     attachment = await service.get_attachment(session=session, actor=actor,
                                               attachment_id=attachment_id)

@@ -13,6 +13,7 @@ from app.auth.models import Role
 from app.auth.scope import can_see_contact, mask_phone
 from app.deps import ClockDep, SessionDep
 from app.errors import problem_responses
+from app.ids import IdPath
 from app.tickets import service
 from app.tickets.lookups import LookupsDep
 from app.tickets.masking import mask_name
@@ -97,7 +98,7 @@ async def post_ticket(
 @router.get("/tickets/{ticket_id}", operation_id="get_ticket", response_model=TicketOut,
             summary="One ticket (404 when outside your scope)",
             responses=problem_responses(401, 404))
-async def get_ticket(ticket_id: int, response: Response, actor: CurrentActor,
+async def get_ticket(ticket_id: IdPath, response: Response, actor: CurrentActor,
                      session: SessionDep) -> TicketOut:
     view = await service.get_ticket(session=session, actor=actor, ticket_id=ticket_id)
     response.headers["ETag"] = etag(view)
@@ -138,7 +139,7 @@ async def list_tickets(
 @router.get("/tickets/{ticket_id}/events", operation_id="list_ticket_events",
             response_model=list[EventOut], summary="The ticket's timeline, oldest first",
             responses=problem_responses(401, 404))
-async def list_ticket_events(ticket_id: int, actor: CurrentActor,
+async def list_ticket_events(ticket_id: IdPath, actor: CurrentActor,
                              session: SessionDep) -> list[EventOut]:
     events = await service.list_events(session=session, actor=actor, ticket_id=ticket_id)
     return [EventOut.model_validate(e, from_attributes=True) for e in events]
