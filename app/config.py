@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Attachments (photos from grid workers' phones).
     attachment_dir: Path = Path("var/attachments")
     attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Pixels an uploaded image may have (width × height): a small file can claim a huge
+    # image (a decompression bomb); 64 million is beyond any phone's photo.
+    attachment_max_pixels: int = Field(64_000_000, ge=1)
 
     # How long an API process trusts its cached matrix version / jurisdiction tree before
     # checking the database for a newer one (imports in the same process refresh at once).

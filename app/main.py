@@ -16,6 +16,7 @@ from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
 from app.open311.router import router as open311_router
+from app.request_guard import guard_routes
 from app.routers import API_ROUTERS
 from app.tickets.lookups import Lookups
 
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths
+    guard_routes(app)  # authentication before the body; only storable text
     return app

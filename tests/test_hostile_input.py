@@ -107,3 +107,70 @@ async def test_ranking_weights_are_finite_and_bounded(client, token_for, weight)
     r = await client.get(f"/api/v1/reports/rankings?from=2026-11-01&to=2026-11-30"
                          f"&w_response={weight}", headers=token_for("sup_bh"))
     assert _is_invalid(r, "query", "w_response"), r.text
+
+
+# --- characters PostgreSQL cannot store, and authentication before the body ----------------
+
+NUL = "\x00"
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "loc"), [
+    ("POST", "/api/v1/tickets", {"json": {"grid": "BH01-01", "item": "x",
+                                          "description": f"a{NUL}b"}}, ["body", "description"]),
+    ("POST", "/api/v1/tickets", {"json": {"grid": "BH01-01", "item": "x", "description": "d",
+                                          "reporter": {"name": f"王{NUL}"}}},
+     ["body", "reporter", "name"]),
+    ("POST", "/api/v1/tickets/1/note", {"json": {"result": "\ud800"}}, ["body", "result"]),
+    ("GET", "/api/v1/jurisdictions/BH%00", {}, ["path", "code"]),
+    ("GET", "/api/v1/tickets", {"params": {"jurisdiction": f"BH{NUL}"}}, ["query", "jurisdiction"]),
+])
+async def test_unstorable_characters_are_422_naming_the_field(client, token_for, method, path,
+                                                              kwargs, loc):
+    if "json" in kwargs:  # json.dumps escapes NUL and lone surrogates as \\u0000, \\ud800
+        import json
+        kwargs = {"content": json.dumps(kwargs["json"]),
+                  "headers": {"Content-Type": "application/json"}}
+    headers = {**token_for("admin"), **kwargs.pop("headers", {})}
+    r = await client.request(method, path, headers=headers, **kwargs)
+    assert _is_invalid(r, *loc), r.text
+
+
+async def test_a_login_username_with_nul_is_422(client):
+    r = await client.post("/api/v1/auth/token", data={"username": f"gw{NUL}01", "password": "x"})
+    assert _is_invalid(r, "body", "username"), r.text
+
+
+@pytest.mark.parametrize(("path", "headers", "content"), [
+    ("/api/v1/tickets", {"Content-Type": "application/json"}, b"\xff\xfe{"),
+    ("/api/v1/tickets", {"Content-Type": "application/json"}, b"{not json"),
+    ("/api/v1/attachments", {"Content-Type": "multipart/form-data"}, b"--x\r\n"),
+    ("/api/v1/tickets/1/merge", {"Content-Type": "application/json"}, b'{"target_ticket_id": 0}'),
+])
+async def test_an_anonymous_request_is_401_whatever_its_body(client, path, headers, content):
+    r = await client.post(path, headers=headers, content=content)
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width × height`` pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack("!I", len(data)) + kind + data
+                + struct.pack("!I", zlib.crc32(kind + data)))
+
+    header = struct.pack("!IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0"))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side", [100_000, 9_000])  # beyond Pillow's own limit; beyond ours
+async def test_a_decompression_bomb_image_is_413(client, token_for, side):
+    bomb = _png_claiming(side, side)
+    assert len(bomb) < 100
+    r = await client.post("/api/v1/attachments", headers=token_for("gw01"),
+                          files={"file": ("bomb.png", bomb, "image/png")})
+    assert r.status_code == 413, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "file"]

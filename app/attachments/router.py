@@ -37,7 +37,7 @@ async def upload_attachment(file: UploadFile, actor: CurrentActor, session: Sess
     attachment = await service.store_attachment(
         session=session, actor=actor, data=data, filename=file.filename or "upload",
         directory=settings.attachment_dir, max_bytes=settings.attachment_max_bytes,
-        now=clock.now())
+        max_pixels=settings.attachment_max_pixels, now=clock.now())
     return AttachmentOut.model_validate(attachment, from_attributes=True)
 
 
