@@ -28,6 +28,7 @@ fault, ``errors``: a list of ``{"loc": [...], "msg": ..., "type": ...}`` naming 
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import socket
 from typing import Any
@@ -293,3 +294,49 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting the problem+json errors of an operation."""
     return {s: {"description": _STATUS_TITLES.get(s, "Error"), **PROBLEM_RESPONSE_SCHEMA}
             for s in statuses}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the service answers, for every operation under
+    /api: every 4xx/5xx is the one ``Problem`` schema as problem+json (FastAPI documents its
+    422 as its own JSON body, which the handler above never sends); an operation with a
+    body may answer 400 (a body that cannot be read: JSON that is not UTF-8, multipart
+    without a boundary); every operation may answer 503 (the database cannot be reached);
+    an operation that answers 428 requires its If-Match header."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem_schema = PROBLEM_RESPONSE_SCHEMA["content"][PROBLEM_JSON]["schema"]
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = problem_schema
+        reference = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("400", {"description": "the body cannot be read"})
+                if operation.get("parameters") or "requestBody" in operation:
+                    responses.setdefault("422", {"description": "Invalid input"})
+                outage = responses.setdefault("503", {
+                    "description": "the database cannot be reached; retry"})
+                outage.setdefault("headers", {"Retry-After": {
+                    "schema": {"type": "integer"}, "description": "seconds"}})
+                for status, response in responses.items():
+                    if status[0] in "45":
+                        response["content"] = reference
+                if "428" in responses:
+                    for parameter in operation.get("parameters", []):
+                        if parameter["in"] == "header" and parameter["name"] == "If-Match":
+                            parameter["required"] = True
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if unused not in json.dumps(schema.get("paths", {})):
+                schemas.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from app import health
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers
+from app.errors import document_problems, install_error_handlers
 from app.hooks import register_event_hooks
 from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
@@ -69,4 +69,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.include_router(router, prefix="/api/v1")
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths
     guard_routes(app)  # authentication before the body; only storable text
+    document_problems(app)  # the document says what every operation answers
     return app

@@ -203,6 +203,13 @@ async def list_tree(*, session: AsyncSession, tree: JurisdictionTree, actor: Act
             if s.id in seen.shown]
 
 
+async def in_scope(*, session: AsyncSession, tree: JurisdictionTree, actor: Actor,
+                   node_id: int) -> bool:
+    """Whether the actor may see the node: every parameter naming one outside the scope is
+    answered as if the node did not exist."""
+    return node_id in (await _visibility_for(session, tree, actor)).in_scope
+
+
 async def get_node(*, session: AsyncSession, tree: JurisdictionTree, actor: Actor, code: str,
                    include_geometry: bool = False) -> JurisdictionDetail:
     node = tree.node_by_code(code)

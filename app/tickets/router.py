@@ -12,8 +12,10 @@ from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.auth.scope import can_see_contact, mask_phone
 from app.deps import ClockDep, SessionDep
-from app.errors import problem_responses
+from app.errors import InvalidInput, problem_responses
 from app.ids import IdPath
+from app.jurisdiction import service as jurisdictions
+from app.jurisdiction.geo import JurisdictionsDep
 from app.tickets import service
 from app.tickets.lookups import LookupsDep
 from app.tickets.masking import mask_name
@@ -111,6 +113,7 @@ async def get_ticket(ticket_id: IdPath, response: Response, actor: CurrentActor,
 async def list_tickets(
     actor: CurrentActor,
     session: SessionDep,
+    tree: JurisdictionsDep,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
     jurisdiction: Annotated[str | None, Query(description="a street, community or grid code: "
@@ -125,6 +128,11 @@ async def list_tickets(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
     cursor: str | None = None,
 ) -> TicketPage:
+    if jurisdiction:  # outside the scope it is answered like a code that does not exist
+        node = (await tree.get(session)).node_by_code(jurisdiction)
+        if node is None or not await jurisdictions.in_scope(
+                session=session, tree=await tree.get(session), actor=actor, node_id=node.id):
+            raise InvalidInput.at(["query", "jurisdiction"], f"no jurisdiction {jurisdiction!r}")
     filters = service.TicketFilter(
         statuses=_values(status_), open_only=open_only,
         jurisdiction=jurisdiction, department=department, category=category, item=item,
