@@ -231,8 +231,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         title = _STATUS_TITLES.get(exc.status_code, "Error")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # every method of the path, not just the first route's
+            from app.request_guard import allowed_methods
+
+            headers = {**(headers or {}),
+                       "Allow": ", ".join(allowed_methods(request.app, request.url.path))}
         return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+                       headers=headers)
 
     async def _database_unavailable(request: Request, exc: Exception):
         cause = database_outage(exc)

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import InvalidInput, NotAuthenticated, problem
@@ -145,3 +146,22 @@ def _guard_router(router: Any) -> None:
             route.handle = _guard(route.handle, methods=route.methods,  # type: ignore[method-assign]
                                   needs_actor=_needs_actor(route))
             route._guarded = True  # type: ignore[attr-defined]
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``app`` answers at ``path``: a 405's ``Allow`` (Starlette
+    names only the methods of the first route whose pattern matches)."""
+    patterns = getattr(app.state, "route_patterns", None)
+    if patterns is None:
+        patterns = app.state.route_patterns = list(_patterns(app.router.routes, ""))
+    return sorted({m for regex, methods in patterns if regex.match(path) for m in methods})
+
+
+def _patterns(routes: list[Any], prefix: str) -> Iterator[tuple[re.Pattern[str], set[str]]]:
+    for route in routes:
+        context = getattr(route, "include_context", None)
+        if context is not None:
+            yield from _patterns(route.original_router.routes, prefix + context.prefix)
+        elif getattr(route, "methods", None):
+            regex, _, _ = compile_path(prefix + route.path)
+            yield regex, set(route.methods) | ({"HEAD"} if "GET" in route.methods else set())

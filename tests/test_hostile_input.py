@@ -174,3 +174,13 @@ async def test_a_decompression_bomb_image_is_413(client, token_for, side):
                           files={"file": ("bomb.png", bomb, "image/png")})
     assert r.status_code == 413, r.text
     assert r.json()["errors"][0]["loc"] == ["body", "file"]
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("OPTIONS", "/api/v1/tickets", "GET, HEAD, POST"),
+    ("DELETE", "/api/v1/tickets/1", "GET, HEAD, PATCH"),
+    ("PUT", "/api/v1/admin/users/1", "GET, HEAD, PATCH"),
+])
+async def test_405_allows_every_method_of_the_path(client, method, path, allow):
+    r = await client.request(method, path)
+    assert r.status_code == 405 and r.headers["Allow"] == allow, r.headers
