@@ -4,6 +4,7 @@ run one unit of work and print what happened."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +97,9 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    warning = exposure_warning(host, settings.env)
+    if warning:
+        typer.secho(warning, err=True, fg=typer.colors.RED, bold=True)
     asyncio.run(_migrate(settings.database_url))
     if demo:
         from app.demo.seed import DEMO_PASSWORD, DEMO_USERS
@@ -110,6 +114,20 @@ def serve(
                f"{_safe_url(settings.database_url)}")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info")
+
+
+def exposure_warning(host: str, env: str) -> str | None:
+    """What ``serve`` shouts when it listens beyond this machine outside production mode
+    (demo passwords, development defaults), or None."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False  # a host name: assume it is reachable
+    if loopback or env == "production":
+        return None
+    return (f"WARNING: listening on {host}, reachable from other machines, in {env} mode: "
+            "demo logins and development defaults are open to anyone who can reach it. "
+            "Set WHISTLE_ENV=production (with WHISTLE_SECRET_KEY) or bind to 127.0.0.1.")
 
 
 @cli.command("import-matrix")

@@ -6,6 +6,8 @@ production deployment cannot start with a token key that is printed in this file
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
@@ -24,7 +26,30 @@ DEFAULT_BLOCKED_NETWORKS: tuple[str, ...] = (
     "224.0.0.0/4", "ff00::/8",  # multicast
 )
 
+# The value that means "not set": outside the test suite it is never used to sign (a
+# development server makes its own secret, see ``local_secret``; production refuses it).
 DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"
+
+
+def local_secret(path: Path) -> str:
+    """The random secret kept in ``path``, made on first use. Written to a temporary file
+    and linked into place, so processes starting together agree on one secret."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(tmp, path)  # fails if another process got there first: use theirs
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text(encoding="ascii").strip()
 
 
 class Settings(BaseSettings):
@@ -44,9 +69,15 @@ class Settings(BaseSettings):
     # max_connections.
     database_pool_size: int = Field(20, ge=1)
     database_max_overflow: int = Field(20, ge=0)
+    # Seconds to wait for a PostgreSQL connection to open (a server that accepts and never
+    # answers); the request then answers 503 instead of hanging for asyncpg's minute.
+    database_connect_timeout: float = Field(10.0, gt=0)
 
     # Tokens (JWT access tokens signed with HS256; refresh tokens are opaque and stored hashed).
     secret_key: str = DEV_SECRET
+    # Development mode without WHISTLE_SECRET_KEY: a random secret is made on first start and
+    # kept here, so tokens survive restarts and nobody can forge them with a published key.
+    secret_key_file: Path = Path("var/secret_key")
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(14, ge=1, le=365)
     # However often its refresh tokens rotate, a login ends this long after the password
@@ -61,6 +92,9 @@ class Settings(BaseSettings):
     # Attachments (photos from grid workers' phones).
     attachment_dir: Path = Path("var/attachments")
     attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Pixels an uploaded image may have (width × height): a small file can claim a huge
+    # image (a decompression bomb); 64 million is beyond any phone's photo.
+    attachment_max_pixels: int = Field(64_000_000, ge=1)
 
     # How long an API process trusts its cached matrix version / jurisdiction tree before
     # checking the database for a newer one (imports in the same process refresh at once).
@@ -103,6 +137,8 @@ class Settings(BaseSettings):
                 "WHISTLE_SECRET_KEY must be set to a random value of at least 32 characters "
                 "outside development mode"
             )
+        if self.env == "development" and self.secret_key == DEV_SECRET:
+            self.secret_key = local_secret(self.secret_key_file)
         return self
 
     @property

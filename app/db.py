@@ -70,14 +70,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(url: str, *, echo: bool = False, pre_ping: bool = False, pool_size: int = 20,
-                max_overflow: int = 20) -> AsyncEngine:
+                max_overflow: int = 20, connect_timeout: float = 10.0) -> AsyncEngine:
     """The pool settings apply to PostgreSQL (see ``Settings.database_pool_size``)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
-                               pool_pre_ping=pre_ping)
+                               pool_pre_ping=pre_ping, connect_args={"timeout": connect_timeout})
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

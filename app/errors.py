@@ -13,7 +13,13 @@
     ├── PreconditionRequired          428  an If-Match header is required and missing
     ├── PayloadTooLarge               413
     ├── UnsupportedMediaType          415
-    └── TooManyRequests               429  throttled; carries Retry-After
+    ├── TooManyRequests               429  throttled; carries Retry-After
+    └── DatabaseUnavailable           503  the database cannot be reached; carries Retry-After
+
+The database's own failures are mapped here too: any error that means the database cannot
+be reached (a connection lost mid-request, refused, reset, the server shutting down or
+starting up, too many connections, a timeout) answers 503 with ``Retry-After`` and one log
+line; a unique key lost to a concurrent writer answers 409; anything else is a bug (500).
 
 Every problem body has ``type``, ``title``, ``status``, ``detail`` and, where a field is at
 fault, ``errors``: a list of ``{"loc": [...], "msg": ..., "type": ...}`` naming the field path.
@@ -21,13 +27,21 @@ fault, ``errors``: a list of ``{"loc": [...], "msg": ..., "type": ...}`` naming 
 
 from __future__ import annotations
 
+import errno
+import json
+import logging
+import socket
 from typing import Any
 
+from asyncpg.exceptions import ConnectionDoesNotExistError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("whistle.errors")
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://whistle.example/problems/"
@@ -118,6 +132,44 @@ class TooManyRequests(WhistleError):
         super().__init__(detail, retry_after=max(1, retry_after), **kw)
 
 
+class DatabaseUnavailable(WhistleError):
+    status, title, slug = 503, "Service unavailable", "database-unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **kw: Any) -> None:
+        kw["headers"] = {"Retry-After": str(max(1, retry_after))}
+        super().__init__(detail, **kw)
+
+
+# SQLSTATE classes that say the server cannot serve this connection now: 08 connection
+# exception, 53 insufficient resources (53300 too many connections), 57P operator
+# intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 starting up / shutting down).
+_OUTAGE_SQLSTATES = ("08", "53", "57P")
+# What a socket says when the server is not there (plain OSErrors: asyncio reports a host
+# tried on several addresses as one "Multiple exceptions" OSError without an errno).
+_OUTAGE_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE,
+                  errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, None}
+
+
+def database_outage(exc: BaseException) -> BaseException | None:
+    """The failure in ``exc``'s chain that means the database cannot be reached, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return current
+        if isinstance(current, TimeoutError | PoolTimeout | ConnectionError | socket.gaierror
+                      | ConnectionDoesNotExistError):
+            return current
+        if type(current) is OSError and current.errno in _OUTAGE_ERRNOS:
+            return current
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
+            return current
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return None
+
+
 _STATUS_TITLES = {
     400: "Bad request",
     401: "Not authenticated",
@@ -129,6 +181,7 @@ _STATUS_TITLES = {
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
+    503: "Service unavailable",
 }
 
 
@@ -178,19 +231,32 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         title = _STATUS_TITLES.get(exc.status_code, "Error")
-        return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # every method of the path, not just the first route's
+            from app.request_guard import allowed_methods
 
-    @app.exception_handler(DBAPIError)
-    async def _database_error(request: Request, exc: DBAPIError):
-        if not exc.connection_invalidated:
+            headers = {**(headers or {}),
+                       "Allow": ", ".join(allowed_methods(request.app, request.url.path))}
+        return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
+                       headers=headers)
+
+    async def _database_unavailable(request: Request, exc: Exception):
+        cause = database_outage(exc)
+        if cause is None:
             raise exc  # a bug, not an outage: the server error handler answers it
-        # The connection was lost (a database restart or failover): SQLAlchemy has discarded
-        # it and the pool's other connections, so a retry gets a fresh one.
-        return problem(503, "Service unavailable",
-                       "the database connection was lost; retry the request",
-                       slug="database-unavailable", instance=request.url.path,
-                       headers={"Retry-After": "1"})
+        # One line, no traceback: an outage fails many requests at once. A lost connection
+        # has been discarded by SQLAlchemy (with the pool's others), so a retry gets a new one.
+        log.warning("database unavailable: %s %s: %s: %s", request.method, request.url.path,
+                    type(cause).__name__, str(cause).splitlines()[0][:200] if str(cause) else "")
+        error = DatabaseUnavailable("the database cannot be reached right now; retry the request")
+        return problem(error.status, error.title, error.detail, slug=error.slug,
+                       instance=request.url.path, headers=error.headers)
+
+    # Connecting raises the socket's own errors (refused, timed out) past SQLAlchemy; a
+    # statement's failure arrives as a DBAPIError; asyncpg's, on the paths that use it
+    # directly, as themselves.
+    for kind in (DBAPIError, OSError, PoolTimeout, ConnectionDoesNotExistError):
+        app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError):
@@ -234,3 +300,49 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting the problem+json errors of an operation."""
     return {s: {"description": _STATUS_TITLES.get(s, "Error"), **PROBLEM_RESPONSE_SCHEMA}
             for s in statuses}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the service answers, for every operation under
+    /api: every 4xx/5xx is the one ``Problem`` schema as problem+json (FastAPI documents its
+    422 as its own JSON body, which the handler above never sends); an operation with a
+    body may answer 400 (a body that cannot be read: JSON that is not UTF-8, multipart
+    without a boundary); every operation may answer 503 (the database cannot be reached);
+    an operation that answers 428 requires its If-Match header."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem_schema = PROBLEM_RESPONSE_SCHEMA["content"][PROBLEM_JSON]["schema"]
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = problem_schema
+        reference = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("400", {"description": "the body cannot be read"})
+                if operation.get("parameters") or "requestBody" in operation:
+                    responses.setdefault("422", {"description": "Invalid input"})
+                outage = responses.setdefault("503", {
+                    "description": "the database cannot be reached; retry"})
+                outage.setdefault("headers", {"Retry-After": {
+                    "schema": {"type": "integer"}, "description": "seconds"}})
+                for status, response in responses.items():
+                    if status[0] in "45":
+                        response["content"] = reference
+                if "428" in responses:
+                    for parameter in operation.get("parameters", []):
+                        if parameter["in"] == "header" and parameter["name"] == "If-Match":
+                            parameter["required"] = True
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if unused not in json.dumps(schema.get("paths", {})):
+                schemas.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,11 +10,12 @@ from app import health
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine
-from app.errors import install_error_handlers
+from app.errors import document_problems, install_error_handlers
 from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
 from app.open311.router import router as open311_router
+from app.request_guard import guard_routes
 from app.routers import API_ROUTERS
 from app.tickets.lookups import Lookups
 from app.workflow.pipeline import workflow_sessions
@@ -35,7 +36,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     engine = make_engine(settings.database_url, echo=settings.sql_echo,
                          pre_ping=settings.database_pre_ping,
                          pool_size=settings.database_pool_size,
-                         max_overflow=settings.database_max_overflow)
+                         max_overflow=settings.database_max_overflow,
+                         connect_timeout=settings.database_connect_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -65,4 +67,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths
+    guard_routes(app)  # authentication before the body; only storable text
+    document_problems(app)  # the document says what every operation answers
     return app

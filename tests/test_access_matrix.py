@@ -254,3 +254,68 @@ async def test_actions_refuse_anonymous_and_roles_that_cannot_see(action, client
     # a supervisor sees the ticket but holds no relation to it: 403
     r = await client.post(url, json=body, headers=token_for("sup_bh"))
     assert r.status_code == 403, r.text[:300]
+
+
+# --- out of scope looks exactly like absent ------------------------------------------------
+
+NOPE = "NOPE-404"
+
+
+def _shape(r) -> tuple:
+    """What a client can tell from an answer, with the code it asked for taken out."""
+    body = r.json() if r.headers.get("content-type", "").startswith("application/") else None
+    if isinstance(body, dict) and "status" in body:
+        body = (body["type"], body["title"], [e["loc"] for e in body.get("errors") or []])
+    return r.status_code, body
+
+
+async def _inside_point(client, token_for, grid: str) -> tuple[float, float]:
+    from shapely.geometry import shape
+
+    r = await client.get(f"/api/v1/jurisdictions/{grid}?include_geometry=true",
+                         headers=token_for("admin"))
+    point = shape(r.json()["geometry"]).representative_point()
+    return point.y, point.x
+
+
+@pytest.mark.parametrize(("role", "template", "hidden"), [
+    ("cd01", "/api/v1/jurisdictions/{}", "BH02"),
+    ("cd01", "/api/v1/jurisdictions/{}", "BH"),
+    ("cd01", "/api/v1/jurisdictions/{}/queue", "BH02"),
+    ("gw01", "/api/v1/jurisdictions/{}/queue", "BH01-03"),
+    ("cd01", "/api/v1/tickets?jurisdiction={}", "BH02"),
+    ("gw02", "/api/v1/tickets?jurisdiction={}", "BH01-01"),
+    ("sup_bh01", "/api/v1/reports/sla?from=2026-11-01&to=2026-11-30&jurisdiction={}", "BH02"),
+    ("sup_bh01", "/api/v1/reports/rankings?from=2026-11-01&to=2026-11-30&jurisdiction={}",
+     "BH02"),
+    ("hw_staff", "/api/v1/departments/{}/queue", "CGZF"),
+])
+async def test_a_code_out_of_scope_is_answered_like_one_that_does_not_exist(
+        client, token_for, role, template, hidden):
+    headers = token_for(role)
+    out_of_scope = await client.get(template.format(hidden), headers=headers)
+    absent = await client.get(template.format(NOPE), headers=headers)
+    assert out_of_scope.status_code >= 400, out_of_scope.text
+    assert _shape(out_of_scope) == _shape(absent), (out_of_scope.text, absent.text)
+
+
+async def test_a_ticket_out_of_scope_is_answered_like_one_that_does_not_exist(
+        client, token_for, world):
+    ticket = world["ticket"]["id"]
+    for template in ("/api/v1/tickets/{}", "/api/v1/tickets/{}/events",
+                     "/api/v1/whistles?ticket_id={}"):
+        hidden = await client.get(template.format(ticket), headers=token_for("gw02"))
+        absent = await client.get(template.format(2**62), headers=token_for("gw02"))
+        assert _shape(hidden) == _shape(absent), template
+
+
+async def test_locate_does_not_name_a_grid_out_of_scope(client, token_for):
+    lat, lon = await _inside_point(client, token_for, "BH02-01")
+    mine = await client.get(f"/api/v1/jurisdictions/locate?lat={lat}&lon={lon}",
+                            headers=token_for("cd02"))
+    assert mine.status_code == 200 and mine.json()["grid"]["code"] == "BH02-01"
+    hidden = await client.get(f"/api/v1/jurisdictions/locate?lat={lat}&lon={lon}",
+                              headers=token_for("cd01"))
+    nowhere = await client.get("/api/v1/jurisdictions/locate?lat=1&lon=1",
+                               headers=token_for("cd01"))
+    assert _shape(hidden) == _shape(nowhere) and "BH02" not in hidden.text

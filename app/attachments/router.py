@@ -12,6 +12,7 @@ from app.attachments import service
 from app.auth.deps import CurrentActor
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
+from app.ids import IdPath
 
 router = APIRouter(tags=["attachments"])
 
@@ -36,14 +37,14 @@ async def upload_attachment(file: UploadFile, actor: CurrentActor, session: Sess
     attachment = await service.store_attachment(
         session=session, actor=actor, data=data, filename=file.filename or "upload",
         directory=settings.attachment_dir, max_bytes=settings.attachment_max_bytes,
-        now=clock.now())
+        max_pixels=settings.attachment_max_pixels, now=clock.now())
     return AttachmentOut.model_validate(attachment, from_attributes=True)
 
 
 @router.get("/attachments/{attachment_id}", operation_id="get_attachment",
             summary="Download a photo", response_class=FileResponse,
             responses={200: {"content": {"image/*": {}}}, **problem_responses(401, 404)})
-async def get_attachment(attachment_id: int, actor: CurrentActor, session: SessionDep,
+async def get_attachment(attachment_id: IdPath, actor: CurrentActor, session: SessionDep,
                          settings: SettingsDep) -> FileResponse:
     attachment = await service.get_attachment(session=session, actor=actor,
                                               attachment_id=attachment_id)

@@ -17,18 +17,27 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import ticket_scope_clause
 from app.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from app.request_guard import UNSTORABLE
 from app.tickets.models import Ticket
 
 ALLOWED_FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"),
                    "WEBP": ("image/webp", ".webp"), "GIF": ("image/gif", ".gif")}
 
 
-def sniff_image(data: bytes) -> tuple[str, str]:
-    """(content type, extension) of an image, or UnsupportedMediaType."""
+def sniff_image(data: bytes, max_pixels: int = 64_000_000) -> tuple[str, str]:
+    """(content type, extension) of an image, or UnsupportedMediaType; PayloadTooLarge for
+    an image of more than ``max_pixels`` (a decompression bomb: a few bytes that claim
+    100000×100000 pixels would take gigabytes to decode)."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > max_pixels:
+                raise Image.DecompressionBombError(f"{image.width}×{image.height} pixels")
             image.verify()
             fmt = image.format
+    except Image.DecompressionBombError as exc:  # ours, or Pillow's own (global) limit
+        raise PayloadTooLarge(f"the image has more than {max_pixels} pixels",
+                              errors=[{"loc": ["body", "file"], "msg": f"over {max_pixels} pixels",
+                                       "type": "too_many_pixels"}]) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UnsupportedMediaType("the file is not a readable image (JPEG, PNG, WebP or GIF)",
                                    errors=[{"loc": ["body", "file"], "msg": "not an image",
@@ -48,9 +57,10 @@ def check_size(size: int, limit: int) -> None:
 
 
 async def store_attachment(*, session: AsyncSession, actor: Actor, data: bytes, filename: str,
-                           directory: Path, max_bytes: int, now) -> Attachment:
+                           directory: Path, max_bytes: int, now,
+                           max_pixels: int = 64_000_000) -> Attachment:
     check_size(len(data), max_bytes)
-    content_type, ext = sniff_image(data)
+    content_type, ext = sniff_image(data, max_pixels)
     digest = hashlib.sha256(data).hexdigest()
     key = f"{digest[:2]}/{digest}{ext}"
     path = directory / key
@@ -61,7 +71,7 @@ async def store_attachment(*, session: AsyncSession, actor: Actor, data: bytes, 
         tmp.replace(path)
     attachment_id = (await session.execute(insert(Attachment).returning(Attachment.id), {
         "sha256": digest, "content_type": content_type, "size": len(data),
-        "filename": filename[:255] or "upload", "storage_key": key,
+        "filename": UNSTORABLE.sub("", filename)[:255] or "upload", "storage_key": key,
         "uploaded_by_user_id": actor.user_id, "uploaded_by_api_key_id": actor.api_key_id,
         "created_at": now,
     })).scalar_one()

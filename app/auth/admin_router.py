@@ -24,6 +24,7 @@ from app.auth.schemas import (
 from app.auth.service import UserView
 from app.deps import ClockDep, SessionDep
 from app.errors import InvalidInput, problem_responses
+from app.ids import MAX_ID, IdPath
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -35,7 +36,7 @@ Cursor = Annotated[str | None, Query(description="next_cursor of the previous pa
 def _after_id(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit()) or not 0 < int(cursor) <= MAX_ID:
         raise InvalidInput.at(["query", "cursor"], "not a cursor from a previous page")
     return int(cursor)
 
@@ -89,7 +90,7 @@ async def create_user(body: UserCreate, admin: Admin, session: SessionDep,
 
 @router.get("/users/{user_id}", operation_id="admin_get_user", response_model=UserOut,
             summary="One user", responses=problem_responses(401, 403, 404))
-async def get_user(user_id: int, admin: Admin, session: SessionDep) -> UserOut:
+async def get_user(user_id: IdPath, admin: Admin, session: SessionDep) -> UserOut:
     user = await service.get_user(session=session, user_id=user_id)
     return _user_out((await service.describe_users(session=session, users=[user]))[0])
 
@@ -99,7 +100,7 @@ async def get_user(user_id: int, admin: Admin, session: SessionDep) -> UserOut:
               description="Only the fields sent change. A password reset, a role or scope "
               "change and a deactivation end the user's sessions (refresh tokens revoked).",
               responses=problem_responses(401, 403, 404, 422))
-async def update_user(user_id: int, body: UserUpdate, admin: Admin, session: SessionDep,
+async def update_user(user_id: IdPath, body: UserUpdate, admin: Admin, session: SessionDep,
                       clock: ClockDep) -> UserOut:
     changes = body.model_dump(exclude_unset=True)
     user = await service.update_user(session=session, user_id=user_id, now=clock.now(),
@@ -137,7 +138,7 @@ async def create_api_key(body: ApiKeyCreate, admin: Admin, session: SessionDep,
 @router.delete("/api-keys/{key_id}", operation_id="admin_revoke_api_key",
                status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key",
                responses=problem_responses(401, 403, 404))
-async def revoke_api_key(key_id: int, admin: Admin, session: SessionDep,
+async def revoke_api_key(key_id: IdPath, admin: Admin, session: SessionDep,
                          clock: ClockDep) -> Response:
     await service.revoke_api_key(session=session, key_id=key_id, now=clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -32,6 +32,7 @@ from shapely.validation import explain_validity
 
 from app.errors import InvalidInput
 from app.jurisdiction.models import PARENT_LEVEL, Level
+from app.request_guard import UNSTORABLE
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
@@ -130,6 +131,9 @@ def _parse_feature(feature: Any, index: int) -> tuple[NodeRow, BaseGeometry | No
         raise FeatureError("name", "missing name")
     if len(name.strip()) > 200:
         raise FeatureError("name", "name is longer than 200 characters")
+    if UNSTORABLE.search(name):
+        raise FeatureError("name", "name contains a character that cannot be stored "
+                           "(U+0000 or a lone surrogate)")
     try:
         level = Level(props.get("level"))
     except ValueError:

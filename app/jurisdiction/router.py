@@ -50,6 +50,9 @@ async def locate_grid(
 ) -> LocateOut:
     tree = await cache.get(session)
     grid = tree.locate(lat, lon)
+    if grid is not None and not await service.in_scope(session=session, tree=tree, actor=actor,
+                                                       node_id=grid.id):
+        grid = None  # a grid outside the caller's scope is not named: it looks like none
     if grid is None:
         msg = (f"no grid contains the point ({lat}, {lon}): it is outside every grid or exactly "
                "on a grid border; give the grid code instead")

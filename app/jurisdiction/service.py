@@ -8,8 +8,6 @@ imported by two streets' files serves both.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.csvrows import csv_records
 from app.errors import InvalidInput, NotFound
 from app.jurisdiction import repository as repo
 from app.jurisdiction.geo import JurisdictionTree
@@ -94,20 +93,36 @@ class DepartmentRow:
     streets: tuple[str, ...]
 
 
+def _names_a_file(source: str) -> bool:
+    if any(c in source for c in "\n\r\x00") or len(source) > 4096:
+        return False  # text, not a path
+    try:
+        return Path(source).is_file()
+    except (OSError, ValueError):  # a name too long for the file system
+        return False
+
+
 def load_departments_csv(source: str | Path) -> list[DepartmentRow]:
     """Read ``code,name,streets`` rows (other columns, e.g. name_en, are ignored; streets
     are street codes separated by ';', '|' or spaces). ``source`` is a path or the text."""
-    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
+    if isinstance(source, Path) or _names_a_file(source):
         source = Path(source).read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(io.StringIO(source.lstrip("\ufeff")))
-    missing = {"code", "name", "streets"} - set(reader.fieldnames or ())
+    records = csv_records(source)
+    first = next(records, (1, []))
+    header = [h.strip() for h in first[1]] if not isinstance(first[1], str) else []
+    missing = {"code", "name", "streets"} - set(header)
     if missing:
         raise InvalidInput.at(["header"], "missing column(s): " + ", ".join(sorted(missing)))
     rows: list[DepartmentRow] = []
     errors: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for record in reader:
-        line = reader.line_num
+    for line, cells in records:
+        if isinstance(cells, str):
+            errors.append({"loc": ["rows", line], "msg": cells, "type": "value_error"})
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line
+        record = dict(zip(header, cells, strict=False))
         code, name = (record.get("code") or "").strip(), (record.get("name") or "").strip()
         streets = tuple((record.get("streets") or "").replace(";", " ").replace("|", " ").split())
         problem = (("code", "missing code") if not code
@@ -186,6 +201,13 @@ async def list_tree(*, session: AsyncSession, tree: JurisdictionTree, actor: Act
     seen = await _visibility_for(session, tree, actor)
     return [_node_out(tree, s.id, seen, include_geometry) for s in tree.streets()
             if s.id in seen.shown]
+
+
+async def in_scope(*, session: AsyncSession, tree: JurisdictionTree, actor: Actor,
+                   node_id: int) -> bool:
+    """Whether the actor may see the node: every parameter naming one outside the scope is
+    answered as if the node did not exist."""
+    return node_id in (await _visibility_for(session, tree, actor)).in_scope
 
 
 async def get_node(*, session: AsyncSession, tree: JurisdictionTree, actor: Actor, code: str,

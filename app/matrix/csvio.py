@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from app.csvrows import csv_records
 from app.errors import InvalidInput
 from app.matrix.categories import CATEGORY_BY_CODE, WORKING_DAY_MINUTES
 
@@ -87,13 +88,19 @@ class _RowErrors:
 def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
     """Validate a whole matrix file; raise ``InvalidInput`` listing every problem."""
     problems = _RowErrors()
-    records = list(csv.reader(io.StringIO(text.removeprefix(BOM))))
-    header = [h.strip() for h in records[0]] if records else []
+    records = list(csv_records(text))
+    if records and isinstance(records[0][1], str):
+        problems.add(["header"], f"the header {records[0][1]}")
+        raise _invalid(problems)
+    header = [h.strip() for h in records[0][1]] if records else []
     if not _header_ok(header, problems):
         raise _invalid(problems)
     rows: list[ItemRow] = []
     first_row_of: dict[str, int] = {}
-    for number, record in enumerate(records[1:], start=1):
+    for number, (_, record) in enumerate(records[1:], start=1):
+        if isinstance(record, str):
+            problems.add(["row", number], record)
+            continue
         if not any(cell.strip() for cell in record):
             continue  # a blank line (Excel leaves them); counted so row numbers match
         if len(record) != len(header):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Response, Upl
 from app.auth.deps import Admin, CurrentActor
 from app.deps import ClockDep, SessionDep
 from app.errors import InvalidInput, NotFound, PayloadTooLarge, problem_responses
+from app.ids import Id
 from app.matrix import service
 from app.matrix.cache import CurrentMatrix, MatrixCacheDep
 from app.matrix.categories import CATEGORIES, CATEGORY_BY_CODE
@@ -116,7 +117,7 @@ async def import_matrix(
 async def export_matrix(
     actor: Admin,
     session: SessionDep,
-    version: Annotated[int | None, Query(description="a version id; default the current")]
+    version: Annotated[Id | None, Query(description="a version id; default the current")]
     = None,
 ) -> Response:
     found, text = await service.export_version(session=session, version_id=version)

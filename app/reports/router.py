@@ -25,8 +25,21 @@ FORMULAS = (Path(__file__).parent / "FORMULAS.md").read_text(encoding="utf-8")
 CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                       "description": "JSON by default; CSV (UTF-8 with BOM) with format=csv"}}
 Format = Literal["json", "csv"]
-From = Annotated[date, Query(alias="from", description="first reporting day (Asia/Shanghai)")]
-To = Annotated[date, Query(description="last reporting day, inclusive")]
+# Reports cover the years a deployment can have data for: a date at the calendar's edge
+# (0001-01-01, 9999-12-31) overflows the period arithmetic.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+From = Annotated[date, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY,
+                             description="first reporting day (Asia/Shanghai), 2000-2100")]
+To = Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY,
+                           description="last reporting day, inclusive, 2000-2100")]
+# A weight is a finite number up to MAX_WEIGHT: infinity, or one so large that the weighted
+# sum overflows, would make every score null or equal.
+MAX_WEIGHT = 1000.0
+
+
+def Weight(description: str):  # noqa: N802  (a type, as the parameter lists read it)
+    return Annotated[float, Query(ge=0, le=MAX_WEIGHT, allow_inf_nan=False,
+                                  description=description)]
 FormatQ = Annotated[Format, Query(description="json, or csv for Excel")]
 LangQ = Annotated[csvout.Lang, Query(description="CSV header language")]
 
@@ -86,12 +99,11 @@ async def get_sla_report(
 async def get_rankings(
     actor: CurrentActor, session: SessionDep, settings: SettingsDep, start: From, to: To,
     by: Annotated[rankings.RankBy, Query(description="what to rank")] = "department",
-    w_response: Annotated[float, Query(ge=0, description="weight of the on-time response "
-                                       "rate")] = rankings.DEFAULT_WEIGHTS["response"],
-    w_resolution: Annotated[float, Query(ge=0, description="weight of the resolution rate")]
-    = rankings.DEFAULT_WEIGHTS["resolution"],
-    w_satisfaction: Annotated[float, Query(ge=0, description="weight of the satisfaction "
-                                           "rate")] = rankings.DEFAULT_WEIGHTS["satisfaction"],
+    w_response: Weight("weight of the on-time response rate")
+    = rankings.DEFAULT_WEIGHTS["response"],
+    w_resolution: Weight("weight of the resolution rate") = rankings.DEFAULT_WEIGHTS["resolution"],
+    w_satisfaction: Weight("weight of the satisfaction rate")
+    = rankings.DEFAULT_WEIGHTS["satisfaction"],
     jurisdiction: Annotated[str | None, Query(description="rank within this street, "
                                               "community or grid")] = None,
     format: FormatQ = "json",

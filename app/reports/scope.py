@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.jurisdiction.models import Department, Jurisdiction
+from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.matrix.categories import CATEGORY_BY_CODE
 
 LEVEL_COLUMN = {"street": "street_id", "community": "community_id", "grid": "grid_id"}
@@ -65,6 +65,17 @@ def _inside(node: Jurisdiction, scope: dict[str, Any]) -> bool:
     return True  # admin, or a department lead (the department already confines them)
 
 
+async def _served(session: AsyncSession, actor: Actor, node: Jurisdiction) -> bool:
+    """A department lead's jurisdictions are the streets its department serves (as
+    ``GET /jurisdictions`` shows them); anyone else's, their subtree (``_inside``)."""
+    if actor.role is not Role.department_lead:
+        return True
+    street_id = node.street_id or node.id
+    return (await session.execute(select(DepartmentStreet.street_id).where(
+        DepartmentStreet.department_id == actor.department_id,
+        DepartmentStreet.street_id == street_id))).first() is not None
+
+
 async def resolve_filters(session: AsyncSession, actor: Actor,
                           wanted: RequestFilters) -> dict[str, Any]:
     """Scope filters plus the request's own, validated: codes become key values."""
@@ -72,7 +83,7 @@ async def resolve_filters(session: AsyncSession, actor: Actor,
     if wanted.jurisdiction:
         node = (await session.execute(select(Jurisdiction).where(
             Jurisdiction.code == wanted.jurisdiction))).scalar_one_or_none()
-        if node is None or not _inside(node, filters):
+        if node is None or not _inside(node, filters) or not await _served(session, actor, node):
             raise NotFound(f"no jurisdiction {wanted.jurisdiction!r} in your scope")
         filters[LEVEL_COLUMN[node.level]] = node.id
     if wanted.department:

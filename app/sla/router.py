@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth.deps import Admin, CurrentActor
 from app.deps import SessionDep, SettingsDep
 from app.errors import problem_responses
+from app.ids import Id, IdPath, Offset
 from app.sla import calendars, repository
 from app.sla.schemas import (
     CalendarIn,
@@ -37,9 +38,9 @@ async def list_whistles(
     actor: CurrentActor, session: SessionDep,
     state: Annotated[Literal["open", "closed"] | None,
                      Query(description="only open or only closed whistles")] = None,
-    ticket_id: Annotated[int | None, Query(description="whistles of one ticket")] = None,
+    ticket_id: Annotated[Id | None, Query(description="whistles of one ticket")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> WhistlePage:
     items, total = await repository.list_whistles(session, actor=actor, state=state,
                                                   ticket_id=ticket_id, limit=limit,
@@ -51,7 +52,7 @@ async def list_whistles(
             response_model=WhistleDetail,
             summary="One whistle: who was summoned, who reported in, when, and on time or not",
             responses=problem_responses(401, 404))
-async def get_whistle(whistle_id: int, actor: CurrentActor, session: SessionDep) -> WhistleDetail:
+async def get_whistle(whistle_id: IdPath, actor: CurrentActor, session: SessionDep) -> WhistleDetail:
     return WhistleDetail(**await repository.get_whistle(session, actor=actor,
                                                         whistle_id=whistle_id))
 

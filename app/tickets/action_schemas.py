@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ids import Id
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -17,19 +19,19 @@ class CommentBody(_Body):
 
 class ReasonBody(_Body):
     reason: str = Field(min_length=1, max_length=2000)
-    attachments: list[int] = Field(default_factory=list, max_length=9)
+    attachments: list[Id] = Field(default_factory=list, max_length=9)
 
 
 class ResultBody(_Body):
     result: str = Field(min_length=1, max_length=4000)
-    attachments: list[int] = Field(default_factory=list, max_length=9)
+    attachments: list[Id] = Field(default_factory=list, max_length=9)
 
 
 class VerifyBody(_Body):
     passed: bool = Field(description="true: verified on site → closed; false: → rework")
     reason: str | None = Field(None, max_length=2000,
                                description="required when passed is false")
-    attachments: list[int] = Field(default_factory=list, max_length=9)
+    attachments: list[Id] = Field(default_factory=list, max_length=9)
 
 
 class RerouteBody(_Body):
@@ -40,12 +42,12 @@ class RerouteBody(_Body):
 
 
 class TransferBody(_Body):
-    assignee_id: int = Field(description="a staff member of the same department")
+    assignee_id: Id = Field(description="a staff member of the same department")
     reason: str | None = Field(None, max_length=2000)
 
 
 class MergeBody(_Body):
-    target_ticket_id: int = Field(description="the open ticket this one duplicates")
+    target_ticket_id: Id = Field(description="the open ticket this one duplicates")
     reason: str | None = Field(None, max_length=2000)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.attachments.models import Attachment
 from app.errors import InvalidInput
+from app.ids import MAX_ID
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.tickets.models import IdempotencyRecord, Ticket
@@ -158,7 +159,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "t":
+        if kind != "t" or not 0 < int(value) <= MAX_ID:
             raise ValueError
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:

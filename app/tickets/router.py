@@ -12,7 +12,10 @@ from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.auth.scope import can_see_contact, mask_phone
 from app.deps import ClockDep, SessionDep, SettingsDep
-from app.errors import problem_responses
+from app.errors import InvalidInput, problem_responses
+from app.ids import IdPath
+from app.jurisdiction import service as jurisdictions
+from app.jurisdiction.geo import JurisdictionsDep
 from app.tickets import service
 from app.tickets.lookups import LookupsDep
 from app.tickets.masking import mask_name
@@ -100,7 +103,7 @@ async def post_ticket(
 @router.get("/tickets/{ticket_id}", operation_id="get_ticket", response_model=TicketOut,
             summary="One ticket (404 when outside your scope)",
             responses=problem_responses(401, 404))
-async def get_ticket(ticket_id: int, response: Response, actor: CurrentActor,
+async def get_ticket(ticket_id: IdPath, response: Response, actor: CurrentActor,
                      session: SessionDep) -> TicketOut:
     view = await service.get_ticket(session=session, actor=actor, ticket_id=ticket_id)
     response.headers["ETag"] = etag(view)
@@ -113,6 +116,7 @@ async def get_ticket(ticket_id: int, response: Response, actor: CurrentActor,
 async def list_tickets(
     actor: CurrentActor,
     session: SessionDep,
+    tree: JurisdictionsDep,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
     jurisdiction: Annotated[str | None, Query(description="a street, community or grid code: "
@@ -127,6 +131,11 @@ async def list_tickets(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
     cursor: str | None = None,
 ) -> TicketPage:
+    if jurisdiction:  # outside the scope it is answered like a code that does not exist
+        node = (await tree.get(session)).node_by_code(jurisdiction)
+        if node is None or not await jurisdictions.in_scope(
+                session=session, tree=await tree.get(session), actor=actor, node_id=node.id):
+            raise InvalidInput.at(["query", "jurisdiction"], f"no jurisdiction {jurisdiction!r}")
     filters = service.TicketFilter(
         statuses=_values(status_), open_only=open_only,
         jurisdiction=jurisdiction, department=department, category=category, item=item,
@@ -141,7 +150,7 @@ async def list_tickets(
 @router.get("/tickets/{ticket_id}/events", operation_id="list_ticket_events",
             response_model=list[EventOut], summary="The ticket's timeline, oldest first",
             responses=problem_responses(401, 404))
-async def list_ticket_events(ticket_id: int, actor: CurrentActor,
+async def list_ticket_events(ticket_id: IdPath, actor: CurrentActor,
                              session: SessionDep) -> list[EventOut]:
     events = await service.list_events(session=session, actor=actor, ticket_id=ticket_id)
     return [EventOut.model_validate(e, from_attributes=True) for e in events]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.ids import Id
 from app.tickets.models import Source, Status, Urgency
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{5,19}$"
@@ -44,7 +45,7 @@ class TicketCreate(BaseModel):
     address: str | None = Field(None, max_length=500)
     urgency: Urgency = Urgency.normal
     reporter: Reporter | None = None
-    attachments: list[int] = Field(default_factory=list, max_length=9,
+    attachments: list[Id] = Field(default_factory=list, max_length=9,
                                    description="ids from POST /attachments")
     self_handle: bool = Field(False, description="a grid worker handles it on the spot (网格自处)")
     source: Source | None = Field(

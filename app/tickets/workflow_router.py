@@ -10,6 +10,7 @@ from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, NotFound, PreconditionRequired, problem_responses
+from app.ids import IdPath
 from app.tickets import action_schemas as body
 from app.tickets import service
 from app.tickets.action_context import ActionInput
@@ -79,7 +80,7 @@ def _route(action: str, body_model: type[BaseModel] | None, to_input, *, path: s
     url = f"/tickets/{{ticket_id}}/{path or action.replace('_', '-')}"
 
     if body_model is None:
-        async def endpoint(ticket_id: int, response: Response, actor: CurrentActor,
+        async def endpoint(ticket_id: IdPath, response: Response, actor: CurrentActor,
                            session: SessionDep, clock: ClockDep, settings: SettingsDep,
                            lookups: LookupsDep, if_match: IfMatch = None,
                            payload: body.CommentBody | None = None) -> TicketOut:
@@ -87,7 +88,7 @@ def _route(action: str, body_model: type[BaseModel] | None, to_input, *, path: s
                               actor=actor, session=session, clock=clock, settings=settings,
                               lookups=lookups, if_match=if_match)
     else:
-        async def endpoint(ticket_id: int, payload: body_model, response: Response,  # type: ignore[valid-type]
+        async def endpoint(ticket_id: IdPath, payload: body_model, response: Response,  # type: ignore[valid-type]
                            actor: CurrentActor, session: SessionDep, clock: ClockDep,
                            settings: SettingsDep, lookups: LookupsDep,
                            if_match: IfMatch = None) -> TicketOut:
@@ -144,7 +145,7 @@ _route("report_in", None, _comment)
 @router.patch("/tickets/{ticket_id}", operation_id="edit_ticket", response_model=TicketOut,
               summary="Correct description, address or urgency (If-Match required)",
               responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
-async def edit_ticket(ticket_id: int, payload: body.EditBody, response: Response,
+async def edit_ticket(ticket_id: IdPath, payload: body.EditBody, response: Response,
                       actor: CurrentActor, session: SessionDep, clock: ClockDep,
                       settings: SettingsDep, lookups: LookupsDep,
                       if_match: IfMatch = None) -> TicketOut:

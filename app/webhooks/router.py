@@ -11,6 +11,7 @@ from app.auth.deps import require_roles
 from app.auth.models import Role
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
+from app.ids import IdPath
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut
 
@@ -52,7 +53,7 @@ async def list_webhooks(actor: Manager, session: SessionDep) -> list[WebhookOut]
                status_code=status.HTTP_204_NO_CONTENT,
                summary="Stop a subscription; undelivered events are given up",
                responses=problem_responses(401, 403, 404))
-async def delete_webhook(webhook_id: int, actor: Manager, session: SessionDep) -> Response:
+async def delete_webhook(webhook_id: IdPath, actor: Manager, session: SessionDep) -> Response:
     await service.delete_subscription(session=session, actor=actor, subscription_id=webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -62,7 +63,7 @@ async def delete_webhook(webhook_id: int, actor: Manager, session: SessionDep) -
             summary="The subscription's delivery attempts, newest first",
             responses=problem_responses(401, 403, 404, 422))
 async def list_webhook_deliveries(
-    webhook_id: int, actor: Manager, session: SessionDep,
+    webhook_id: IdPath, actor: Manager, session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryOut]:
     rows = await service.list_deliveries(session=session, actor=actor,

@@ -30,8 +30,29 @@ def test_production_accepts_a_strong_secret():
     assert Settings(env="production", secret_key=STRONG).secret_key == STRONG
 
 
-def test_development_allows_the_default_secret():
-    assert Settings(env="development").secret_key == DEV_SECRET
+def test_development_makes_a_random_secret_once_and_keeps_it(tmp_path):
+    where = tmp_path / "var" / "secret_key"
+    first = Settings(env="development", secret_key_file=where).secret_key
+    assert first != DEV_SECRET and len(first) >= 32
+    assert where.stat().st_mode & 0o777 == 0o600
+    assert Settings(env="development", secret_key_file=where).secret_key == first  # a restart
+    assert Settings(env="development", secret_key_file=tmp_path / "other").secret_key != first
+
+
+def test_a_token_signed_with_the_published_default_is_refused_in_development(tmp_path):
+    from datetime import UTC, datetime
+
+    from app.auth.actor import Actor
+    from app.auth.models import Role
+    from app.auth.tokens import decode_access_token, encode_access_token
+    from app.errors import NotAuthenticated
+
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    admin = Actor(kind="user", id=1, role=Role.admin, name="admin")
+    forged = encode_access_token(admin, secret=DEV_SECRET, now=now, minutes=15)
+    settings = Settings(env="development", secret_key_file=tmp_path / "secret_key")
+    with pytest.raises(NotAuthenticated):
+        decode_access_token(forged, secret=settings.secret_key, now=now)
 
 
 def test_password_hash_is_argon2id_and_verifies():
@@ -66,3 +87,17 @@ def test_dummy_verify_costs_about_what_a_real_verify_costs():
     real = best_of(lambda: verify_password(hashed, "wrong horse"))
     dummy = best_of(lambda: dummy_verify("wrong horse"))
     assert 0.3 < dummy / real < 3.0  # a skipped verify would be ~1000× faster
+
+
+@pytest.mark.parametrize(("host", "env", "warns"), [
+    ("0.0.0.0", "development", True), ("192.168.1.5", "development", True),
+    ("::", "test", True), ("whistle.lan", "development", True),
+    ("127.0.0.1", "development", False), ("::1", "development", False),
+    ("localhost", "development", False), ("0.0.0.0", "production", False)])
+def test_serve_warns_loudly_when_reachable_outside_production(host, env, warns):
+    from app.commands import exposure_warning
+
+    warning = exposure_warning(host, env)
+    assert (warning is not None) == warns
+    if warns:
+        assert warning.startswith("WARNING") and "WHISTLE_ENV=production" in warning
