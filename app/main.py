@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import health
+from app.auth.revocations import EndedSessions
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.jurisdictions = JurisdictionCache(check_seconds=settings.cache_check_seconds)
     app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
     app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache)
+    app.state.ended_sessions = EndedSessions(
+        check_seconds=settings.session_check_seconds,
+        access_token_minutes=settings.access_token_minutes)
     install_error_handlers(app)
     app.include_router(health.router)
     for router in API_ROUTERS:

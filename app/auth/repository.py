@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
+from app.auth.revocations import note_ended
 from app.jurisdiction.models import Department, Jurisdiction
 
 # --- users -----------------------------------------------------------------------------
@@ -153,13 +154,17 @@ async def revoke_family(session: AsyncSession, family: str, now: datetime) -> No
         update(RefreshToken)
         .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now))
+    note_ended(session, families=[family])  # its access tokens stop too
 
 
 async def revoke_user_tokens(session: AsyncSession, user_id: int, now: datetime) -> None:
-    await session.execute(
+    families = (await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now))
+        .values(revoked_at=now)
+        .returning(RefreshToken.family)
+        .execution_options(synchronize_session=False))).scalars().all()
+    note_ended(session, families=families)  # their access tokens stop too
 
 
 # --- API keys ---------------------------------------------------------------------------

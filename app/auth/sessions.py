@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -143,7 +143,7 @@ async def _issue(session: AsyncSession, *, user: User, family: str, signed_in_at
                  now: datetime, settings: Settings) -> TokenPair:
     """Tokens for a login of ``family``, signed in with a password at ``signed_in_at``: the
     refresh token lasts ``refresh_token_days``, but never past the login's end."""
-    actor = await actor_for_user(session=session, user=user)
+    actor = replace(await actor_for_user(session=session, user=user), session_family=family)
     raw = new_secret_token()
     expires_at = min(now + timedelta(days=settings.refresh_token_days),
                      signed_in_at + timedelta(days=settings.login_max_days))
