@@ -91,6 +91,13 @@ def serve(
     demo: Annotated[bool, typer.Option(help="load the demo dataset if the database is empty")]
     = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    proxy_headers: Annotated[bool | None, typer.Option(
+        "--proxy-headers/--no-proxy-headers",
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips "
+             "(default: WHISTLE_PROXY_HEADERS)")] = None,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="comma-separated addresses or CIDRs of the reverse proxies to trust, '*' for any "
+             "(default: WHISTLE_FORWARDED_ALLOW_IPS)")] = None,
 ) -> None:
     """Apply migrations, optionally load the demo dataset, and run the API with uvicorn."""
     import uvicorn
@@ -108,8 +115,12 @@ def serve(
     base = f"http://{host}:{port}"
     typer.echo(f"Whistle listening on {base}  ·  API docs: {base}/docs  ·  database: "
                f"{_safe_url(settings.database_url)}")
+    # Behind nginx the client's address (login limits, logs) comes from X-Forwarded-For,
+    # trusted only from the proxies named here.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info",
+                proxy_headers=settings.proxy_headers if proxy_headers is None else proxy_headers,
+                forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips)
 
 
 @cli.command("import-matrix")
