@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.csvtext import read_csv_file
 from app.errors import InvalidInput, NotFound
 from app.jurisdiction import repository as repo
 from app.jurisdiction.geo import JurisdictionTree
@@ -98,7 +99,7 @@ def load_departments_csv(source: str | Path) -> list[DepartmentRow]:
     """Read ``code,name,streets`` rows (other columns, e.g. name_en, are ignored; streets
     are street codes separated by ';', '|' or spaces). ``source`` is a path or the text."""
     if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
-        source = Path(source).read_text(encoding="utf-8-sig")
+        source = read_csv_file(Path(source))
     reader = csv.DictReader(io.StringIO(source.lstrip("\ufeff")))
     missing = {"code", "name", "streets"} - set(reader.fieldnames or ())
     if missing:
