@@ -11,6 +11,7 @@ from app.auth.revocations import EndedSessions
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.hooks import register_event_hooks
 from app.jurisdiction.geo import JurisdictionCache
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served from local assets by install_docs
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         check_seconds=settings.session_check_seconds,
         access_token_minutes=settings.access_token_minutes)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
