@@ -37,9 +37,10 @@ async def current_actor(
     settings: SettingsDep,
     clock: ClockDep,
     session: SessionDep,
-    ended_sessions: EndedSessionsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)] = None,
     api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    *,
+    ended_sessions: EndedSessionsDep,
 ) -> Actor:
     if token:
         actor = decode_access_token(token, secret=settings.secret_key, now=clock.now())
