@@ -4,6 +4,7 @@ this module only wires them together and runs their coroutines in one unit of wo
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -45,5 +46,9 @@ def _register() -> None:
 
 
 def main() -> None:
+    from app.settings_check import load_or_exit
+
     _register()
+    if not {"--help", "-h"} & set(sys.argv[1:]):
+        load_or_exit()  # a bad WHISTLE_… variable: one line naming it, exit 78
     cli()

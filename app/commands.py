@@ -92,6 +92,13 @@ def serve(
     demo: Annotated[bool, typer.Option(help="load the demo dataset if the database is empty")]
     = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    proxy_headers: Annotated[bool | None, typer.Option(
+        "--proxy-headers/--no-proxy-headers",
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips "
+             "(default: WHISTLE_PROXY_HEADERS)")] = None,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="comma-separated addresses or CIDRs of the reverse proxies to trust, '*' for any "
+             "(default: WHISTLE_FORWARDED_ALLOW_IPS)")] = None,
 ) -> None:
     """Apply migrations, optionally load the demo dataset, and run the API with uvicorn."""
     import uvicorn
@@ -112,8 +119,12 @@ def serve(
     base = f"http://{host}:{port}"
     typer.echo(f"Whistle listening on {base}  ·  API docs: {base}/docs  ·  database: "
                f"{_safe_url(settings.database_url)}")
+    # Behind nginx the client's address (login limits, logs) comes from X-Forwarded-For,
+    # trusted only from the proxies named here.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info",
+                proxy_headers=settings.proxy_headers if proxy_headers is None else proxy_headers,
+                forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips)
 
 
 def exposure_warning(host: str, env: str) -> str | None:
@@ -246,3 +257,77 @@ def seed_bulk(
     from app.reports.commands import seed_bulk_command
 
     typer.echo(seed_bulk_command(tickets=tickets, streets=streets, days=days, seed=seed))
+
+
+@cli.command()
+def prune() -> None:
+    """Remove delivered webhook outbox rows, old delivery logs, expired logins' refresh
+    tokens and old login failures, after the WHISTLE_RETAIN_… settings (the worker does it
+    every WHISTLE_PRUNE_INTERVAL_SECONDS too)."""
+    from app.clock import Clock
+    from app.db import make_sessionmaker
+    from app.retention import prune as _prune
+
+    settings = get_settings()
+
+    async def _main():
+        engine = make_engine(settings.database_url)
+        try:
+            return await _prune(make_sessionmaker(engine), now=Clock().now(), settings=settings)
+        finally:
+            await engine.dispose()
+
+    typer.echo(asyncio.run(_main()))
+
+
+@cli.command("calendar-check")
+def calendar_check() -> None:
+    """Exit 1 with a warning when China's holidays and make-up workdays (调休) of this year
+    or, from December on, the next are neither in the installed holidays package nor
+    entered as overrides for all streets."""
+    from zoneinfo import ZoneInfo
+
+    from app.clock import Clock
+    from app.sla.national_calendar import calendar_status
+
+    settings = get_settings()
+    status = run_in_session(lambda session: calendar_status(
+        session, now=Clock().now(), zone=ZoneInfo(settings.timezone)))
+    for year in status.years:
+        source = ("holidays " + status.holidays_version if year.known_to_holidays
+                  else f"{year.overrides} overrides" if year.overrides else "unknown")
+        typer.echo(f"{year.year}: {source}")
+    if status.warning:
+        typer.echo(f"warning: {status.warning}", err=True)
+        raise typer.Exit(1)
+
+
+@cli.command()
+def backup(
+    folder: Annotated[Path, typer.Argument(help="a new (or empty) folder for the backup")],
+) -> None:
+    """Back up the database (pg_dump, or SQLite's online backup) and the attachments."""
+    from app.backup import BackupError
+    from app.backup import backup as _backup
+
+    try:
+        typer.echo(_backup(folder, settings=get_settings()))
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@cli.command()
+def restore(
+    folder: Annotated[Path, typer.Argument(help="a folder made by `whistle backup`")],
+) -> None:
+    """Restore a backup into WHISTLE_DATABASE_URL and WHISTLE_ATTACHMENT_DIR (stop the API
+    and workers first; existing attachments are kept beside, renamed)."""
+    from app.backup import BackupError
+    from app.backup import restore as _restore
+
+    try:
+        typer.echo(_restore(folder, settings=get_settings()))
+    except BackupError as exc:
+        typer.echo(f"restore failed: {exc}", err=True)
+        raise typer.Exit(1) from exc

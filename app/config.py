@@ -88,6 +88,27 @@ class Settings(BaseSettings):
     # client address until the window has passed.
     login_max_failures: int = Field(5, ge=1)
     login_window_seconds: int = Field(900, ge=1)
+    # Failures against one account from all addresses together before it answers 429 to
+    # everyone (guessing spread over many addresses). Per address there is no limit of its
+    # own: an office behind one NAT address must not lock itself out (README, "Proxies").
+    login_max_account_failures: int = Field(20, ge=1)
+    # How long a process trusts its set of ended sessions (deactivated users, revoked
+    # refresh-token families) before reloading it: the lag with which another process's
+    # deactivation or logout stops an access token (this process's own take effect at once).
+    session_check_seconds: float = Field(5.0, ge=0)
+
+    # Behind a reverse proxy: take the client's address from X-Forwarded-For (and the scheme
+    # from X-Forwarded-Proto) when the connection comes from one of these addresses
+    # (comma-separated IPs or CIDRs, "*" for any). ``whistle serve`` passes them to uvicorn.
+    proxy_headers: bool = True
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    # Retention (``whistle prune`` and the worker, every prune_interval_seconds).
+    retain_delivered_outbox_days: int = Field(7, ge=1)
+    retain_delivery_log_days: int = Field(30, ge=1)
+    retain_expired_tokens_days: int = Field(7, ge=1)
+    retain_login_failures_days: int = Field(7, ge=1)
+    prune_interval_seconds: float = Field(3600.0, gt=0)
 
     # Attachments (photos from grid workers' phones).
     attachment_dir: Path = Path("var/attachments")
@@ -117,6 +138,18 @@ class Settings(BaseSettings):
     # Fernet keys sealing webhook secrets at rest (app.webhooks.sealing), a JSON list: the
     # first seals, all open. Empty: one key derived from secret_key.
     webhook_sealing_keys: list[SecretStr] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """``postgres://`` and ``postgresql://`` (what hosting panels and libpq hand out) and
+        plain ``sqlite://`` mean the async drivers this service runs on."""
+        for plain, driver in (("postgres://", "postgresql+asyncpg://"),
+                              ("postgresql://", "postgresql+asyncpg://"),
+                              ("sqlite://", "sqlite+aiosqlite://")):
+            if url.startswith(plain):
+                return driver + url.removeprefix(plain)
+        return url
 
     @field_validator("webhook_sealing_keys")
     @classmethod

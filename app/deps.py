@@ -23,8 +23,11 @@ def get_clock(request: Request) -> Clock:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed at the edge before the response is sent
     (scope="function"), rolled back if anything raised. Services only flush."""
-    async with request.app.state.sessions() as session, session.begin():
-        yield session
+    async with request.app.state.sessions() as session:
+        async with session.begin():
+            yield session
+        # Committed: sessions it ended (app.auth.revocations) stop their access tokens now.
+        request.app.state.ended_sessions.take_notes(session.info)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

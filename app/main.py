@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import health
+from app.auth.revocations import EndedSessions
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import make_engine
+from app.docs import install_docs
 from app.errors import document_problems, install_error_handlers
 from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served from local assets by install_docs
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
@@ -62,7 +65,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.jurisdictions = JurisdictionCache(check_seconds=settings.cache_check_seconds)
     app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
     app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache)
+    app.state.ended_sessions = EndedSessions(
+        check_seconds=settings.session_check_seconds,
+        access_token_minutes=settings.access_token_minutes)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")

@@ -80,6 +80,7 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     ("GET", "/api/v1/whistles"): EVERYONE,
     # a whistle is visible to whoever sees its ticket, and to the departments it summoned
     ("GET", "/api/v1/whistles/{whistle_id}"): only(200, SEES_TICKET | {"hw_staff"}, 404),
+    ("GET", "/api/v1/calendar/status"): only(200, {"admin"}),
     ("GET", "/api/v1/calendars/{street_code}"): only(200, {"admin"}),
     ("PUT", "/api/v1/calendars/{street_code}"): only(200, {"admin"}),
     ("GET", "/api/v1/calendars/{street_code}/overrides"): only(200, {"admin"}),

@@ -20,6 +20,9 @@ class Actor:
     scope_level: str | None = None
     department_id: int | None = None
     grid_ids: frozenset[int] = field(default_factory=frozenset)
+    # The refresh-token family of the login an access token came from (None for API keys
+    # and tokens minted without a login): revoking the family ends the token too.
+    session_family: str | None = None
 
     @property
     def user_id(self) -> int | None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.apikeys import authenticate_api_key
 from app.auth.models import Role
+from app.auth.revocations import EndedSessions
 from app.auth.sessions import CredentialsRejected
 from app.auth.tokens import decode_access_token
 from app.deps import ClockDep, SessionDep, SettingsDep
@@ -25,15 +26,26 @@ oauth2_scheme = OAuth2PasswordBearer(
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
 
 
+def get_ended_sessions(request: Request) -> EndedSessions:
+    return request.app.state.ended_sessions
+
+
+EndedSessionsDep = Annotated[EndedSessions, Depends(get_ended_sessions)]
+
+
 async def current_actor(
     settings: SettingsDep,
     clock: ClockDep,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)] = None,
     api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    *,
+    ended_sessions: EndedSessionsDep,
 ) -> Actor:
     if token:
-        return decode_access_token(token, secret=settings.secret_key, now=clock.now())
+        actor = decode_access_token(token, secret=settings.secret_key, now=clock.now())
+        await ended_sessions.check(actor, session=session, now=clock.now())
+        return actor
     if api_key:
         return await authenticate_api_key(session=session, raw=api_key, now=clock.now())
     raise NotAuthenticated("send a Bearer access token or an X-API-Key header")
@@ -67,12 +79,14 @@ async def get_auth_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
         except CredentialsRejected:
             await session.commit()
+            request.app.state.ended_sessions.take_notes(session.info)
             raise
         except BaseException:
             await session.rollback()
             raise
         else:
             await session.commit()
+            request.app.state.ended_sessions.take_notes(session.info)
 
 
 AuthSessionDep = Annotated[AsyncSession, Depends(get_auth_session, scope="function")]

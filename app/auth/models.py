@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, UTCDateTime, utc_now
@@ -56,6 +56,15 @@ class RefreshToken(Base):
     the same family; presenting a replaced token again revokes the whole family."""
 
     __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        # Every API process reloads the families revoked in the last minutes
+        # (app.auth.revocations); most tokens are never revoked, so the index is small.
+        Index("ix_refresh_tokens_revoked_at", "revoked_at",
+              postgresql_where=text("revoked_at IS NOT NULL"),
+              sqlite_where=text("revoked_at IS NOT NULL")),
+        # Retention finds the logins whose tokens have all expired (app.retention).
+        Index("ix_refresh_tokens_expires_at", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
+from app.auth.revocations import note_ended
 from app.jurisdiction.models import Department, Jurisdiction
 
 # --- users -----------------------------------------------------------------------------
@@ -103,24 +104,26 @@ async def node_level(session: AsyncSession, node_id: int | None) -> str | None:
 
 async def failure_times(session: AsyncSession, *, username: str, client_addr: str,
                         since: datetime) -> tuple[list[datetime], list[datetime]]:
-    """The times of recent failures for the username and for the client address, oldest first."""
+    """The times of recent failures against the username from the client address, and
+    from every address, oldest first."""
     rows = await session.execute(
-        select(LoginFailure.username, LoginFailure.client_addr, LoginFailure.created_at)
-        .where(LoginFailure.created_at > since,
-               or_(LoginFailure.username == username, LoginFailure.client_addr == client_addr))
+        select(LoginFailure.client_addr, LoginFailure.created_at)
+        .where(LoginFailure.created_at > since, LoginFailure.username == username)
         .order_by(LoginFailure.created_at))
-    by_user: list[datetime] = []
-    by_addr: list[datetime] = []
-    for name, addr, at in rows:
-        if name == username:
-            by_user.append(at)
+    from_addr: list[datetime] = []
+    from_all: list[datetime] = []
+    for addr, at in rows:
+        from_all.append(at)
         if addr == client_addr:
-            by_addr.append(at)
-    return by_user, by_addr
+            from_addr.append(at)
+    return from_addr, from_all
 
 
-async def clear_failures(session: AsyncSession, username: str) -> None:
-    await session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+async def clear_failures(session: AsyncSession, username: str, client_addr: str) -> None:
+    """Forget the failures a successful login explains (its own address's typos); those
+    from other addresses still count against the account."""
+    await session.execute(delete(LoginFailure).where(LoginFailure.username == username,
+                                                     LoginFailure.client_addr == client_addr))
 
 
 # --- refresh tokens ---------------------------------------------------------------------
@@ -153,13 +156,17 @@ async def revoke_family(session: AsyncSession, family: str, now: datetime) -> No
         update(RefreshToken)
         .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now))
+    note_ended(session, families=[family])  # its access tokens stop too
 
 
 async def revoke_user_tokens(session: AsyncSession, user_id: int, now: datetime) -> None:
-    await session.execute(
+    families = (await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now))
+        .values(revoked_at=now)
+        .returning(RefreshToken.family)
+        .execution_options(synchronize_session=False))).scalars().all()
+    note_ended(session, families=families)  # their access tokens stop too
 
 
 # --- API keys ---------------------------------------------------------------------------

@@ -29,8 +29,9 @@ def _token_out(pair: TokenPair) -> TokenOut:
     "/token", operation_id="auth_token", response_model=TokenOut,
     summary="Sign in with username and password (OAuth2 password flow)",
     description="Form fields `username` and `password`. Returns a short-lived JWT access "
-    "token and a rotating refresh token. Repeated failures for one account or from one "
-    "address answer 429 with `Retry-After`.",
+    "token and a rotating refresh token. Repeated failures against one account from one "
+    "address, or from all addresses together, answer 429 with `Retry-After` (never for "
+    "other accounts at the same address).",
     responses=problem_responses(401, 422, 429),
 )
 async def token(
@@ -72,8 +73,8 @@ async def logout(body: RefreshIn, session: AuthSessionDep, clock: ClockDep) -> R
     responses=problem_responses(401),
 )
 async def me(actor: CurrentActor, session: SessionDep) -> MeOut:
-    """The role and scope the presented credentials act with (a role change made by an
-    admin shows here once the current access token has been refreshed)."""
+    """The role and scope the presented credentials act with (a role or scope change made
+    by an admin ends the user's sessions: the new one shows after signing in again)."""
     scope = await service.describe_actor_scope(session=session, actor=actor)
     if actor.kind == "api_key":
         return MeOut(kind="api_key", id=actor.id, name=actor.name, role=actor.role,

@@ -31,6 +31,7 @@ from app.auth.actor import Actor
 from app.auth.apikeys import generate_api_key
 from app.auth.models import ApiKey, Role, User
 from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password_in_thread
+from app.auth.revocations import note_ended
 
 # The sign-in half of this service (who a user acts as, login, refresh, logout) lives in
 # auth.sessions; it is re-exported here so callers need one import.
@@ -251,6 +252,8 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
         if not is_active and user.id == acting_user_id:
             raise InvalidInput.at(["body", "is_active"], "you cannot deactivate yourself")
         ends_sessions |= user.is_active and not is_active
+        if user.is_active != bool(is_active):
+            note_ended(session, **{"reactivated" if is_active else "deactivated": [user.id]})
         user.is_active = bool(is_active)
     scope_fields = {"scope_code": scope_code, "grid_codes": grid_codes,
                     "department_code": department_code}

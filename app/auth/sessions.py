@@ -1,10 +1,14 @@
 """Signing in: password login with failed-login throttling, rotating refresh tokens, logout.
 
-- Login is throttled per account and per client address: ``login_max_failures`` failures
-  inside ``login_window_seconds`` answer 429 with ``Retry-After`` until enough of them have
-  left the window. The check comes before the password is looked at, so a locked account
-  cannot be probed, and an account's logins take turns, so guesses sent at once cannot
-  all pass it.
+- Login is throttled per account: ``login_max_failures`` failures against an account from
+  one client address, or ``login_max_account_failures`` from all addresses together, inside
+  ``login_window_seconds`` answer 429 with ``Retry-After`` for that account (from that
+  address, or from everywhere) until enough of them have left the window. There is no
+  limit per address alone: a street office behind one NAT address (or a proxy) would lock
+  every colleague out with one person's typos or one sprayer's guesses, while a spray is
+  still held to the per-account limits of each account it tries. The check comes before
+  the password is looked at, so a locked account cannot be probed, and an account's logins
+  take turns, so guesses sent at once cannot all pass it.
 - A refresh token is an opaque random string stored only as a SHA-256 hash. Each use
   marks it used and issues a new one of the same *family*; presenting a used or revoked
   token again means it was copied, so the whole family is revoked (reuse detection). No
@@ -17,7 +21,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -86,7 +90,7 @@ async def login(*, session: AsyncSession, username: str, password: str, client_a
         raise NotAuthenticated("this account is disabled")
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password_in_thread(password)
-    await repo.clear_failures(session, username)
+    await repo.clear_failures(session, username, client_addr)
     return await _issue(session, user=user, family=new_secret_token(16), signed_in_at=now,
                         now=now, settings=settings)
 
@@ -110,15 +114,16 @@ async def _one_attempt_at_a_time(session: AsyncSession, username: str) -> None:
 async def _check_throttle(session: AsyncSession, *, username: str, client_addr: str,
                           now: datetime, settings: Settings) -> None:
     window = timedelta(seconds=settings.login_window_seconds)
-    limit = settings.login_max_failures
-    by_user, by_addr = await repo.failure_times(session, username=username,
-                                                client_addr=client_addr, since=now - window)
+    from_addr, from_all = await repo.failure_times(session, username=username,
+                                                   client_addr=client_addr, since=now - window)
     waits = [_seconds_until_below_limit(times, limit, window, now)
-             for times in (by_user, by_addr) if len(times) >= limit]
+             for times, limit in ((from_addr, settings.login_max_failures),
+                                  (from_all, settings.login_max_account_failures))
+             if len(times) >= limit]
     if waits:
         retry_after = max(waits)
-        raise TooManyRequests(f"too many failed logins for this account or from this address; "
-                              f"retry in {retry_after} s", retry_after=retry_after)
+        raise TooManyRequests(f"too many failed logins for this account; retry in "
+                              f"{retry_after} s", retry_after=retry_after)
 
 
 def _seconds_until_below_limit(times: list[datetime], limit: int, window: timedelta,
@@ -143,7 +148,7 @@ async def _issue(session: AsyncSession, *, user: User, family: str, signed_in_at
                  now: datetime, settings: Settings) -> TokenPair:
     """Tokens for a login of ``family``, signed in with a password at ``signed_in_at``: the
     refresh token lasts ``refresh_token_days``, but never past the login's end."""
-    actor = await actor_for_user(session=session, user=user)
+    actor = replace(await actor_for_user(session=session, user=user), session_family=family)
     raw = new_secret_token()
     expires_at = min(now + timedelta(days=settings.refresh_token_days),
                      signed_in_at + timedelta(days=settings.login_max_days))

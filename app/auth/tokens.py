@@ -32,6 +32,7 @@ def _actor_claims(actor: Actor) -> dict[str, Any]:
         "dept": actor.department_id,
         "grids": sorted(actor.grid_ids),
         "jti": secrets.token_hex(8),
+        **({"fam": actor.session_family} if actor.session_family else {}),
     }
 
 
@@ -65,6 +66,7 @@ def _actor_of(claims: dict[str, Any], kind: Literal["user", "api_key"]) -> Actor
         scope_level=claims.get("lvl"),
         department_id=claims.get("dept"),
         grid_ids=frozenset(claims.get("grids") or ()),
+        session_family=claims.get("fam"),
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.csvrows import csv_records
+from app.csvtext import read_csv_file
 from app.errors import InvalidInput, NotFound
 from app.jurisdiction import repository as repo
 from app.jurisdiction.geo import JurisdictionTree
@@ -106,7 +107,7 @@ def load_departments_csv(source: str | Path) -> list[DepartmentRow]:
     """Read ``code,name,streets`` rows (other columns, e.g. name_en, are ignored; streets
     are street codes separated by ';', '|' or spaces). ``source`` is a path or the text."""
     if isinstance(source, Path) or _names_a_file(source):
-        source = Path(source).read_text(encoding="utf-8-sig")
+        source = read_csv_file(Path(source))
     records = csv_records(source)
     first = next(records, (1, []))
     header = [h.strip() for h in first[1]] if not isinstance(first[1], str) else []

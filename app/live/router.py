@@ -12,7 +12,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.auth.actor import Actor
-from app.auth.deps import CurrentActor, api_key_header, current_actor, oauth2_scheme
+from app.auth.deps import (
+    CurrentActor,
+    EndedSessionsDep,
+    api_key_header,
+    current_actor,
+    oauth2_scheme,
+)
 from app.auth.tokens import STREAM_TICKET_SECONDS, decode_stream_ticket, encode_stream_ticket
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import WhistleError, problem_responses
@@ -129,12 +135,15 @@ async def stream_watcher(
     ticket: StreamTicketParam = None,
     token: Annotated[str | None, Depends(oauth2_scheme)] = None,
     api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    *,
+    ended_sessions: EndedSessionsDep,
 ) -> Actor:
     """Who opens the stream: from a stream ticket when there is one, else as anywhere."""
     if ticket:
         return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
                                     department_code=code)
-    return await current_actor(settings, clock, session, token, api_key)
+    return await current_actor(settings, clock, session, token, api_key,
+                               ended_sessions=ended_sessions)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.cli import run_in_session
+from app.csvtext import read_csv_file
 from app.errors import InvalidInput
 from app.matrix import service
 
@@ -60,10 +61,4 @@ def _where(loc: list) -> str:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise InvalidInput.at(["file"], f"no such file: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidInput.at(["file"], f"{path} is not UTF-8 text: in Excel, save as "
-                              "'CSV UTF-8'") from exc
+    return read_csv_file(path)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Response, UploadFile, status
 
 from app.auth.deps import Admin, CurrentActor
+from app.csvtext import decode_csv
 from app.deps import ClockDep, SessionDep
 from app.errors import InvalidInput, NotFound, PayloadTooLarge, problem_responses
 from app.ids import Id
@@ -96,11 +97,7 @@ async def import_matrix(
     raw = await file.read(MAX_CSV_BYTES + 1)
     if len(raw) > MAX_CSV_BYTES:
         raise PayloadTooLarge(f"a matrix file may be at most {MAX_CSV_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput.at(["body", "file"], "the file is not UTF-8 text: in Excel, save "
-                              "as 'CSV UTF-8'") from exc
+    text = decode_csv(raw, loc=["body", "file"])
     filename = file.filename or "upload.csv"
     version = await service.import_matrix(session=session, csv_text=text,
                                           label=label or filename, source=filename,

@@ -41,7 +41,11 @@ async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Sett
     refreshed and the delivery attempts."""
     report = await sweep_once(sessions=sessions, now=clock.now(), settings=settings)
     refreshed = await drain_round(sessions, settings=settings)
-    return report, refreshed, await _deliver_webhooks(sessions, clock, settings)
+    delivered = await _deliver_webhooks(sessions, clock, settings)
+    from app.retention import housekeeping  # above the domains it prunes
+
+    await housekeeping(sessions, now=clock.now(), settings=settings)  # hourly: prune, calendar
+    return report, refreshed, delivered
 
 
 async def run_worker(*, settings: Settings | None = None, clock: Clock | None = None,

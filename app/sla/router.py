@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.deps import Admin, CurrentActor
-from app.deps import SessionDep, SettingsDep
+from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.ids import Id, IdPath, Offset
-from app.sla import calendars, repository
+from app.sla import calendars, national_calendar, repository
 from app.sla.schemas import (
     CalendarIn,
     CalendarOut,
+    CalendarStatusOut,
+    CalendarYearOut,
     OverrideIn,
     OverrideOut,
     WhistleDetail,
@@ -66,6 +69,21 @@ CALENDAR_NOTE = ("Changes apply to deadlines computed from now on; stored deadli
 def _calendar_out(code: str, cal) -> CalendarOut:
     return CalendarOut(street=code, periods=calendars.format_periods(cal),
                        timezone=str(cal.timezone), minutes_per_day=cal.minutes_per_day)
+
+
+@router.get("/calendar/status", operation_id="get_calendar_status", tags=["calendars"],
+            response_model=CalendarStatusOut,
+            summary="Whether China's holidays and make-up workdays (调休) of this year and, from "
+                    "December on, of the next are known",
+            responses=problem_responses(401, 403))
+async def get_calendar_status(actor: Admin, session: SessionDep, clock: ClockDep,
+                              settings: SettingsDep) -> CalendarStatusOut:
+    status = await national_calendar.calendar_status(session, now=clock.now(),
+                                                     zone=ZoneInfo(settings.timezone))
+    return CalendarStatusOut(
+        ok=status.ok, warning=status.warning, holidays_version=status.holidays_version,
+        years=[CalendarYearOut(year=y.year, known_to_holidays=y.known_to_holidays,
+                               overrides=y.overrides, known=y.known) for y in status.years])
 
 
 @router.get("/calendars/{street_code}", operation_id="get_calendar", tags=["calendars"],

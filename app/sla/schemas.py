@@ -74,3 +74,18 @@ class OverrideOut(BaseModel):
     day: date
     is_working: bool
     note: str
+
+
+class CalendarYearOut(BaseModel):
+    year: int
+    known_to_holidays: bool = Field(description="the installed holidays package lists the "
+                                    "State Council's arrangements (调休) of this year")
+    overrides: int = Field(description="overrides for all streets entered for this year")
+    known: bool
+
+
+class CalendarStatusOut(BaseModel):
+    ok: bool
+    warning: str | None
+    holidays_version: str
+    years: list[CalendarYearOut]

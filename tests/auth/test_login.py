@@ -91,16 +91,16 @@ async def test_inactive_user_cannot_log_in(client_from, make_user, admin_headers
     assert "disabled" in r.json()["detail"]
 
 
-async def test_failures_per_account_answer_429_from_any_address(client_from, make_user, settings,
-                                                                clock):
+async def test_failures_per_account_and_address_answer_429_there(client_from, make_user,
+                                                                  settings, clock):
     user = await make_user("admin")
+    client = client_from(unique_addr())
     for _ in range(settings.login_max_failures):
-        # A different address each time: only the account's count can trip.
-        r = await login(client_from(unique_addr()), user.username, "wrong password")
+        r = await login(client, user.username, "wrong password")
         assert r.status_code == 401
         clock.advance(timedelta(seconds=10))
 
-    r = await login(client_from(unique_addr()), user.username)  # even the right password
+    r = await login(client, user.username)  # even the right password
 
     assert r.status_code == 429
     assert r.headers["content-type"] == "application/problem+json"
@@ -108,6 +108,22 @@ async def test_failures_per_account_answer_429_from_any_address(client_from, mak
     window, elapsed = settings.login_window_seconds, 10 * settings.login_max_failures
     assert r.headers["retry-after"] == str(window - elapsed)
     assert r.json()["retry_after"] == window - elapsed
+    # The account's owner at another address is not locked out by them.
+    assert (await login(client_from(unique_addr()), user.username)).status_code == 200
+
+
+async def test_failures_per_account_from_all_addresses_answer_429_everywhere(
+        client_from, make_user, settings):
+    user = await make_user("admin")
+    for _ in range(settings.login_max_account_failures):
+        # A different address each time: only the account-wide count can trip.
+        r = await login(client_from(unique_addr()), user.username, "wrong password")
+        assert r.status_code == 401
+
+    r = await login(client_from(unique_addr()), user.username)  # even the right password
+
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) == settings.login_window_seconds
 
 
 async def test_parallel_guesses_cannot_get_past_the_limit(client_from, make_user, settings):
@@ -115,23 +131,42 @@ async def test_parallel_guesses_cannot_get_past_the_limit(client_from, make_user
     # exactly login_max_failures of them are judged, the rest answer 429.
     user = await make_user("admin")
     limit = settings.login_max_failures
+    client = client_from(unique_addr())
     answers = await asyncio.gather(*(
-        login(client_from(unique_addr()), user.username, "wrong password")
-        for _ in range(2 * limit)))
+        login(client, user.username, "wrong password") for _ in range(2 * limit)))
     assert sorted(r.status_code for r in answers) == [401] * limit + [429] * limit
 
 
-async def test_failures_per_address_answer_429_for_any_account(client_from, make_user, settings):
-    user = await make_user("admin")
-    client = client_from(unique_addr())
-    for _ in range(settings.login_max_failures):
-        assert (await login(client, unique("guess"), "wrong password")).status_code == 401
+async def test_an_offices_failures_on_other_accounts_do_not_lock_out_a_colleague(
+        client_from, make_user, settings):
+    # Five people behind one NAT address each mistype their password: the sixth, who
+    # types hers right, signs in (this answered 429 for 15 minutes before).
+    office = client_from(unique_addr())
+    colleagues = [await make_user("admin") for _ in range(settings.login_max_failures)]
+    for colleague in colleagues:
+        assert (await login(office, colleague.username, "wrong password")).status_code == 401
 
-    r = await login(client, user.username)
+    sixth = await make_user("admin")
+    assert (await login(office, sixth.username)).status_code == 200
+    # And the ones who mistyped once still sign in with the right password.
+    assert (await login(office, colleagues[0].username)).status_code == 200
 
-    assert r.status_code == 429
-    assert int(r.headers["retry-after"]) == settings.login_window_seconds
-    assert (await login(client_from(unique_addr()), user.username)).status_code == 200
+
+async def test_correct_credentials_pass_during_a_spray_from_the_same_address(
+        client_from, make_user, settings):
+    # A password spray: one address tries a common password against many accounts (each
+    # more than once, yet under the per-account limit), far more failures than any
+    # per-address limit would allow.
+    shared = client_from(unique_addr())
+    victims = [await make_user("admin") for _ in range(3)]
+    sprayed = [v.username for v in victims] + [unique("guess") for _ in range(12)]
+    for _ in range(settings.login_max_failures - 1):
+        for name in sprayed:
+            assert (await login(shared, name, "Password123")).status_code == 401
+
+    # Someone at that address with the right password still signs in, sprayed or not.
+    assert (await login(shared, victims[0].username)).status_code == 200
+    assert (await login(shared, (await make_user("admin")).username)).status_code == 200
 
 
 async def test_throttle_lifts_when_the_failures_leave_the_window(client_from, make_user, settings,
@@ -148,15 +183,28 @@ async def test_throttle_lifts_when_the_failures_leave_the_window(client_from, ma
     assert (await login(client, user.username)).status_code == 200
 
 
-async def test_success_clears_the_accounts_failures(client_from, make_user, settings):
+async def test_success_clears_that_addresses_failures(client_from, make_user, settings):
     user = await make_user("admin")
+    client = client_from(unique_addr())
     for _ in range(settings.login_max_failures - 1):
+        await login(client, user.username, "wrong password")
+    assert (await login(client, user.username)).status_code == 200
+
+    # Had the failures stayed, this one would make the count reach the limit.
+    await login(client, user.username, "wrong password")
+    assert (await login(client, user.username)).status_code == 200
+
+
+async def test_success_leaves_other_addresses_failures_counting(client_from, make_user,
+                                                                settings):
+    user = await make_user("admin")
+    for _ in range(settings.login_max_account_failures - 1):
         await login(client_from(unique_addr()), user.username, "wrong password")
     assert (await login(client_from(unique_addr()), user.username)).status_code == 200
 
-    # Had the failures stayed, this one would make the count reach the limit.
+    # The owner's success does not excuse a guesser elsewhere: one more reaches the limit.
     await login(client_from(unique_addr()), user.username, "wrong password")
-    assert (await login(client_from(unique_addr()), user.username)).status_code == 200
+    assert (await login(client_from(unique_addr()), user.username)).status_code == 429
 
 
 async def test_access_token_expires(client_from, make_user, settings, clock):

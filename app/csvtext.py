@@ -1,0 +1,27 @@
+"""Reading an uploaded or given CSV file as text: UTF-8, with or without the BOM Excel
+writes. Every CSV import (matrix, departments) refuses anything else with the same message,
+which says how to fix it: Excel on Chinese Windows saves plain "CSV" in GBK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.errors import InvalidInput
+
+NOT_UTF8 = ("the file is not UTF-8 text (Excel on Chinese Windows saves plain 'CSV' as "
+            "GBK): in Excel, save it as 'CSV UTF-8 (逗号分隔)' and import it again")
+
+
+def decode_csv(raw: bytes, *, loc: list[str | int]) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput.at(loc, NOT_UTF8) from None
+
+
+def read_csv_file(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InvalidInput.at(["file"], f"no such file: {path}") from exc
+    return decode_csv(raw, loc=["file"])
