@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # first seals, all open. Empty: one key derived from secret_key.
     webhook_sealing_keys: list[SecretStr] = Field(default_factory=list)
 
+    # Notifications: the web app's address for links in messages, and how long new-ticket
+    # reminders of one queue are gathered into one message.
+    public_url: str = "http://127.0.0.1:8000"
+    notification_aggregate_seconds: int = Field(300, ge=10, le=3600)
+
     @field_validator("webhook_sealing_keys")
     @classmethod
     def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:

@@ -15,6 +15,7 @@ HOOK_MODULES = (
     "app.sla.effects",  # escalate, extensions, suspensions, whistle, report-in
     "app.reports.hooks",  # report rollups
     "app.webhooks",  # the transactional outbox
+    "app.notifications.hooks",  # inbox entries and the notification outbox
     "app.live",  # live-queue notifications
 )
 

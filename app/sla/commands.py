@@ -47,7 +47,12 @@ async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Sett
     refreshed and the delivery attempts."""
     report = await sweep_once(sessions=sessions, now=clock.now(), settings=settings)
     refreshed = await drain_round(sessions, settings=settings)
-    return report, refreshed, await _deliver_webhooks(sessions, clock, settings)
+    delivered = await _deliver_webhooks(sessions, clock, settings)
+    # Notifications (inbox entries are written with the events; the outbox is sent here).
+    from app.notifications.delivery import run_deliveries_once as send_notifications
+
+    return report, refreshed, delivered + await send_notifications(
+        sessions, clock.now(), settings=settings)
 
 
 async def run_worker(*, settings: Settings | None = None, clock: Clock | None = None,
