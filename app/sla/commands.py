@@ -43,16 +43,18 @@ async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Sett
                    clock: Clock) -> tuple[SweepReport, int, int]:
     """One pass of the worker: the SLA sweep, the report backlog (up to a cap, so that a
     long backlog cannot hold up the other steps; the rest waits for the next pass), then
-    webhook deliveries. Returns the sweep's report, the tickets whose report facts were
-    refreshed and the delivery attempts."""
+    webhook deliveries and the notification outbox. Returns the sweep's report, the tickets
+    whose report facts were refreshed and the webhook delivery attempts."""
     report = await sweep_once(sessions=sessions, now=clock.now(), settings=settings)
     refreshed = await drain_round(sessions, settings=settings)
     delivered = await _deliver_webhooks(sessions, clock, settings)
-    # Notifications (inbox entries are written with the events; the outbox is sent here).
+    # Notifications: inbox entries are written with their events; their outbox goes here.
     from app.notifications.delivery import run_deliveries_once as send_notifications
 
-    return report, refreshed, delivered + await send_notifications(
-        sessions, clock.now(), settings=settings)
+    sent = await send_notifications(sessions, clock.now(), settings=settings)
+    if sent:
+        log.info("notification attempts: %s", sent)
+    return report, refreshed, delivered
 
 
 async def run_worker(*, settings: Settings | None = None, clock: Clock | None = None,
