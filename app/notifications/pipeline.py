@@ -157,4 +157,4 @@ async def notify_for_event(session: AsyncSession, event: Event, *, settings: Set
             if r.user_id in phones and account is not None and (
                     not account.kinds or kind in account.kinds):
                 rows.append(outbox_row(account.id, r.user_id))
-    await repo.add_outbox(session, rows, aggregated=aggregated)
+    await repo.add_outbox(session, rows, aggregated=aggregated, late_suffix=f":late-e{event.id}")

@@ -112,19 +112,28 @@ async def add_inbox(session: AsyncSession, entries: list[dict[str, Any]], *,
 
 
 async def add_outbox(session: AsyncSession, rows: list[dict[str, Any]], *,
-                     aggregated: bool) -> None:
-    """Write outbox rows once each; an aggregated row still waiting counts one more."""
+                     aggregated: bool, late_suffix: str = "") -> None:
+    """Write outbox rows once each; an aggregated row still waiting counts one more. An
+    event that commits after its window's reminder went out gets a reminder of its own
+    (``late_suffix`` added to the key) rather than none."""
     if not rows:
         return
-    insert = insert_for(session)(NotificationOutbox).values(rows)
-    if aggregated:
-        insert = insert.on_conflict_do_update(
-            index_elements=[NotificationOutbox.dedupe_key],
-            set_={"count": NotificationOutbox.count + 1, "payload": insert.excluded.payload},
-            where=NotificationOutbox.status == "pending")
-    else:
-        insert = insert.on_conflict_do_nothing(index_elements=[NotificationOutbox.dedupe_key])
-    await session.execute(insert)
+    insert = insert_for(session)
+    if not aggregated:
+        await session.execute(insert(NotificationOutbox).values(rows).on_conflict_do_nothing(
+            index_elements=[NotificationOutbox.dedupe_key]))
+        return
+    stmt = insert(NotificationOutbox).values(rows)
+    counted = set((await session.execute(stmt.on_conflict_do_update(
+        index_elements=[NotificationOutbox.dedupe_key],
+        set_={"count": NotificationOutbox.count + 1, "payload": stmt.excluded.payload},
+        where=NotificationOutbox.status == "pending",
+    ).returning(NotificationOutbox.dedupe_key))).scalars())
+    late = [{**row, "dedupe_key": row["dedupe_key"] + late_suffix}
+            for row in rows if row["dedupe_key"] not in counted]
+    if late:
+        await session.execute(insert(NotificationOutbox).values(late).on_conflict_do_nothing(
+            index_elements=[NotificationOutbox.dedupe_key]))
 
 
 # --- the inbox ---------------------------------------------------------------------------------
