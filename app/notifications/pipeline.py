@@ -55,6 +55,7 @@ _NOTES: dict[Kind, str] = {
     Kind.sla_overdue: "案件已超时",
     Kind.escalated: "案件已上报至本级",
     Kind.whistle: "街道吹哨，请按时报到",
+    Kind.report_in_due: "报到时限将至，部门尚未报到",
     Kind.report_in_missed: "部门未按时报到",
     Kind.returned: "案件被退回，请改派",
     Kind.awaiting_verification: "案件已处置，请现场核查",
@@ -66,7 +67,7 @@ _CLOCKS = {"response": "签收时限", "resolve": "办结时限"}
 
 
 def _deadline(kind: Kind, t: TicketContext, data: dict[str, Any]) -> tuple[datetime | None, str]:
-    if kind in (Kind.whistle, Kind.report_in_missed):
+    if kind in (Kind.whistle, Kind.report_in_due, Kind.report_in_missed):
         return parse_instant(data.get("report_in_due_at")), "报到时限"
     if kind in (Kind.sla_warning, Kind.sla_overdue):
         return parse_instant(data.get("due_at")), _CLOCKS.get(data.get("clock"), "时限")
@@ -96,11 +97,20 @@ async def notify_for_event(session: AsyncSession, event: Event, *, settings: Set
     kind = ON_EVENT.get(event.kind)
     if kind is None:
         return
+    await notify(session, kind, ticket_id=event.ticket_id, at=event.at,
+                 data={**event.data, "_event_kind": event.kind}, event_id=event.id,
+                 key=f"e{event.id}", settings=settings)
+
+
+async def notify(session: AsyncSession, kind: Kind, *, ticket_id: int, at: datetime,
+                 data: dict[str, Any], event_id: int | None, key: str,
+                 settings: Settings) -> None:
+    """Notify of ``kind`` about a ticket; ``key`` names what caused it (an event, a
+    summons), so that notifying twice of the same cause writes nothing new."""
     spec = SPECS[kind]
-    t = await repo.ticket_context(session, event.ticket_id)
+    t = await repo.ticket_context(session, ticket_id)
     if t is None:
         return
-    data = {**event.data, "_event_kind": event.kind}
     urgent = spec.urgent or t.urgency == "urgent"
     aggregated = spec.aggregated and not urgent
     link = f"/app/tickets/{t.id}"
@@ -110,11 +120,11 @@ async def notify_for_event(session: AsyncSession, event: Event, *, settings: Set
 
     # Aggregated kinds share one key per queue and window; the rest one per event.
     if aggregated:
-        window, window_end = _window(event.at, settings.notification_aggregate_seconds)
+        window, window_end = _window(at, settings.notification_aggregate_seconds)
         queue = f"d{t.department_id}" if t.department_id else f"{t.level}{t.community_id}"
         scope, not_before = f"{kind}:{queue}:w{window}", window_end
     else:
-        scope, not_before = f"e{event.id}:{kind}", event.at
+        scope, not_before = f"{key}:{kind}", at
 
     user_ids: set[int] = set()
     for who in spec.who:
@@ -126,11 +136,11 @@ async def notify_for_event(session: AsyncSession, event: Event, *, settings: Set
         return chosen.get((r.user_id, channel), default_enabled(r.role, kind, channel))
 
     await repo.add_inbox(session, [
-        {"user_id": r.user_id, "kind": kind.value, "ticket_id": t.id, "event_id": event.id,
+        {"user_id": r.user_id, "kind": kind.value, "ticket_id": t.id, "event_id": event_id,
          "title": spec.title, "link": message.link, "urgent": urgent, "count": 1,
          "body": render(message if r.sees_contact else message.masked()),
-         "dedupe_key": f"{scope}:u{r.user_id}", "created_at": event.at,
-         "updated_at": event.at}
+         "dedupe_key": f"{scope}:u{r.user_id}", "created_at": at,
+         "updated_at": at}
         for r in recipients if wants(r, INBOX)], aggregated=aggregated)
 
     calendar = await calendar_for(session, t.street_id, settings=settings)
@@ -138,11 +148,11 @@ async def notify_for_event(session: AsyncSession, event: Event, *, settings: Set
 
     def outbox_row(channel_id: int, user_id: int | None) -> dict[str, Any]:
         return {"channel_id": channel_id, "user_id": user_id, "kind": kind.value,
-                "ticket_id": t.id, "event_id": event.id,
+                "ticket_id": t.id, "event_id": event_id,
                 "payload": message.masked().to_payload(), "count": 1, "urgent": urgent,
                 "dedupe_key": f"{scope}:c{channel_id}" + (f":u{user_id}" if user_id else ""),
                 "status": "pending", "attempts": 0, "next_attempt_at": send_at,
-                "created_at": event.at}
+                "created_at": at}
 
     owners = await owners_for(session, spec.robots, t, data)
     rows = [outbox_row(c.id, None) for c in await repo.robot_channels(session, owners, kind)]
@@ -157,4 +167,4 @@ async def notify_for_event(session: AsyncSession, event: Event, *, settings: Set
             if r.user_id in phones and account is not None and (
                     not account.kinds or kind in account.kinds):
                 rows.append(outbox_row(account.id, r.user_id))
-    await repo.add_outbox(session, rows, aggregated=aggregated, late_suffix=f":late-e{event.id}")
+    await repo.add_outbox(session, rows, aggregated=aggregated, late_suffix=f":late-{key}")

@@ -127,7 +127,7 @@ async def users_for(session: AsyncSession, who: Who, t: TicketContext,
             departments = await _department_ids(session, data.get("departments") or ())
             return await _ids(session, _in_departments(departments, *STAFF)) if departments \
                 else set()
-        case Who.missed_department_lead:
+        case Who.concerned_department_lead:
             department = data.get("department_id")
             if not isinstance(department, int):
                 return set()
@@ -161,7 +161,7 @@ async def owners_for(session: AsyncSession, robots: Iterable[Robots], t: TicketC
                     nodes.add(t.community_id)
             case Robots.summoned:
                 departments |= await _department_ids(session, data.get("departments") or ())
-            case Robots.missed_department:
+            case Robots.concerned_department:
                 if isinstance(data.get("department_id"), int):
                     departments.add(data["department_id"])
             case Robots.level:

@@ -20,6 +20,7 @@ class Kind(StrEnum):
     sla_overdue = "sla_overdue"  # 超时
     escalated = "escalated"  # 上报: the ticket reached a level
     whistle = "whistle"  # 吹哨: a department is summoned to report in
+    report_in_due = "report_in_due"  # 报到即将超时 (raised by the worker, not by an event)
     report_in_missed = "report_in_missed"  # 报到超时
     returned = "returned"  # 退单: to be rerouted
     awaiting_verification = "awaiting_verification"  # 待核查: resolved, to verify on site
@@ -60,7 +61,8 @@ class Who(StrEnum):
     department_lead = "department_lead"  # leads of the ticket's department
     level_dispatchers = "level_dispatchers"  # dispatchers of the level the ticket is held at
     summoned = "summoned"  # lead and staff of every department a whistle summons
-    missed_department_lead = "missed_department_lead"  # lead of the department that missed
+    concerned_department_lead = "concerned_department_lead"  # lead of the department that is
+    # due to report in, or missed it (the event's ``department_id``)
     street_dispatchers = "street_dispatchers"  # dispatchers of the ticket's street
     rerouter = "rerouter"  # the dispatcher who must reroute a returned ticket
     grid_workers = "grid_workers"  # grid workers of the ticket's grid
@@ -73,7 +75,7 @@ class Robots(StrEnum):
 
     queue = "queue"  # the ticket's department, or its community for a community ticket
     summoned = "summoned"  # every summoned department
-    missed_department = "missed_department"  # the department that missed its report-in
+    concerned_department = "concerned_department"  # the department due to report in, or late
     level = "level"  # the community or street the ticket is held at
     street = "street"  # the ticket's street
 
@@ -103,8 +105,12 @@ SPECS: dict[Kind, KindSpec] = {s.kind: s for s in (
              doc="the ticket reached a level (by hand or by its budget)"),
     KindSpec(Kind.whistle, "吹哨报到", (W.summoned,), (B.summoned,), urgent=True,
              doc="the street summons departments, with the report-in deadline"),
-    KindSpec(Kind.report_in_missed, "报到超时", (W.missed_department_lead, W.street_dispatchers),
-             (B.missed_department, B.street), doc="a summoned department did not report in"),
+    KindSpec(Kind.report_in_due, "报到即将超时",
+             (W.concerned_department_lead, W.street_dispatchers), (B.concerned_department,),
+             urgent=True, doc="a summoned department has not reported in, the deadline near"),
+    KindSpec(Kind.report_in_missed, "报到超时",
+             (W.concerned_department_lead, W.street_dispatchers),
+             (B.concerned_department, B.street), doc="a summoned department did not report in"),
     KindSpec(Kind.returned, "退单待改派", (W.rerouter,), doc="a ticket returned, to reroute"),
     KindSpec(Kind.awaiting_verification, "待核查", (W.grid_workers,),
              doc="resolved; the grid's workers verify on site"),
@@ -117,6 +123,9 @@ SPECS: dict[Kind, KindSpec] = {s.kind: s for s in (
 )}
 assert set(SPECS) == set(Kind), "every kind has its spec"
 assert set(ON_EVENT.values()) <= set(SPECS)
+# Raised by the notification worker from the whistle's summons, not by a timeline event.
+SCHEDULED: frozenset[Kind] = frozenset({Kind.report_in_due})
+assert set(SPECS) == set(ON_EVENT.values()) | SCHEDULED, "every kind is raised somehow"
 
 # The personal channels a user chooses per kind (robots belong to groups, not to users).
 INBOX, SMS = "inbox", "sms"

@@ -49,9 +49,9 @@ async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Sett
     refreshed = await drain_round(sessions, settings=settings)
     delivered = await _deliver_webhooks(sessions, clock, settings)
     # Notifications: inbox entries are written with their events; their outbox goes here.
-    from app.notifications.delivery import run_deliveries_once as send_notifications
+    from app.notifications.worker import notifications_pass
 
-    sent = await send_notifications(sessions, clock.now(), settings=settings)
+    sent = await notifications_pass(sessions, clock.now(), settings=settings)
     if sent:
         log.info("notification attempts: %s", sent)
     return report, refreshed, delivered
