@@ -79,7 +79,8 @@ async def _recent_attempts(session: AsyncSession, channel_ids: set[int],
     rows = await session.execute(
         select(NotificationAttempt.channel_id, func.count())
         .where(NotificationAttempt.channel_id.in_(sorted(channel_ids)),
-               NotificationAttempt.created_at > now - RATE_WINDOW)
+               NotificationAttempt.created_at > now - RATE_WINDOW,
+               NotificationAttempt.created_at <= now)
         .group_by(NotificationAttempt.channel_id))
     return Counter(dict(rows.all()))
 

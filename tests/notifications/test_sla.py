@@ -34,15 +34,17 @@ async def test_a_warning_and_a_breach_reach_the_assignee_and_the_department_robo
             f"/api/v1/tickets/{ticket['id']}", headers=token_for("cgzf_staff"))
         ).json()["resolve_due_at"]
 
+        # (The sweep also raises what other tests' tickets have due: look at this one's.)
         clock.set(warn_at)
         await sweep(sessions, settings, clock)
-        assert await deliver() == 1
+        await deliver()
         clock.set(warn_at.fromisoformat(due_at))
         await sweep(sessions, settings, clock)
-        assert await deliver() == 1
+        await deliver()
 
-    assert [m.split("】")[0] for m in robot.to("cgzf-key")] == ["【即将超时预警", "【超时提醒"]
-    assert "办结时限" in robot.to("cgzf-key")[0]
+    ours = [m for m in robot.to("cgzf-key") if ticket["number"] in m]
+    assert [m.split("】")[0] for m in ours] == ["【即将超时预警", "【超时提醒"]
+    assert "办结时限" in ours[0]
     for username in ("cgzf_staff", "cgzf_lead"):
         kinds = [n.kind for n in await inbox_of(username, ticket["id"])]
         assert kinds.count("sla_warning") == 1 and kinds.count("sla_overdue") == 1, username
@@ -116,6 +118,6 @@ async def test_an_urgent_sms_goes_at_once_at_night(client, token_for, matrix_ite
         ticket = await post(client, token_for, street_item_of(matrix_items, "CGZF"))
         clock.set(sh(2026, 11, 23, 22, 0))
         await act(client, token_for, "sd", ticket["id"], "whistle", {"departments": ["HW"]})
-        assert await deliver() == 1
-    (params,) = fake.sent
-    assert params["PhoneNumbers"] == "13900002222" and params["TemplateCode"] == "SMS_200"
+        assert await deliver() >= 1  # the lead too, if an earlier test gave them a phone
+    (params,) = [p for p in fake.sent if p["PhoneNumbers"] == "13900002222"]
+    assert params["TemplateCode"] == "SMS_200"
