@@ -158,7 +158,7 @@ async def inbox_stream(sessions: async_sessionmaker[AsyncSession], user_id: int,
     yield "event: closed\ndata: {\"reason\": \"the stream's time is up; reconnect\"}\n\n"
 
 
-@router.get("/notifications/stream", operation_id="stream_notifications",
+@router.get("/notifications/live", operation_id="stream_notifications",
             summary="Your new notifications, live (Server-Sent Events)",
             description="`text/event-stream` of `notification` events (data: the entry as "
                         "JSON; id: its id). Send `Last-Event-ID` to resume after an entry.",

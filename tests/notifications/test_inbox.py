@@ -77,7 +77,7 @@ async def test_new_notifications_are_pushed_on_the_users_stream(app, client, tok
     queue_ticket = (await client.post("/api/v1/departments/HW/queue/stream-ticket",
                                       headers=token_for("hw_lead"))).json()["ticket"]
     async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
-        refused = await http.get("/api/v1/notifications/stream",
+        refused = await http.get("/api/v1/notifications/live",
                                  params={"ticket": queue_ticket})
         assert refused.status_code == 401
         events: list[dict] = []
