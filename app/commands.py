@@ -194,6 +194,9 @@ def _mount_domain_apps() -> None:
 
     cli.add_typer(users_app, name="users")
     cli.add_typer(apikeys_app, name="apikeys")
+    from app.notifications.commands import notifications_app
+
+    cli.add_typer(notifications_app, name="notifications")
 
 
 _mount_domain_apps()

@@ -150,6 +150,10 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url.removeprefix(plain)
         return url
+    # Notifications: the web app's address for links in messages, and how long new-ticket
+    # reminders of one queue are gathered into one message.
+    public_url: str = "http://127.0.0.1:8000"
+    notification_aggregate_seconds: int = Field(300, ge=10, le=3600)
 
     @field_validator("webhook_sealing_keys")
     @classmethod

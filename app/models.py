@@ -5,6 +5,7 @@ from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
 from app.db import Base
 from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.matrix.models import MatrixItem, MatrixVersion
+from app.notifications import models as notification_models  # noqa: F401  (inbox, outbox)
 from app.reports import models as report_models  # noqa: F401  (facts and rollups)
 from app.sla import models as sla_models  # noqa: F401  (SLA, escalation, whistle tables)
 from app.tickets.models import IdempotencyRecord, Ticket, TicketEvent

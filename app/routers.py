@@ -7,6 +7,7 @@ from app.auth.router import router as auth_router
 from app.jurisdiction.router import router as jurisdiction_router
 from app.live.router import router as live_router
 from app.matrix.router import router as matrix_router
+from app.notifications.router import router as notifications_router
 from app.reports.router import router as reports_router
 from app.sla.router import router as sla_router
 from app.tickets.router import router as tickets_router
@@ -24,4 +25,5 @@ API_ROUTERS: list[APIRouter] = [
     reports_router,
     live_router,
     webhooks_router,
+    notifications_router,
 ]

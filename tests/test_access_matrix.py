@@ -88,8 +88,10 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     ("DELETE", "/api/v1/calendars/{street_code}/overrides/{day}"): only(204, {"admin"}),
 }
 ACTION_PREFIX = "/api/v1/tickets/{ticket_id}/"
-# Routes owned by other suites' access tables (reports, webhooks, live streams).
-ELSEWHERE = ("/api/v1/reports", "/api/v1/webhooks", "/api/v1/departments/{code}/queue/stream")
+# Routes owned by other suites' access tables (reports, webhooks, live streams,
+# notifications: tests/notifications).
+ELSEWHERE = ("/api/v1/reports", "/api/v1/webhooks", "/api/v1/departments/{code}/queue/stream",
+             "/api/v1/notification")
 
 
 def api_routes(app) -> list[tuple[str, str]]:

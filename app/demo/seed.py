@@ -77,6 +77,9 @@ async def seed_reference(*, session: AsyncSession) -> dict[str, int]:
                 session=session, username=username, password=DEMO_PASSWORD, role=role,
                 display_name=username, **_user_kwargs(role, scope))
     await session.flush()
+    from app.notifications.demo import seed_channels  # a group robot per department
+
+    await seed_channels(session=session)
     return {"users": len(DEMO_USERS)}
 
 

@@ -37,14 +37,20 @@ async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Sett
                    clock: Clock) -> tuple[SweepReport, int, int]:
     """One pass of the worker: the SLA sweep, the report backlog (up to a cap, so that a
     long backlog cannot hold up the other steps; the rest waits for the next pass), then
-    webhook deliveries. Returns the sweep's report, the tickets whose report facts were
-    refreshed and the delivery attempts."""
+    webhook deliveries and the notification outbox. Returns the sweep's report, the tickets
+    whose report facts were refreshed and the webhook delivery attempts."""
     report = await sweep_once(sessions=sessions, now=clock.now(), settings=settings)
     refreshed = await drain_round(sessions, settings=settings)
     delivered = await _deliver_webhooks(sessions, clock, settings)
     from app.retention import housekeeping  # above the domains it prunes
 
     await housekeeping(sessions, now=clock.now(), settings=settings)  # hourly: prune, calendar
+    # Notifications: inbox entries are written with their events; their outbox goes here.
+    from app.notifications.worker import notifications_pass
+
+    sent = await notifications_pass(sessions, clock.now(), settings=settings)
+    if sent:
+        log.info("notification attempts: %s", sent)
     return report, refreshed, delivered
 
 

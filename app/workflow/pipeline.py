@@ -9,8 +9,8 @@ inside the event's transaction.
    the report backlog;
 3. ``outbox`` (``app.webhooks.outbox``): one message per matching webhook subscription —
    after the deadlines, so a message carries the deadlines the event left;
-4. ``notifications``: the slot for notifying people (``app.notifications``, to come): add
-   its step to ``DELIVERY`` below, between the outbox and live;
+4. ``notifications`` (``app.notifications.pipeline``): inbox entries and robot/SMS outbox
+   rows for the people the event concerns — after the deadlines, which its messages quote;
 5. ``live`` (``app.live.publish``): the live-queue event, published when the transaction
    commits (last, so it announces what every step before it wrote).
 
@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.db import make_sessionmaker
 from app.live.publish import publish_queue_event
+from app.notifications.pipeline import notify_for_event
 from app.reports.hooks import keep_report_facts
 from app.sla.hooks import deadlines_step
 from app.tickets.events import PIPELINE_KEY, Event
@@ -70,6 +71,12 @@ class Pipeline:
             await step.run(session, event)
 
 
+def notify_step(settings: Settings) -> StepRun:
+    async def notify(session: AsyncSession, event: Event) -> None:
+        await notify_for_event(session, event, settings=settings)
+    return notify
+
+
 def build_pipeline(settings: Settings) -> Pipeline:
     """The pipeline, in its documented order; the settings are the process's own."""
     return Pipeline(
@@ -79,8 +86,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         ),
         delivery=(
             Step("outbox", enqueue_for_event),
-            # notifications: app/notifications adds its step here, e.g.
-            # Step("notifications", notify_step(settings)),
+            Step("notifications", notify_step(settings)),
             Step("live", publish_queue_event),
         ),
     )

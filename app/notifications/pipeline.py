@@ -1,0 +1,170 @@
+"""The one entry point from the ticket timeline into notifications:
+
+    async def notify_for_event(session, event, *, settings) -> None
+
+Called after each timeline event, inside the transaction that wrote it, after the webhook
+outbox step (and before the live queues). It looks the event up in ``rules.ON_EVENT``; for
+a kind that notifies, it finds the recipients (``rules.SPECS``), keeps those who may read
+the ticket, and writes in the same transaction:
+
+- an inbox entry per recipient who has the inbox on for the kind (the default);
+- an outbox row per configured group robot (企业微信 / 钉钉) of the departments or
+  jurisdictions the kind goes to;
+- an outbox row per recipient who has SMS on for the kind and a phone, through the SMS
+  account of their department (or else of the ticket's street).
+
+The worker sends the outbox (``app.notifications.delivery``). Writing is idempotent (unique
+dedupe keys per event, kind, channel and user), so running this twice for one event
+changes nothing. ``app.workflow.pipeline`` calls it as the ``notifications`` step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.notifications import repository as repo
+from app.notifications.messages import Message, beijing, parse_instant, render
+from app.notifications.quiet import release_at
+from app.notifications.recipients import (
+    Recipient,
+    TicketContext,
+    owners_for,
+    users_for,
+    within_scope,
+)
+from app.notifications.rules import (
+    INBOX,
+    ON_EVENT,
+    SMS,
+    SPECS,
+    Kind,
+    KindSpec,
+    default_enabled,
+)
+from app.sla.calendars import calendar_for
+from app.tickets.events import Event
+
+# What each kind does to say, after its headline.
+_NOTES: dict[Kind, str] = {
+    Kind.new_ticket: "有新案件待签收",
+    Kind.sla_warning: "案件即将超时，请抓紧处置",
+    Kind.sla_overdue: "案件已超时",
+    Kind.escalated: "案件已上报至本级",
+    Kind.whistle: "街道吹哨，请按时报到",
+    Kind.report_in_due: "报到时限将至，部门尚未报到",
+    Kind.report_in_missed: "部门未按时报到",
+    Kind.returned: "案件被退回，请改派",
+    Kind.awaiting_verification: "案件已处置，请现场核查",
+    Kind.request: "有延期/挂起申请待审批",
+    Kind.decision: "申请已审批",
+    Kind.supervised: "超时案件已列入督办",
+}
+_CLOCKS = {"response": "签收时限", "resolve": "办结时限"}
+
+
+def _deadline(kind: Kind, t: TicketContext, data: dict[str, Any]) -> tuple[datetime | None, str]:
+    if kind in (Kind.whistle, Kind.report_in_due, Kind.report_in_missed):
+        return parse_instant(data.get("report_in_due_at")), "报到时限"
+    if kind in (Kind.sla_warning, Kind.sla_overdue):
+        return parse_instant(data.get("due_at")), _CLOCKS.get(data.get("clock"), "时限")
+    if kind is Kind.new_ticket:
+        return t.response_due_at, "签收时限"
+    return t.resolve_due_at, "办结时限"
+
+
+def _message(spec: KindSpec, t: TicketContext, data: dict[str, Any], *, public_url: str,
+             link: str) -> Message:
+    due, label = _deadline(spec.kind, t, data)
+    note = _NOTES[spec.kind]
+    if spec.kind is Kind.decision:
+        note = "申请已批准" if data.get("_event_kind", "").startswith("approve") else "申请被驳回"
+    return Message(title=spec.title, number=t.number, item=f"{t.item_name}（{t.item_code}）",
+                   place=t.place, deadline=beijing(due), deadline_label=label,
+                   link=public_url.rstrip("/") + link, note=note, reporter=t.reporter_name)
+
+
+def _window(at: datetime, seconds: int) -> tuple[int, datetime]:
+    start = int(at.timestamp()) // seconds * seconds
+    return start, datetime.fromtimestamp(start + seconds, at.tzinfo)
+
+
+async def notify_for_event(session: AsyncSession, event: Event, *, settings: Settings) -> None:
+    """Write the inbox entries and outbox rows ``event`` causes (see the module's doc)."""
+    kind = ON_EVENT.get(event.kind)
+    if kind is None:
+        return
+    await notify(session, kind, ticket_id=event.ticket_id, at=event.at,
+                 data={**event.data, "_event_kind": event.kind}, event_id=event.id,
+                 key=f"e{event.id}", settings=settings)
+
+
+async def notify(session: AsyncSession, kind: Kind, *, ticket_id: int, at: datetime,
+                 data: dict[str, Any], event_id: int | None, key: str,
+                 settings: Settings) -> None:
+    """Notify of ``kind`` about a ticket; ``key`` names what caused it (an event, a
+    summons), so that notifying twice of the same cause writes nothing new."""
+    spec = SPECS[kind]
+    t = await repo.ticket_context(session, ticket_id)
+    if t is None:
+        return
+    urgent = spec.urgent or t.urgency == "urgent"
+    aggregated = spec.aggregated and not urgent
+    link = f"/app/tickets/{t.id}"
+    if aggregated and t.department_code:
+        link = f"/app/queues/{t.department_code}"
+    message = _message(spec, t, data, public_url=settings.public_url, link=link)
+
+    # Aggregated kinds share one key per queue and window; the rest one per event.
+    if aggregated:
+        window, window_end = _window(at, settings.notification_aggregate_seconds)
+        queue = f"d{t.department_id}" if t.department_id else f"{t.level}{t.community_id}"
+        scope, not_before = f"{kind}:{queue}:w{window}", window_end
+    else:
+        scope, not_before = f"{key}:{kind}", at
+
+    user_ids: set[int] = set()
+    for who in spec.who:
+        user_ids |= await users_for(session, who, t, data)
+    recipients = await within_scope(session, user_ids, t)
+    chosen = await repo.choices(session, [r.user_id for r in recipients], kind)
+
+    def wants(r: Recipient, channel: str) -> bool:
+        return chosen.get((r.user_id, channel), default_enabled(r.role, kind, channel))
+
+    await repo.add_inbox(session, [
+        {"user_id": r.user_id, "kind": kind.value, "ticket_id": t.id, "event_id": event_id,
+         "title": spec.title, "link": message.link, "urgent": urgent, "count": 1,
+         "body": render(message if r.sees_contact else message.masked()),
+         "dedupe_key": f"{scope}:u{r.user_id}", "created_at": at,
+         "updated_at": at}
+        for r in recipients if wants(r, INBOX)], aggregated=aggregated)
+
+    calendar = await calendar_for(session, t.street_id, settings=settings)
+    send_at = release_at(not_before, calendar, urgent=urgent)
+
+    def outbox_row(channel_id: int, user_id: int | None) -> dict[str, Any]:
+        return {"channel_id": channel_id, "user_id": user_id, "kind": kind.value,
+                "ticket_id": t.id, "event_id": event_id,
+                "payload": message.masked().to_payload(), "count": 1, "urgent": urgent,
+                "dedupe_key": f"{scope}:c{channel_id}" + (f":u{user_id}" if user_id else ""),
+                "status": "pending", "attempts": 0, "next_attempt_at": send_at,
+                "created_at": at}
+
+    owners = await owners_for(session, spec.robots, t, data)
+    rows = [outbox_row(c.id, None) for c in await repo.robot_channels(session, owners, kind)]
+    texting = [r for r in recipients if wants(r, SMS)]
+    if texting:
+        phones = await repo.phones(session, [r.user_id for r in texting])
+        accounts = await repo.sms_channels(
+            session, department_ids=[r.department_id for r in texting if r.department_id],
+            street_id=t.street_id)
+        for r in texting:
+            account = accounts.get(r.department_id) or accounts.get(None)
+            if r.user_id in phones and account is not None and (
+                    not account.kinds or kind in account.kinds):
+                rows.append(outbox_row(account.id, r.user_id))
+    await repo.add_outbox(session, rows, aggregated=aggregated, late_suffix=f":late-{key}")

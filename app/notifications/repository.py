@@ -1,0 +1,169 @@
+"""The SQL of notifications: the ticket as messages show it, channels by owner, users'
+choices, writing inbox entries and outbox rows (once each: unique dedupe keys), and the
+inbox reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.jurisdiction.models import Department, Jurisdiction
+from app.matrix.models import MatrixItem
+from app.notifications.models import (
+    ChannelKind,
+    Notification,
+    NotificationChannel,
+    NotificationContact,
+    NotificationOutbox,
+    NotificationPreference,
+)
+from app.notifications.recipients import Owners, TicketContext
+from app.sla.dialect import insert_for
+from app.tickets.models import Ticket, ticket_number
+
+_GRID = aliased(Jurisdiction)
+
+
+async def ticket_context(session: AsyncSession, ticket_id: int) -> TicketContext | None:
+    row = (await session.execute(
+        select(Ticket, MatrixItem.name.label("item_name"), _GRID.name.label("grid_name"),
+               Department.code.label("department_code"))
+        .join(MatrixItem, MatrixItem.id == Ticket.item_id)
+        .join(_GRID, _GRID.id == Ticket.grid_id)
+        .outerjoin(Department, Department.id == Ticket.department_id)
+        .where(Ticket.id == ticket_id)
+        .execution_options(populate_existing=True))).first()
+    if row is None:
+        return None
+    t: Ticket = row[0]
+    place = row.grid_name + (f" {t.address}" if t.address else "")
+    return TicketContext(
+        id=t.id, number=ticket_number(t.id, t.created_at), level=t.level, urgency=t.urgency,
+        status=t.status, department_id=t.department_id, department_code=row.department_code,
+        street_id=t.street_id, community_id=t.community_id, grid_id=t.grid_id,
+        assignee_id=t.assignee_id, item_code=t.item_code, item_name=row.item_name,
+        place=place, address=t.address, reporter_name=t.reporter_name,
+        resolve_due_at=t.resolve_due_at, response_due_at=t.response_due_at)
+
+
+async def robot_channels(session: AsyncSession, owners: Owners,
+                         kind: str) -> list[NotificationChannel]:
+    """The configured, active group robots of ``owners`` that take ``kind``."""
+    if not owners.department_ids and not owners.jurisdiction_ids:
+        return []
+    rows = (await session.execute(select(NotificationChannel).where(
+        NotificationChannel.kind.in_([ChannelKind.wecom.value, ChannelKind.dingtalk.value]),
+        NotificationChannel.is_active.is_(True), NotificationChannel.sealed.is_not(None),
+        or_(NotificationChannel.department_id.in_(sorted(owners.department_ids)),
+            NotificationChannel.jurisdiction_id.in_(sorted(owners.jurisdiction_ids))),
+    ).order_by(NotificationChannel.id))).scalars()
+    return [c for c in rows if not c.kinds or kind in c.kinds]
+
+
+async def sms_channels(session: AsyncSession, *, department_ids: Iterable[int],
+                       street_id: int) -> dict[int | None, NotificationChannel]:
+    """The SMS accounts of these departments (by department id) and the street's (None)."""
+    rows = (await session.execute(select(NotificationChannel).where(
+        NotificationChannel.kind == ChannelKind.sms.value,
+        NotificationChannel.is_active.is_(True), NotificationChannel.sealed.is_not(None),
+        or_(NotificationChannel.department_id.in_(sorted(set(department_ids))),
+            NotificationChannel.jurisdiction_id == street_id),
+    ).order_by(NotificationChannel.id.desc()))).scalars()
+    return {c.department_id: c for c in rows}
+
+
+async def choices(session: AsyncSession, user_ids: Iterable[int],
+                  kind: str) -> dict[tuple[int, str], bool]:
+    rows = await session.execute(select(
+        NotificationPreference.user_id, NotificationPreference.channel,
+        NotificationPreference.enabled).where(
+            NotificationPreference.user_id.in_(sorted(set(user_ids))),
+            NotificationPreference.kind == kind))
+    return {(u, c): e for u, c, e in rows}
+
+
+async def phones(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    rows = await session.execute(select(NotificationContact.user_id, NotificationContact.phone)
+                                 .where(NotificationContact.user_id.in_(sorted(set(user_ids)))))
+    return dict(rows.all())
+
+
+async def add_inbox(session: AsyncSession, entries: list[dict[str, Any]], *,
+                    aggregated: bool) -> None:
+    """Write inbox entries once each; an aggregated entry already there counts one more
+    (and shows the latest ticket, unread again)."""
+    if not entries:
+        return
+    insert = insert_for(session)(Notification).values(entries)
+    if aggregated:
+        insert = insert.on_conflict_do_update(
+            index_elements=[Notification.dedupe_key],
+            set_={"count": Notification.count + 1, "body": insert.excluded.body,
+                  "ticket_id": insert.excluded.ticket_id, "read_at": None,
+                  "updated_at": insert.excluded.updated_at})
+    else:
+        insert = insert.on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
+    await session.execute(insert)
+
+
+async def add_outbox(session: AsyncSession, rows: list[dict[str, Any]], *,
+                     aggregated: bool, late_suffix: str = "") -> None:
+    """Write outbox rows once each; an aggregated row still waiting counts one more. An
+    event that commits after its window's reminder went out gets a reminder of its own
+    (``late_suffix`` added to the key) rather than none."""
+    if not rows:
+        return
+    insert = insert_for(session)
+    if not aggregated:
+        await session.execute(insert(NotificationOutbox).values(rows).on_conflict_do_nothing(
+            index_elements=[NotificationOutbox.dedupe_key]))
+        return
+    stmt = insert(NotificationOutbox).values(rows)
+    counted = set((await session.execute(stmt.on_conflict_do_update(
+        index_elements=[NotificationOutbox.dedupe_key],
+        set_={"count": NotificationOutbox.count + 1, "payload": stmt.excluded.payload},
+        where=NotificationOutbox.status == "pending",
+    ).returning(NotificationOutbox.dedupe_key))).scalars())
+    late = [{**row, "dedupe_key": row["dedupe_key"] + late_suffix}
+            for row in rows if row["dedupe_key"] not in counted]
+    if late:
+        await session.execute(insert(NotificationOutbox).values(late).on_conflict_do_nothing(
+            index_elements=[NotificationOutbox.dedupe_key]))
+
+
+# --- the inbox ---------------------------------------------------------------------------------
+
+
+async def inbox(session: AsyncSession, *, user_id: int, unread_only: bool, before: int | None,
+                after: int | None, limit: int) -> list[Notification]:
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if before is not None:
+        query = query.where(Notification.id < before)
+    if after is not None:
+        query = query.where(Notification.id > after)
+        return list((await session.execute(query.order_by(Notification.id).limit(limit)))
+                    .scalars())
+    return list((await session.execute(query.order_by(Notification.id.desc()).limit(limit)))
+                .scalars())
+
+
+async def unread_count(session: AsyncSession, *, user_id: int) -> int:
+    return (await session.execute(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)))).scalar_one()
+
+
+async def mark_read(session: AsyncSession, *, user_id: int, ids: list[int] | None,
+                    now: datetime) -> int:
+    condition = and_(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if ids is not None:
+        condition = and_(condition, Notification.id.in_(ids))
+    result = await session.execute(update(Notification).where(condition).values(read_at=now)
+                                   .execution_options(synchronize_session=False))
+    return result.rowcount or 0
