@@ -228,3 +228,12 @@ def seed_bulk(
     from app.reports.commands import seed_bulk_command
 
     typer.echo(seed_bulk_command(tickets=tickets, streets=streets, days=days, seed=seed))
+
+
+@cli.command("suggest-train")
+def suggest_train() -> None:
+    """Rebuild the suggestion model (智能分拨) for the current matrix version from the
+    matrix's words, closed tickets and dispatchers' corrections; every process serves it."""
+    from app.suggest.commands import suggest_train_command
+
+    typer.echo(suggest_train_command())

@@ -17,6 +17,7 @@ from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
 from app.open311.router import router as open311_router
 from app.routers import API_ROUTERS
+from app.suggest.cache import Suggester
 from app.tickets.lookups import Lookups
 
 DESCRIPTION = """\
@@ -60,7 +61,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.sessions = make_sessionmaker(engine)
     app.state.jurisdictions = JurisdictionCache(check_seconds=settings.cache_check_seconds)
     app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
-    app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache)
+    app.state.suggester = Suggester(check_seconds=settings.cache_check_seconds,
+                                    confidence=settings.suggest_confidence)
+    app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache,
+                                app.state.suggester)
     install_error_handlers(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
