@@ -29,20 +29,28 @@ class Example:
     weight: float = 1.0
 
 
-def fit_scorer(items: Sequence[ItemText], history: Sequence[Example], *, version: str,
-               c: float = REGULARISATION_C) -> LinearScorer:
+def fit(items: Sequence[ItemText], history: Sequence[Example], *, c: float = REGULARISATION_C,
+        analyzer=grams):
+    """The fitted scikit-learn (vectorizer, classifier) for the items and the history
+    (``analyzer``: another feature extractor, for the benchmark's comparisons only)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    codes = [item.code for item in items]
-    known = set(codes)
+    known = {item.code for item in items}
     examples = [Example(phrase, item.code) for item in items for phrase in item.phrases()]
     examples += [e for e in history if e.item_code in known]  # items of older versions drop
-    vectorizer = TfidfVectorizer(analyzer=grams, sublinear_tf=True, dtype=np.float32)
+    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float32)
     features = vectorizer.fit_transform([e.text for e in examples])
     classifier = LogisticRegression(C=c, max_iter=3000)
     classifier.fit(features, [e.item_code for e in examples],
                    sample_weight=[e.weight for e in examples])
+    return vectorizer, classifier
+
+
+def fit_scorer(items: Sequence[ItemText], history: Sequence[Example], *, version: str,
+               c: float = REGULARISATION_C) -> LinearScorer:
+    vectorizer, classifier = fit(items, history, c=c)
+    codes = [item.code for item in items]
     column = {code: k for k, code in enumerate(classifier.classes_)}
     order = [column[code] for code in codes]  # columns in the matrix's item order
     return LinearScorer(
