@@ -334,3 +334,12 @@ def restore(
     except BackupError as exc:
         typer.echo(f"restore failed: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+@cli.command("suggest-train")
+def suggest_train() -> None:
+    """Rebuild the suggestion model (智能分拨) for the current matrix version from the
+    matrix's words, closed tickets and dispatchers' corrections; every process serves it."""
+    from app.suggest.commands import suggest_train_command
+
+    typer.echo(suggest_train_command())

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # How long an API process trusts its cached matrix version / jurisdiction tree before
     # checking the database for a newer one (imports in the same process refresh at once).
     cache_check_seconds: float = Field(5.0, ge=0)
+    # A post without an item is routed by its top suggestion only at or above this score;
+    # chosen on the evaluation's tune split (bench/RESULTS.md).
+    suggest_confidence: float = Field(0.4, gt=0, le=1)
 
     # Workflow.
     reopen_days: int = Field(7, ge=0)

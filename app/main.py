@@ -19,6 +19,7 @@ from app.matrix.cache import MatrixCache
 from app.open311.router import router as open311_router
 from app.request_guard import guard_routes
 from app.routers import API_ROUTERS
+from app.suggest.cache import Suggester
 from app.tickets.lookups import Lookups
 from app.workflow.pipeline import workflow_sessions
 
@@ -64,7 +65,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.sessions = workflow_sessions(engine, settings)
     app.state.jurisdictions = JurisdictionCache(check_seconds=settings.cache_check_seconds)
     app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
-    app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache)
+    app.state.suggester = Suggester(check_seconds=settings.cache_check_seconds,
+                                    confidence=settings.suggest_confidence)
+    app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache,
+                                app.state.suggester)
     app.state.ended_sessions = EndedSessions(
         check_seconds=settings.session_check_seconds,
         access_token_minutes=settings.access_token_minutes)

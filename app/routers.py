@@ -10,6 +10,7 @@ from app.matrix.router import router as matrix_router
 from app.notifications.router import router as notifications_router
 from app.reports.router import router as reports_router
 from app.sla.router import router as sla_router
+from app.suggest.router import router as suggest_router
 from app.tickets.router import router as tickets_router
 from app.tickets.workflow_router import router as workflow_router
 from app.webhooks.router import router as webhooks_router
@@ -26,4 +27,5 @@ API_ROUTERS: list[APIRouter] = [
     live_router,
     webhooks_router,
     notifications_router,
+    suggest_router,
 ]

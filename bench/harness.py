@@ -63,9 +63,10 @@ def fresh_database(name: str):
 
 
 @contextmanager
-def server(target: str, *, env: dict[str, str], workers: int = 1, factory: bool = False):
-    """Run ``uvicorn target`` on a free loopback port until the block ends."""
-    port = free_port()
+def server(target: str, *, env: dict[str, str], workers: int = 1, factory: bool = False,
+           port: int | None = None):
+    """Run ``uvicorn target`` on a loopback port (a free one by default) until the block ends."""
+    port = port or free_port()
     cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     if factory:

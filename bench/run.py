@@ -1,6 +1,6 @@
 """Run benchmarks and record their figures in bench/RESULTS.md.
 
-    .venv/bin/python -m bench.run [post|claim|sweep|reports|all] [--seconds N]
+    .venv/bin/python -m bench.run [post|claim|sweep|reports|suggest|all] [--seconds N]
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth), like the test suite; each benchmark makes
 and drops its own database.
@@ -48,7 +48,7 @@ def record(section: str, body: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("which", nargs="?", default="all",
-                        choices=["post", "claim", "sweep", "reports", "all"])
+                        choices=["post", "claim", "sweep", "reports", "suggest", "all"])
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     if args.which in ("post", "all"):
@@ -77,6 +77,12 @@ def main() -> None:
         body = bench_reports.summary(timings, facts)
         print(body)
         record("Reports: a month's street report on 5M tickets", body)
+    if args.which in ("suggest", "all"):
+        from bench import bench_suggest
+
+        body = bench_suggest.run()
+        print(body)
+        record("智能分拨: suggesting the item from the text", body)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,9 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
               "integration"}, 404),
     ("GET", "/api/v1/jurisdictions/{code}/queue"): only(
         200, {"admin", "cd01", "sd", "sup_bh", "sup_bh01"}, 404),
+    ("GET", "/api/v1/jurisdictions/{code}/triage"): only(200, {"admin", "sd", "sup_bh",
+                                                                "sup_bh01"}),
+    ("POST", "/api/v1/matrix/suggest"): EVERYONE,
     ("GET", "/api/v1/matrix"): EVERYONE,
     ("GET", "/api/v1/matrix/items/{code}"): EVERYONE,
     ("GET", "/api/v1/matrix/versions"): only(200, {"admin"}),
@@ -163,6 +166,10 @@ async def request_for(method: str, path: str, role: str, world, client, token_fo
     kwargs: dict = {}
     if path == "/api/v1/matrix/items/{code}":
         fill["code"] = world["item"]
+    if path == "/api/v1/jurisdictions/{code}/triage":
+        fill["code"] = "BH"  # a street's triage queue
+    if path == "/api/v1/matrix/suggest":
+        kwargs["json"] = {"text": "井盖没了"}
     if path == "/api/v1/jurisdictions/locate":
         kwargs["params"] = {"lat": 0, "lon": 0}  # validity of the point is not the question
     if path.startswith("/api/v1/admin/users"):

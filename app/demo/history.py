@@ -4,9 +4,12 @@ actions) at past instants, so their timelines, deadlines and counters are all ge
 from __future__ import annotations
 
 import contextlib
+import csv
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +33,13 @@ from app.workflow.posting import post_ticket
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]
 PLACES = ["海韵路", "星海广场", "滨海东路", "中山路", "人民路", "胜利街", "长春路", "港湾街"]
+# What grid workers wrote, per item: the history's descriptions, so that the suggestion
+# model (app.suggest) has realistic text to learn from. Written apart from the evaluation
+# set (tests/data/suggest_eval.tsv), which must never be trained on.
+REPORTS = Path(__file__).parent / "data" / "reports.tsv"
+# Share of posts filed under a wrong item of the same category and corrected by the street
+# dispatcher (改派 to the right item): the corrections the suggestion model learns most from.
+MISFILED_SHARE = 0.08
 # Where a ticket's story ends: (weight, the actions taken after posting).
 ENDINGS: list[tuple[int, tuple[str, ...]]] = [
     (12, ()),
@@ -129,6 +139,14 @@ async def _evidence(session: AsyncSession, actor: Actor, rng: random.Random,
     return [stored.id]
 
 
+def report_texts() -> dict[str, list[str]]:
+    texts: dict[str, list[str]] = defaultdict(list)
+    with REPORTS.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            texts[row["item"]].append(row["text"])
+    return texts
+
+
 def _input(action: str, rng: random.Random, ticket) -> ActionInput:
     return {
         "resolve": ActionInput(result=rng.choice(["已清理完毕", "已现场处置", "已协调解决",
@@ -153,6 +171,7 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
     grids = (await session.execute(select(Jurisdiction).where(
         Jurisdiction.level == "grid"))).scalars().all()
     cast = await _cast(session)
+    texts = report_texts()
     end = clock.now()
     starts = sorted(end - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
     weights = [w for w, _ in ENDINGS]
@@ -161,16 +180,21 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
         grid = rng.choice(grids)
         item = rng.choice(items)
         poster = cast.grid_workers.get(grid.id, cast.street_dispatcher)
+        said = rng.choice(texts.get(item.code) or [f"发现{item.name}"])
+        filed = item
+        if rng.random() < MISFILED_SHARE:
+            filed = rng.choice([i for i in items if i.category_code == item.category_code
+                                and i.code != item.code])
         data = TicketCreate(
-            grid=grid.code, item=item.code,
-            description=f"{rng.choice(PLACES)}附近发现{item.name}，请尽快处理",
+            grid=grid.code, item=filed.code,
+            description=f"{rng.choice(PLACES)}附近{said}，请尽快处理",
             address=f"{rng.choice(PLACES)}{rng.randint(1, 300)}号",
             urgency=Urgency.urgent if rng.random() < 0.15 else Urgency.normal,
             reporter=Reporter(name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                               phone=f"13{rng.randint(100000000, 999999999)}")
             if rng.random() < 0.4 else None,
-            self_handle=bool(item.self_handle_allowed and poster.role is Role.grid_worker
-                             and rng.random() < 0.5),
+            self_handle=bool(filed is item and item.self_handle_allowed
+                             and poster.role is Role.grid_worker and rng.random() < 0.5),
         )
         posted = await post_ticket(session=session, lookups=lookups, actor=poster, data=data,
                                    idempotency_key=None, now=at, settings=get_settings())
@@ -178,6 +202,8 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
         ticket_id = posted.view.ticket.id
         story = ("self_close",) if data.self_handle else rng.choices(
             [s for _, s in ENDINGS], weights)[0]
+        if filed is not item:  # the street dispatcher routes it by the right item first
+            story = ("correct", *(a for a in story if a not in ("return", "reroute")))
         moment = at
         for action in story:
             moment += timedelta(minutes=rng.randint(10, 60 * 30))
@@ -186,6 +212,8 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
             ticket = await session.get(Ticket, ticket_id, populate_existing=True)
             actor = poster if action == "self_close" else _who(action, ticket, cast)
             data = _input(action, rng, ticket)
+            if action == "correct":
+                action, data = "reroute", ActionInput(item=item.code, reason="事项选错，改派")
             if action in ("resolve", "self_close"):
                 data = ActionInput(result=data.result or "已现场劝导整改",
                                    attachments=await _evidence(session, actor, rng, moment))

@@ -28,6 +28,8 @@ COLUMNS: tuple[str, ...] = (
     "resolve_limit", "urgent_response_limit", "urgent_resolve_limit", "photo_required",
     "escalation_limit", "auto_whistle",
 )
+# Columns a file may leave out (files written before they existed still import).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("synonyms",)
 HANDLING_LEVELS = ("grid", "community", "street")
 TIME_BASES = ("working", "calendar")
 SAFETY_CATEGORY = "05"  # 安全生产: every item is on the negative list
@@ -63,12 +65,14 @@ class ItemRow:
     photo_required: bool
     escalation_minutes: int | None
     auto_whistle: bool
+    synonyms: tuple[str, ...] = ()  # how people say it: the suggestion model's first words
 
     def columns(self) -> dict[str, Any]:
         """The values for a ``MatrixItem`` insert (lists where the model stores JSON lists)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["keywords"] = list(self.keywords)
         values["co_departments"] = list(self.co_departments)
+        values["synonyms"] = list(self.synonyms)
         return values
 
 
@@ -138,7 +142,7 @@ def _header_ok(header: list[str], problems: _RowErrors) -> bool:
         if name not in header:
             problems.add(["header", name], f"missing column {name}", "missing")
     for name in header:
-        if name not in COLUMNS:
+        if name not in COLUMNS and name not in OPTIONAL_COLUMNS:
             problems.add(["header", name], f"unknown column {name!r}")
     for name in {h for h in header if header.count(h) > 1}:
         problems.add(["header", name], f"column {name} appears more than once")
@@ -217,6 +221,7 @@ def _parse_row(number: int, cells: dict[str, str], department_codes: set[str],
         urgent_response_minutes=limits["urgent_response_limit"],
         urgent_resolve_minutes=limits["urgent_resolve_limit"], photo_required=bool(photo),
         escalation_minutes=escalation, auto_whistle=bool(whistle),
+        synonyms=_split(cells.get("synonyms", "")),
     )
 
 
@@ -280,7 +285,7 @@ def export_matrix_csv(items: Iterable[Any]) -> str:
     """Items (``ItemRow`` or ``MatrixItem``) → the CSV text, with a BOM for Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS + OPTIONAL_COLUMNS)
     for item in items:
         writer.writerow(_cells(item))
     return BOM + out.getvalue()
@@ -302,4 +307,5 @@ def _cells(item: Any) -> list[str]:
         format_limit(item.urgent_response_minutes, basis),
         format_limit(item.urgent_resolve_minutes, basis), flag(item.photo_required),
         "" if escalation is None else format_limit(escalation, basis), flag(item.auto_whistle),
+        LIST_SEPARATOR.join(getattr(item, "synonyms", None) or ()),
     ]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,6 +57,8 @@ class MatrixItem(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # How people say it (井盖没了, 路灯不亮): what the suggestion model learns first.
+    synonyms: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     handling_level: Mapped[str] = mapped_column(String(16))
     self_handle_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Enforcement, work safety and fire (社区一律不作为责任主体): never a community's duty.

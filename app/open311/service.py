@@ -85,8 +85,20 @@ def service_out(item: ItemSnapshot) -> dict:
     }
 
 
+# The catch-all service (智能分拨): a client that cannot choose describes the problem, and
+# Whistle suggests the item (app.suggest) — routed when confident, else triaged (待分拨).
+TRIAGE_SERVICE_CODE = "待分拨"
+TRIAGE_SERVICE = {
+    "service_code": TRIAGE_SERVICE_CODE,
+    "service_name": "待分拨（智能分拨）",
+    "description": "Not sure which service? Describe the problem: the service is suggested "
+                   "from the description, or a dispatcher chooses it",
+    "metadata": True, "type": "realtime", "keywords": "智能分拨, 待分拨", "group": "智能分拨",
+}
+
+
 def list_services(*, matrix: CurrentMatrix | None) -> list[dict]:
-    return [service_out(item) for item in _items(matrix)]
+    return [service_out(item) for item in _items(matrix)] + ([TRIAGE_SERVICE] if matrix else [])
 
 
 def find_item(matrix: CurrentMatrix | None, service_code: str) -> ItemSnapshot:
@@ -102,23 +114,28 @@ def _hours(minutes: int, basis: str) -> str:
 
 
 def service_definition(*, matrix: CurrentMatrix | None, service_code: str) -> dict:
+    if service_code == TRIAGE_SERVICE_CODE and matrix is not None:
+        limits = "the time limits of the item it is routed by"
+        return {"service_code": TRIAGE_SERVICE_CODE, "attributes": [_urgent_attribute(limits)]}
     item = find_item(matrix, service_code)
     normal = _hours(item.resolve_minutes, item.time_basis)
     urgent = _hours(item.urgent_resolve_minutes, item.time_basis)
+    return {"service_code": item.code,
+            "attributes": [_urgent_attribute(f"normal: resolved within {normal}; "
+                                             f"urgent: within {urgent}")]}
+
+
+def _urgent_attribute(limits: str) -> dict:
     return {
-        "service_code": item.code,
-        "attributes": [{
             "variable": True,
             "code": URGENT,
             "datatype": "singlevaluelist",
             "required": False,
-            "datatype_description": f"normal: resolved within {normal}; "
-                                    f"urgent: within {urgent}",
+            "datatype_description": limits,
             "order": 1,
             "description": "Is it urgent? (是否紧急) Urgent reports get shorter time limits.",
             "values": [{"key": Urgency.normal.value, "name": "normal (一般)"},
                        {"key": Urgency.urgent.value, "name": "urgent (紧急)"}],
-        }],
     }
 
 
@@ -173,13 +190,17 @@ def _field_name(loc: tuple) -> str:
     return FIELD_NAMES.get(last, last)
 
 
-def _ticket(form: RequestForm, item: ItemSnapshot, place: Place, urgency: Urgency) -> TicketCreate:
+def _ticket(form: RequestForm, item: ItemSnapshot | None, place: Place,
+            urgency: Urgency) -> TicketCreate:
     name = " ".join(p.strip() for p in (form.first_name, form.last_name) if p and p.strip())
     phone = form.phone.strip() if form.phone and form.phone.strip() else None
-    description = (form.description or "").strip() or item.name
+    description = (form.description or "").strip() or (item.name if item else "")
+    if not description:
+        raise Open311Error(400, f"description: service_code {TRIAGE_SERVICE_CODE} needs one, "
+                           "to suggest the service from")
     try:
         return TicketCreate(
-            grid=place.grid_code, item=item.code, description=description,
+            grid=place.grid_code, item=item.code if item else None, description=description,
             location=Location(lat=place.lat, lon=place.lon) if place.lat is not None else None,
             address=(form.address_string or "").strip() or None, urgency=urgency,
             reporter=Reporter(name=name or None, phone=phone) if name or phone else None,
@@ -212,12 +233,12 @@ async def file_request(*, session: AsyncSession, lookups: Lookups, tree: Jurisdi
     code = (form.service_code or "").strip()
     if not code:
         raise Open311Error(400, "service_code was not provided")
-    item = find_item(matrix, code)
+    item = None if code == TRIAGE_SERVICE_CODE and matrix else find_item(matrix, code)
     urgency = _urgency(form.attribute_urgent)
     media_url = _media_url(form.media_url)
     place = resolve_place(tree, lat=form.lat, lon=form.long, address_id=form.address_id,
                           address_string=form.address_string, street_id=street_id,
-                          handling_level=item.handling_level)
+                          handling_level=item.handling_level if item else "street")
     data = _ticket(form, item, place, urgency)
     key, previous = dedupe.keys_for(api_key_id=actor.id,
                                     content=form.model_dump(exclude={"api_key"}), at=now)

@@ -33,10 +33,12 @@ class ItemRef(Protocol):
 
 
 class Lookups:
-    def __init__(self, jurisdictions, matrix) -> None:
+    def __init__(self, jurisdictions, matrix, suggester=None) -> None:
         self._jurisdictions = jurisdictions
         self._matrix = matrix
         self._departments: dict[str, int] = {}
+        # Suggests the item of a post that names none (app.suggest); one per process.
+        self.suggester = suggester or default_suggester()
 
     async def grid_by_code(self, session: AsyncSession, code: str) -> GridRef | None:
         tree = await self._jurisdictions.get(session)
@@ -50,6 +52,9 @@ class Lookups:
         """The codes of the grid's community and street."""
         tree = await self._jurisdictions.get(session)
         return tree.node(grid.community_id).code, tree.node(grid.street_id).code
+
+    async def current_matrix(self, session: AsyncSession):
+        return await self._matrix.current(session)
 
     async def current_item(self, session: AsyncSession, code: str) -> tuple[int, ItemRef] | None:
         current = await self._matrix.current(session)
@@ -67,6 +72,15 @@ class Lookups:
                 return None
             self._departments[code] = dept_id
         return self._departments[code]
+
+
+def default_suggester():
+    from app.config import get_settings
+    from app.suggest.cache import Suggester
+
+    settings = get_settings()
+    return Suggester(check_seconds=settings.cache_check_seconds,
+                     confidence=settings.suggest_confidence)
 
 
 def get_lookups(request: Request) -> Lookups:

@@ -40,7 +40,10 @@ class TicketCreate(BaseModel):
 
     grid: str | None = Field(None, min_length=1, max_length=64, examples=["BH01-01"])
     location: Location | None = None
-    item: str = Field(min_length=1, max_length=32, description="matrix item code", examples=["0202"])
+    item: str | None = Field(
+        None, min_length=1, max_length=32, examples=["0202"],
+        description="matrix item code; without it the item is suggested from the description "
+                    "(智能分拨): routed by a confident suggestion, else queued for triage (待分拨)")
     description: str = Field(min_length=1, max_length=4000)
     address: str | None = Field(None, max_length=500)
     urgency: Urgency = Urgency.normal

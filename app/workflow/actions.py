@@ -294,6 +294,9 @@ async def _reroute(ctx: Context) -> None:
     ctx.values.update(values)
     ctx.event_data.update(item=d.item or ctx.ticket.item_code, department=department_code,
                           level=values.get("level", ctx.ticket.level))
+    if d.item and d.item != ctx.ticket.item_code:
+        # A correction (改派 to another item): ``whistle suggest-train`` learns most from these.
+        ctx.event_data["corrected_from"] = ctx.ticket.item_code
 
 
 # Every effect the workflow table names, by name (``Transition.effect``).

@@ -24,6 +24,7 @@ from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from app.reports.facts import reporting_day
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
+from app.suggest.posting import pick_item
 from app.tickets import repository as repo
 from app.tickets.events import Event, actor_columns, pipeline_of, record_event
 from app.tickets.lookups import GridRef, Lookups
@@ -93,12 +94,16 @@ async def post_ticket(
     grid = await _resolve_grid(session=session, lookups=lookups, actor=actor, data=data)
     # Every lookup before the first write: nothing may wait once rows are locked.
     community_code, street_code = await lookups.codes_above(session, grid)
-    found = await lookups.current_item(session, data.item)
+    by_text = None if data.item is not None else await pick_item(  # 智能分拨: no item given
+        session=session, lookups=lookups, text=data.description, self_handle=data.self_handle)
+    found = await lookups.current_item(session, by_text.item_code if by_text else data.item)
     if found is None:
         raise InvalidInput.at(["body", "item"], f"no item {data.item!r} in the current matrix")
     version_id, item = found
     routing = route(item, self_handle=data.self_handle,
                     may_self_handle=actor.role is Role.grid_worker)
+    if by_text is not None:
+        routing = by_text.routing(routing)
     department_id = None
     if routing.department_code is not None:
         department_id = await lookups.department_id(session, routing.department_code)
@@ -140,7 +145,8 @@ async def post_ticket(
     ticket_id, event_id = await _write_posted(
         session, actor=actor, values=values, deadlines=deadlines, now=now,
         event_data={"level": routing.level, "department": routing.department_code,
-                    "item": item.code, "matrix_version": version_id, "reason": routing.reason})
+                    "item": item.code, "matrix_version": version_id, "reason": routing.reason,
+                    **({"suggestion": by_text.event_data()} if by_text else {})})
     await repo.link_attachments(session, attachment_ids=data.attachments,
                                 uploader=(actor.user_id, actor.api_key_id),
                                 ticket_id=ticket_id, event_id=event_id)

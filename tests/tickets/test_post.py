@@ -106,7 +106,7 @@ async def test_a_point_in_no_grid_is_a_clear_422(client, token_for, sessions):
 @pytest.mark.parametrize(
     ("overrides", "loc"),
     [
-        ({"item": None}, ["body", "item"]),
+        # ({"item": None}) is a post without an item: suggested from the text (tests/suggest)
         ({"item": "9999"}, ["body", "item"]),
         ({"item": ""}, ["body", "item"]),
         ({"grid": "NOPE-01"}, ["body", "grid"]),

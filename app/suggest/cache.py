@@ -1,0 +1,74 @@
+"""The scorer each API process serves, kept fresh like the matrix cache.
+
+For the current matrix version it serves the newest trained model, and until one is
+trained, the model built from the matrix alone. It asks the database "is there a newer
+model for this version?" at most every ``cache_check_seconds`` (one ``max(id)`` query), so
+a ``whistle suggest-train`` in another process is served everywhere within that time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.matrix.cache import CurrentMatrix
+from app.suggest import repository as repo
+from app.suggest.matrix_model import ItemText, matrix_scorer, matrix_version_label
+from app.suggest.model import LinearScorer
+
+
+async def matrix_items(session: AsyncSession, version_id: int) -> list[ItemText]:
+    return [ItemText(code, name, description or "", tuple(keywords or ()), tuple(synonyms or ()))
+            for code, name, description, keywords, synonyms
+            in await repo.item_texts(session, version_id)]
+
+
+class Suggester:
+    """One per process (``app.state.suggester``)."""
+
+    def __init__(self, *, check_seconds: float, confidence: float) -> None:
+        self._check_seconds = check_seconds
+        self.confidence = confidence  # WHISTLE_SUGGEST_CONFIDENCE
+        self._key: tuple[int, int | None] | None = None  # (matrix version, model id or None)
+        self._scorer: LinearScorer | None = None
+        self._checked_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """Check the database on the next call (after training in this process)."""
+        self._checked_at = None
+
+    async def scorer(self, session: AsyncSession, matrix: CurrentMatrix) -> LinearScorer:
+        now = time.monotonic()
+        if self._fresh(now, matrix.version_id):
+            assert self._scorer is not None
+            return self._scorer
+        async with self._lock:
+            if self._fresh(now, matrix.version_id):
+                assert self._scorer is not None
+                return self._scorer
+            model_id = await repo.newest_model_id(session, matrix.version_id)
+            key = (matrix.version_id, model_id)
+            if key != self._key or self._scorer is None:
+                if model_id is None:
+                    items = await matrix_items(session, matrix.version_id)
+                    label = matrix_version_label(matrix.version_id)
+                    # CPU work of ~0.1 s: off the event loop, so other requests go on.
+                    self._scorer = await asyncio.to_thread(matrix_scorer, items, version=label)
+                else:
+                    data = await repo.model_bytes(session, model_id)
+                    self._scorer = await asyncio.to_thread(LinearScorer.from_bytes, data)
+                self._key = key
+            self._checked_at = now
+            return self._scorer
+
+    def _fresh(self, now: float, matrix_version_id: int) -> bool:
+        return (self._key is not None and self._key[0] == matrix_version_id
+                and self._checked_at is not None and now - self._checked_at < self._check_seconds)
+
+
+def suggester(request: Request) -> Suggester:
+    return request.app.state.suggester

@@ -1,0 +1,61 @@
+"""HTTP for suggestion (智能分拨) and the triage queue (待分拨)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.auth.actor import Actor
+from app.auth.deps import CurrentActor, require_roles
+from app.auth.models import Role
+from app.deps import SessionDep
+from app.errors import problem_responses
+from app.matrix.cache import MatrixCacheDep
+from app.suggest import service, triage
+from app.suggest.cache import Suggester, suggester
+from app.suggest.schemas import SuggestionOut, SuggestOut, SuggestRequest
+from app.tickets.router import ticket_out
+from app.tickets.schemas import TicketOut
+
+router = APIRouter()
+
+SuggesterDep = Annotated[Suggester, Depends(suggester)]
+Triager = Annotated[Actor, require_roles(Role.street_dispatcher, Role.supervisor, Role.admin)]
+
+
+@router.post(
+    "/matrix/suggest", operation_id="suggest_items", tags=["matrix"], response_model=SuggestOut,
+    summary="Suggest the matrix items for what was written (智能分拨)",
+    description="The top items with their scores, where each would route and the words "
+                "that drove it. Text the model cannot read (emoji, English only) answers "
+                "200 with no suggestions and a note; empty text or more than 4,000 "
+                "characters is a 422.",
+    responses=problem_responses(401, 422),
+)
+async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: SessionDep,
+                        matrix_cache: MatrixCacheDep, suggester: SuggesterDep) -> SuggestOut:
+    matrix = await matrix_cache.current(session)
+    found = await service.suggest(session=session, suggester=suggester, matrix=matrix,
+                                  text=body.text, limit=body.limit)
+    return SuggestOut(
+        matrix_version=found.matrix_version_id, model_version=found.model_version,
+        confident=found.confident, threshold=found.threshold, note=found.note,
+        suggestions=[SuggestionOut(item=c.item.code, item_name=c.item.name,
+                                   category=c.item.category_code, score=c.score, level=c.level,
+                                   department=c.department, words=c.words)
+                     for c in found.candidates])
+
+
+@router.get(
+    "/jurisdictions/{code}/triage", operation_id="triage_queue", tags=["queues"],
+    response_model=list[TicketOut],
+    summary="A street's triage queue (待分拨): posts no suggestion was confident about",
+    description="Route each with `POST /tickets/{id}/reroute` and an item: the reroute is "
+                "recorded as a correction, and `whistle suggest-train` learns from it.",
+    responses=problem_responses(401, 403, 404),
+)
+async def triage_queue(code: str, actor: Triager, session: SessionDep,
+                       limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[TicketOut]:
+    views = await triage.triage_queue(session=session, actor=actor, street_code=code, limit=limit)
+    return [ticket_out(v, actor) for v in views]

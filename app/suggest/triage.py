@@ -1,0 +1,44 @@
+"""The triage queue (待分拨): tickets posted without an item that no suggestion was
+confident about. They wait at the street, in no department's queue, until a dispatcher
+routes them with the existing reroute (改派) — which records the correction the model
+learns from."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.auth.scope import ticket_scope_clause
+from app.errors import NotFound
+from app.tickets import repository as tickets_repo
+from app.tickets.models import Status, Ticket
+from app.tickets.repository import TicketView
+from app.tickets.routing import Routing
+
+TRIAGE_LEVEL = "street"
+
+
+def triage_routing(item_code: str, score: float) -> Routing:
+    """Where a post goes when no suggestion is confident: the street's triage queue."""
+    return Routing(TRIAGE_LEVEL, Status.dispatched, None,
+                   f"awaiting triage (待分拨): no confident suggestion (best guess {item_code} "
+                   f"at {score:.2f}); a street dispatcher routes it")
+
+
+def is_awaiting_triage():
+    """The condition of a ticket in a triage queue: at the street in no department's queue
+    (posting never routes there otherwise: a street item always names its department)."""
+    return (Ticket.level == TRIAGE_LEVEL) & Ticket.department_id.is_(None) \
+        & (Ticket.status == Status.dispatched.value)
+
+
+async def triage_queue(*, session: AsyncSession, actor: Actor, street_code: str,
+                       limit: int) -> list[TicketView]:
+    node = await tickets_repo.node_by_code(session, street_code)
+    if node is None or node.level != "street":
+        raise NotFound(f"no street {street_code!r}")
+    stmt = (tickets_repo.view_select()
+            .where(Ticket.street_id == node.id, is_awaiting_triage(),
+                   ticket_scope_clause(actor, Ticket))
+            .order_by((Ticket.urgency == "urgent").desc(), Ticket.id).limit(limit))
+    return await tickets_repo.load_views(session, stmt)
