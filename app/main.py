@@ -18,6 +18,7 @@ from app.matrix.cache import MatrixCache
 from app.open311.router import router as open311_router
 from app.routers import API_ROUTERS
 from app.tickets.lookups import Lookups
+from app.web.router import router as web_router
 
 DESCRIPTION = """\
 Whistle dispatches grid-governance cases (网格事件): grid workers post issues per grid
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths
+    app.include_router(web_router)  # / and /app/: the web app (app/web/static, built from web/)
     return app
