@@ -182,6 +182,7 @@ class Session:
         self.context: BrowserContext = browser.new_context(
             viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai", **context)
         self.context.on("request", self._check)
+        self.context.set_default_timeout(20000)  # fail with a message, well before pytest's timeout
         self.page: Page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
