@@ -5,6 +5,7 @@ import { reactive } from 'vue'
 
 const BASE = '/api/v1'
 const KEY = 'whistle.session'
+const ME = 'whistle.me'  // who is logged in, kept so that a reload paints without a round trip
 
 export const session = reactive({ me: null, ready: false })
 
@@ -23,7 +24,7 @@ let refreshing = null
 function store(t) {
   tokens = t
   if (t) sessionStorage.setItem(KEY, JSON.stringify(t))
-  else sessionStorage.removeItem(KEY)
+  else { sessionStorage.removeItem(KEY); sessionStorage.removeItem(ME) }
   clearTimeout(refreshTimer)
   if (t) {
     const wait = Math.max(5, t.expires_at - Date.now() / 1000 - 60) * 1000
@@ -45,6 +46,7 @@ export async function login(username, password) {
   if (!res.ok) throw new ApiError(res.status, await problem(res))
   keep(await res.json())
   session.me = await api('GET', '/auth/me')
+  sessionStorage.setItem(ME, JSON.stringify(session.me))
   return session.me
 }
 
@@ -104,7 +106,14 @@ export async function api(method, path, { body, headers = {}, form, raw, retried
 }
 
 export async function restore() {
-  if (tokens && !session.me) {
+  const known = JSON.parse(sessionStorage.getItem(ME) || 'null')
+  if (tokens && known) {
+    // Paint at once with who was logged in; check with the server meanwhile (a revoked
+    // login's next request fails with 401 and returns to the login screen either way).
+    session.me = known
+    api('GET', '/auth/me').then((me) => { session.me = me; sessionStorage.setItem(ME, JSON.stringify(me)) })
+      .catch(() => { store(null); session.me = null })
+  } else if (tokens) {
     try { session.me = await api('GET', '/auth/me') } catch { store(null) }
   }
   if (tokens) store(tokens) // re-arm the refresh timer after a reload
