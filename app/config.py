@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     # Fernet keys sealing webhook secrets at rest (app.webhooks.sealing), a JSON list: the
     # first seals, all open. Empty: one key derived from secret_key.
     webhook_sealing_keys: list[SecretStr] = Field(default_factory=list)
+    # The web app's base map: a tile URL template (e.g. an internal or 天地图 server,
+    # `https://t{s}.example/{z}/{x}/{y}.png`). None: the grid polygons alone, fully offline.
+    map_tile_url: str | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -22,6 +22,7 @@ from app.routers import API_ROUTERS
 from app.suggest.cache import Suggester
 from app.tickets.lookups import Lookups
 from app.workflow.pipeline import workflow_sessions
+from app.web.router import router as web_router
 
 DESCRIPTION = """\
 Whistle dispatches grid-governance cases (网格事件): grid workers post issues per grid
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths
     guard_routes(app)  # authentication before the body; only storable text
     document_problems(app)  # the document says what every operation answers
+    app.include_router(web_router)  # / and /app/: the web app (app/web/static, built from web/)
     return app

@@ -9,6 +9,7 @@ from app.live.router import router as live_router
 from app.matrix.router import router as matrix_router
 from app.notifications.router import router as notifications_router
 from app.reports.router import router as reports_router
+from app.sla.pending_router import router as ticket_requests_router
 from app.sla.router import router as sla_router
 from app.suggest.router import router as suggest_router
 from app.tickets.router import router as tickets_router
@@ -23,6 +24,7 @@ API_ROUTERS: list[APIRouter] = [
     jurisdiction_router,
     matrix_router,
     sla_router,
+    ticket_requests_router,
     reports_router,
     live_router,
     webhooks_router,

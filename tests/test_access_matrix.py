@@ -81,6 +81,7 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     ("PATCH", "/api/v1/tickets/{ticket_id}"): {
         **only(200, {"gw01", "cd01", "sd"}), "cd02": 404, "hw_staff": 404, "integration": 404},
     ("GET", "/api/v1/whistles"): EVERYONE,
+    ("GET", "/api/v1/ticket-requests"): EVERYONE,  # each sees its own scope's requests
     # a whistle is visible to whoever sees its ticket, and to the departments it summoned
     ("GET", "/api/v1/whistles/{whistle_id}"): only(200, SEES_TICKET | {"hw_staff"}, 404),
     ("GET", "/api/v1/calendar/status"): only(200, {"admin"}),

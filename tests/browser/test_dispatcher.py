@@ -1,0 +1,44 @@
+"""社区/街道调度: reroute a returned ticket; approve an extension request."""
+
+from __future__ import annotations
+
+import time
+
+from tests.browser.conftest import DESKTOP
+
+
+def test_dispatcher_reroutes_a_returned_ticket_and_approves_an_extension(open_session, api):
+    returned = api.post_ticket(description=f"退单 {time.time_ns()}")
+    api.ok("cgzf_staff", "POST", f"/tickets/{returned['id']}/claim")
+    api.ok("cgzf_staff", "POST", f"/tickets/{returned['id']}/return", json={"reason": "属环卫职责"})
+    extended = api.post_ticket(description=f"延期 {time.time_ns()}")
+    api.ok("cgzf_staff", "POST", f"/tickets/{extended['id']}/claim")
+    api.ok("cgzf_staff", "POST", f"/tickets/{extended['id']}/request-extension",
+           json={"minutes": 120, "reason": "需等待业主配合"})
+    due_before = api.ok("sd", "GET", f"/tickets/{extended['id']}")["resolve_due_at"]
+
+    s = open_session(DESKTOP)
+    page = s.login("sd", "/dispatch")
+    request_row = page.locator(f"tr[data-ticket='{extended['id']}']")
+    request_row.wait_for()
+    assert "延期 120 分钟" in request_row.inner_text()
+    s.page.locator(".map path.grid-shape").first.wait_for()
+    s.shot("dispatch-desk-desktop")
+    request_row.locator("button:has-text('批准')").click()
+    page.wait_for_selector("[role=status]:has-text('已批准延期')")
+    request_row.wait_for(state="detached", timeout=2000)
+    kinds = [e["kind"] for e in api.ok("sd", "GET", f"/tickets/{extended['id']}/events")]
+    assert kinds[-1] == "approve_extension"
+    assert api.ok("sd", "GET", f"/tickets/{extended['id']}")["resolve_due_at"] > due_before
+
+    page.click(f"li[data-ticket='{returned['id']}'] a")
+    page.wait_for_url(f"**/app/tickets/{returned['id']}")
+    page.click("[data-action=reroute]")
+    page.select_option("#reroute-dept", "HW")
+    page.fill("#action-text", "改派环卫所")
+    page.click("button:has-text('确认改派')")
+    page.wait_for_selector("[role=status]:has-text('改派：已完成')")
+    assert page.locator("td.dept").inner_text() == "环卫所"
+    s.shot("dispatch-reroute-desktop")
+    after = api.ok("sd", "GET", f"/tickets/{returned['id']}")
+    assert after["status"] == "dispatched" and after["department"] == "HW"

@@ -1,0 +1,57 @@
+// Chinese names of what the API returns in English codes, and times in Asia/Shanghai.
+export const STATUS = {
+  self_handling: '自处中', dispatched: '待签收', claimed: '已签收', in_progress: '处置中',
+  suspended: '已挂起', resolved: '待核查', rework: '返工', returned: '已退单',
+  closed: '已结案', cancelled: '已作废',
+}
+export const SLA = { on_track: '正常', warning: '即将超时', overdue: '超时', paused: '已暂停' }
+export const URGENCY = { normal: '一般', urgent: '紧急' }
+export const LEVEL = { grid: '网格', community: '社区', street: '街道' }
+export const ROLE = {
+  grid_worker: '网格员', community_dispatcher: '社区调度', street_dispatcher: '街道调度',
+  department_staff: '部门工作人员', department_lead: '部门负责人', supervisor: '督办',
+  admin: '管理员', integration: '接口',
+}
+export const ACTION = {
+  claim: '签收', release: '退回队列', start: '开始处置', note: '处置进展', resolve: '处置完毕',
+  self_close: '自处结案', return: '退单', reroute: '改派', transfer: '转交',
+  verify_pass: '核查通过', verify_fail: '核查不通过', edit: '修改', cancel: '作废', merge: '合并',
+  reopen: '重新打开', rate: '评价', escalate: '上报', request_extension: '延期申请',
+  approve_extension: '批准延期', reject_extension: '驳回延期', request_suspension: '挂起申请',
+  approve_suspension: '批准挂起', reject_suspension: '驳回挂起', resume: '恢复',
+  blow_whistle: '吹哨', report_in: '报到',
+}
+// Timeline event kinds: the action names above, plus what the system records by itself.
+export const EVENT = {
+  ...ACTION, created: '上报', posted: '上报', claimed: '签收', started: '开始处置',
+  resolved: '处置完毕', closed: '结案', returned: '退单', rerouted: '改派', escalated: '上报',
+  sla_warning: '即将超时', sla_overdue: '超时', whistle_blown: '吹哨', reported_in: '报到',
+  verified: '核查', rework: '返工', suspended: '挂起', resumed: '恢复', rated: '评价',
+  extension_requested: '延期申请', extension_approved: '批准延期', extension_rejected: '驳回延期',
+  suspension_requested: '挂起申请', suspension_approved: '批准挂起', suspension_rejected: '驳回挂起',
+  reopened: '重新打开', cancelled: '作废', merged: '合并', transferred: '转交', released: '退回队列',
+  noted: '处置进展', whistle_missed: '报到超时', auto_escalated: '自动上报', supervised: '督办',
+}
+
+const TIME = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
+  hour: '2-digit', minute: '2-digit', hour12: false,
+})
+const DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' })
+
+export function time(iso) { return iso ? TIME.format(new Date(iso)) : '—' }
+// The date (YYYY-MM-DD) in Shanghai, as the reports API expects.
+export function shanghaiDay(date) { return DAY.format(date) }
+
+export function remaining(iso, now = Date.now()) {
+  if (!iso) return ''
+  let ms = new Date(iso).getTime() - now
+  const late = ms < 0
+  ms = Math.abs(ms)
+  const h = Math.floor(ms / 3600000)
+  const m = Math.floor((ms % 3600000) / 60000)
+  const text = h >= 48 ? `${Math.floor(h / 24)}天${h % 24}小时` : `${h}小时${m}分`
+  return late ? `已超时 ${text}` : `剩余 ${text}`
+}
+
+export function percent(x) { return x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%` }
