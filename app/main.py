@@ -21,8 +21,8 @@ from app.request_guard import guard_routes
 from app.routers import API_ROUTERS
 from app.suggest.cache import Suggester
 from app.tickets.lookups import Lookups
-from app.workflow.pipeline import workflow_sessions
 from app.web.router import router as web_router
+from app.workflow.pipeline import workflow_sessions
 
 DESCRIPTION = """\
 Whistle dispatches grid-governance cases (网格事件): grid workers post issues per grid
