@@ -1,7 +1,7 @@
 """suggestion models (智能分拨) and the matrix items' synonyms
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 Create Date: 2026-12-03 10:55:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0009'
-down_revision: str | None = '0003'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
