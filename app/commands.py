@@ -108,8 +108,17 @@ def serve(
     base = f"http://{host}:{port}"
     typer.echo(f"Whistle listening on {base}  ·  API docs: {base}/docs  ·  database: "
                f"{_safe_url(settings.database_url)}")
+    from app.observability.logs import logging_config
+    from app.observability.metrics import prepare_multiprocess
+
+    if workers > 1:
+        prepare_multiprocess()  # before any worker process creates a metric
+    # Our request line (route template, request id, actor) replaces uvicorn's access log,
+    # whose lines carry the query string; uvicorn's own lines go through our formatter.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level=settings.log_level.lower(), access_log=False,
+                log_config=logging_config(settings.log_renderer, settings.log_level),
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds)
 
 
 @cli.command("import-matrix")
@@ -198,13 +207,15 @@ def sweep(
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
+) -> None:
     """Run the sweep, the report backlog and webhook deliveries every
     WHISTLE_SWEEP_INTERVAL_SECONDS; any number of workers may run against one PostgreSQL
-    database."""
+    database. SIGTERM lets the pass under way finish, then the worker exits 0."""
     from app.sla.commands import worker_command
 
-    worker_command()
+    worker_command(passes=1 if once else None)
 
 
 @cli.command("reports-rebuild")

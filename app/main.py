@@ -15,6 +15,9 @@ from app.hooks import register_event_hooks
 from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
+from app.observability import metrics, shutdown, tracing
+from app.observability.requests import RequestObserver
+from app.observability.router import router as metrics_router
 from app.open311.router import router as open311_router
 from app.routers import API_ROUTERS
 from app.tickets.lookups import Lookups
@@ -30,7 +33,8 @@ where (`errors[].loc`).
 """
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               tracer_provider: object | None = None) -> FastAPI:
     settings = settings or get_settings()
     register_event_hooks()
     engine = make_engine(settings.database_url, echo=settings.sql_echo,
@@ -42,9 +46,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: FastAPI):
         # The live-queue broker: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
         await start_broker(app)
+        # On SIGTERM live streams end at once, before uvicorn waits for responses to finish.
+        uninstall_shutdown_hook = shutdown.install(app)
         try:
             yield
         finally:
+            uninstall_shutdown_hook()
             await stop_broker(app)
             await engine.dispose()
 
@@ -62,7 +69,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
     app.state.lookups = Lookups(app.state.jurisdictions, app.state.matrix_cache)
     install_error_handlers(app)
+    app.add_middleware(RequestObserver)  # request ids, the request log line, HTTP metrics
+    metrics.watch_pool(engine, capacity=settings.database_pool_size + settings.database_max_overflow)
+    tracing.instrument_app(app, engine, tracer_provider)  # only when asked for
     app.include_router(health.router)
+    app.include_router(metrics_router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths

@@ -5,6 +5,7 @@ from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
 from app.db import Base
 from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.matrix.models import MatrixItem, MatrixVersion
+from app.observability.models import WorkerHeartbeat
 from app.reports import models as report_models  # noqa: F401  (facts and rollups)
 from app.sla import models as sla_models  # noqa: F401  (SLA, escalation, whistle tables)
 from app.tickets.models import IdempotencyRecord, Ticket, TicketEvent
@@ -13,5 +14,5 @@ from app.webhooks import models as webhook_models  # noqa: F401  (subscriptions,
 __all__ = [
     "ApiKey", "Attachment", "Base", "Department", "DepartmentStreet", "IdempotencyRecord",
     "Jurisdiction", "LoginFailure", "MatrixItem", "MatrixVersion", "RefreshToken", "Ticket",
-    "TicketEvent", "User", "UserGrid",
+    "TicketEvent", "User", "UserGrid", "WorkerHeartbeat",
 ]
