@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +117,8 @@ def serve(
         prepare_multiprocess()  # before any worker process creates a metric
     # Our request line (route template, request id, actor) replaces uvicorn's access log,
     # whose lines carry the query string; uvicorn's own lines go through our formatter.
+    # uvicorn raises SIGTERM again once it has shut down gracefully; that was a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower(), access_log=False,
                 log_config=logging_config(settings.log_renderer, settings.log_level),

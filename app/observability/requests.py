@@ -41,9 +41,27 @@ def _request_id(scope: dict[str, Any]) -> str:
     return uuid.uuid4().hex
 
 
+# id(route) -> (the route, its full template): one entry per route; holding the route
+# keeps its id from being reused by another.
+_templates: dict[int, tuple[Any, str]] = {}
+
+
 def route_template(scope: dict[str, Any]) -> str:
+    """The matched route's template with its router's prefix (``/api/v1``): FastAPI puts
+    the route as declared (``/tickets/{ticket_id}``) in the scope, so the prefix is the
+    part of the first path it matched that its pattern does not cover."""
     route = scope.get("route")
-    return getattr(route, "path_format", None) or getattr(route, "path", None) or UNMATCHED
+    if route is None or not hasattr(route, "path_regex"):
+        return UNMATCHED
+    known = _templates.get(id(route))
+    if known is not None:
+        return known[1]
+    path = scope["path"]
+    starts = [i for i, c in enumerate(path) if c == "/"]
+    prefix = next((path[:i] for i in starts if route.path_regex.match(path[i:])), "")
+    template = prefix + route.path_format
+    _templates[id(route)] = (route, template)
+    return template
 
 
 class RequestObserver:
