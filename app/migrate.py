@@ -8,7 +8,7 @@ configuration is made here rather than read from ``alembic.ini`` (which the plai
 
 from __future__ import annotations
 
-from importlib.resources import as_file, files
+from importlib.util import find_spec
 from pathlib import Path
 
 from alembic import command
@@ -25,11 +25,11 @@ def migrations_dir() -> Path:
     """Where the revisions are: the installed package's ``app.migrations`` (a plain folder
     in a wheel), or, when ``app`` is imported from a checkout (tests, editable installs),
     the checkout's ``migrations/``."""
-    try:
-        with as_file(files("app.migrations")) as path:
-            return Path(path)
-    except ModuleNotFoundError:
+    # A folder without __init__.py: a namespace package, whose one location is the folder.
+    spec = find_spec("app.migrations")
+    if spec is None or not spec.submodule_search_locations:
         return ROOT / "migrations"
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def alembic_config() -> Config:
