@@ -222,6 +222,18 @@ def worker(
     worker_command(passes=1 if once else None)
 
 
+@cli.command("worker-check")
+def worker_check() -> None:
+    """Exit 0 while a worker on this host has ended a pass recently (a container health
+    check); 1 when its heartbeat is stale or missing."""
+    from app.observability.commands import worker_check_command
+
+    healthy, line = worker_check_command(get_settings())
+    typer.echo(line, err=not healthy)
+    if not healthy:
+        raise typer.Exit(1)
+
+
 @cli.command("reports-rebuild")
 def reports_rebuild() -> None:
     """Recompute every report fact and rollup from the tickets and their timelines."""

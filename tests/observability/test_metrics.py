@@ -10,13 +10,18 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 
 from app.db import unit_of_work
 from app.main import create_app
-from app.observability.metrics import LIVE_STREAMS, POOL_IN_USE
+from app.observability.metrics import DELIVERY_FAILURES, LIVE_STREAMS, POOL_IN_USE
 from app.observability.models import WorkerHeartbeat
 from app.sla.commands import run_worker
+from app.webhooks.models import OutboxMessage, WebhookSubscription
+from app.webhooks.worker import run_deliveries_once
 from tests.live.serving import serve
 from tests.live.sse import sse_events
 from tests.sla.support import post
@@ -153,3 +158,40 @@ async def test_open_live_streams_are_counted(app, token_for):
         assert LIVE_STREAMS._value.get() == start + 1
         assert value((await http.get("/metrics")).text, "whistle_live_streams_open") >= 1
     assert LIVE_STREAMS._value.get() == start
+
+
+@pytest.fixture
+async def no_other_messages(sessions):
+    """Earlier tests' subscriptions and pending messages stay out of this one's rounds."""
+    async def quiet() -> None:
+        async with unit_of_work(sessions) as session:
+            await session.execute(update(WebhookSubscription).values(is_active=False))
+            await session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
+                                  .values(status="dead", last_error="left by another test"))
+    await quiet()
+    yield
+    await quiet()
+
+
+async def test_the_outbox_and_failed_deliveries_are_counted(
+        metered, token_for, matrix_items, sessions, settings, clock, no_other_messages):
+    _, client = metered
+    refusing = Starlette(routes=[Route("/hook", lambda _: Response(status_code=503),
+                                       methods=["POST"])])
+    failures = DELIVERY_FAILURES.labels("webhook")
+    async with serve(refusing, lifespan="off") as base, httpx.AsyncClient() as http:
+        r = await client.post("/api/v1/webhooks", headers=token_for("cgzf_lead"),
+                              json={"url": f"{base}/hook", "event_types": ["created"]})
+        assert r.status_code == 201, r.text
+        item = next(code for code, i in sorted(matrix_items.items())
+                    if i.handling_level == "street" and i.primary_department == "CGZF"
+                    and not i.self_handle_allowed)
+        await post(client, token_for, item)
+        waiting = await scrape(client)
+        assert value(waiting, "whistle_outbox_pending") == 1
+        before = failures._value.get()
+        assert await run_deliveries_once(sessions, clock.now(), settings=settings,
+                                         http=http) == 1
+    assert failures._value.get() == before + 1
+    text = await scrape(client)
+    assert value(text, "whistle_delivery_failures_total", channel="webhook") >= 1
