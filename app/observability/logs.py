@@ -95,6 +95,7 @@ def logging_config(fmt: str = "console", level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": True},
+            "alembic.runtime.plugins": {"level": "WARNING"},  # a line per plugin, per process
         },
     }
 
