@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -119,10 +121,21 @@ def serve(
     base = f"http://{host}:{port}"
     typer.echo(f"Whistle listening on {base}  ·  API docs: {base}/docs  ·  database: "
                f"{_safe_url(settings.database_url)}")
+    from app.observability.logs import logging_config
+    from app.observability.metrics import prepare_multiprocess
+
+    if workers > 1:
+        prepare_multiprocess()  # before any worker process creates a metric
+    # Our request line (route template, request id, actor) replaces uvicorn's access log,
+    # whose lines carry the query string; uvicorn's own lines go through our formatter.
+    # uvicorn raises SIGTERM again once it has shut down gracefully; that was a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Behind nginx the client's address (login limits, logs) comes from X-Forwarded-For,
     # trusted only from the proxies named here.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info",
+                log_level=settings.log_level.lower(), access_log=False,
+                log_config=logging_config(settings.log_renderer, settings.log_level),
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds,
                 proxy_headers=settings.proxy_headers if proxy_headers is None else proxy_headers,
                 forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips)
 
@@ -230,13 +243,27 @@ def sweep(
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
+) -> None:
     """Run the sweep, the report backlog and webhook deliveries every
     WHISTLE_SWEEP_INTERVAL_SECONDS; any number of workers may run against one PostgreSQL
-    database."""
+    database. SIGTERM lets the pass under way finish, then the worker exits 0."""
     from app.sla.commands import worker_command
 
-    worker_command()
+    worker_command(passes=1 if once else None)
+
+
+@cli.command("worker-check")
+def worker_check() -> None:
+    """Exit 0 while a worker on this host has ended a pass recently (a container health
+    check); 1 when its heartbeat is stale or missing."""
+    from app.observability.commands import worker_check_command
+
+    healthy, line = worker_check_command(get_settings())
+    typer.echo(line, err=not healthy)
+    if not healthy:
+        raise typer.Exit(1)
 
 
 @cli.command("reports-rebuild")

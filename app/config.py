@@ -161,6 +161,29 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     notification_aggregate_seconds: int = Field(300, ge=10, le=3600)
 
+    # Operations (app.observability). Log lines: "json" (one object a line) or "console";
+    # unset, JSON in production and console lines elsewhere.
+    log_format: Literal["json", "console"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Who may read /metrics: these networks, or anyone sending the token as a bearer.
+    metrics_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")])
+    metrics_token: SecretStr | None = None
+    # How long a process reuses the figures it read from the database for /metrics.
+    metrics_cache_seconds: float = Field(5.0, ge=0)
+    # A worker heartbeat older than this is stale (metrics, admins' /readyz).
+    worker_stale_seconds: float = Field(300.0, gt=0)
+    # On SIGTERM live streams are told `closed` at once; requests still running get this
+    # long to finish before they are cancelled.
+    shutdown_grace_seconds: float = Field(5.0, ge=0)
+    # `whistle worker` serves its own metrics (pass durations, delivery failures) here.
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
+    @property
+    def log_renderer(self) -> str:
+        return self.log_format or ("json" if self.env == "production" else "console")
+
     @field_validator("webhook_sealing_keys")
     @classmethod
     def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:

@@ -16,6 +16,9 @@ from app.errors import document_problems, install_error_handlers
 from app.jurisdiction.geo import JurisdictionCache
 from app.live import start_broker, stop_broker
 from app.matrix.cache import MatrixCache
+from app.observability import metrics, shutdown, tracing
+from app.observability.requests import RequestObserver
+from app.observability.router import router as metrics_router
 from app.open311.router import router as open311_router
 from app.request_guard import guard_routes
 from app.routers import API_ROUTERS
@@ -35,7 +38,8 @@ where (`errors[].loc`).
 """
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               tracer_provider: object | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url, echo=settings.sql_echo,
                          pre_ping=settings.database_pre_ping,
@@ -47,9 +51,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: FastAPI):
         # The live-queue broker: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
         await start_broker(app)
+        # On SIGTERM live streams end at once, before uvicorn waits for responses to finish.
+        uninstall_shutdown_hook = shutdown.install(app)
         try:
             yield
         finally:
+            uninstall_shutdown_hook()
             await stop_broker(app)
             await engine.dispose()
 
@@ -75,7 +82,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         access_token_minutes=settings.access_token_minutes)
     install_error_handlers(app)
     install_docs(app)
+    app.add_middleware(RequestObserver)  # request ids, the request log line, HTTP metrics
+    metrics.watch_pool(engine, capacity=settings.database_pool_size + settings.database_max_overflow)
+    tracing.instrument_app(app, engine, tracer_provider)  # only when asked for
     app.include_router(health.router)
+    app.include_router(metrics_router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths

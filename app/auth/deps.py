@@ -19,6 +19,7 @@ from app.auth.sessions import CredentialsRejected
 from app.auth.tokens import decode_access_token
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated
+from app.observability.requests import note_actor
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token", auto_error=False, scheme_name="OAuth2Password"
@@ -51,7 +52,13 @@ async def current_actor(
     raise NotAuthenticated("send a Bearer access token or an X-API-Key header")
 
 
-CurrentActor = Annotated[Actor, Depends(current_actor)]
+async def _noted_actor(request: Request,
+                       actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    note_actor(request.scope, actor)  # for the request's log line
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(_noted_actor)]
 
 
 def require_roles(*roles: Role):

@@ -30,6 +30,14 @@ async def start_broker(app: Any) -> None:
     app.state.broker = broker
 
 
+def close_streams(app: Any, reason: str) -> None:
+    """End every open stream of ``app`` with ``event: closed``, and any opened later (the
+    process is going away: see ``app.observability.shutdown``)."""
+    broker = getattr(app.state, "broker", None)
+    if broker is not None:
+        broker.shut(reason)
+
+
 async def stop_broker(app: Any) -> None:
     """Close every open stream and the LISTEN connection."""
     broker = getattr(app.state, "broker", None)

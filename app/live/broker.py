@@ -97,6 +97,7 @@ class Broker:
 
     def __init__(self) -> None:
         self._subscribers: dict[int, set[Subscription]] = {}
+        self._shut_reason: str | None = None
 
     async def start(self) -> None:
         return None
@@ -106,6 +107,9 @@ class Broker:
 
     def subscribe(self, department_id: int) -> Subscription:
         subscription = Subscription(department_id)
+        if self._shut_reason is not None:
+            subscription.close(self._shut_reason)
+            return subscription
         self._subscribers.setdefault(department_id, set()).add(subscription)
         return subscription
 
@@ -127,6 +131,11 @@ class Broker:
             for subscription in tuple(subscribers):
                 subscription.close(reason)
         self._subscribers.clear()
+
+    def shut(self, reason: str) -> None:
+        """Close every stream, and every one subscribed from now on."""
+        self._shut_reason = reason
+        self.close_all(reason)
 
     @property
     def subscriber_count(self) -> int:

@@ -25,6 +25,8 @@ from app.errors import WhistleError, problem_responses
 from app.live import service
 from app.live.broker import Broker, QueueEvent, StreamClosed
 from app.live.publish import QUEUE_EVENTS
+from app.observability.metrics import LIVE_STREAMS
+from app.observability.requests import note_actor
 
 router = APIRouter(tags=["queues"])
 
@@ -75,6 +77,7 @@ async def event_stream(broker: Broker, audience: service.Audience, *,
     subscription = broker.subscribe(audience.department_id)
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + lifetime
+    LIVE_STREAMS.inc()
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
         while (left := ends_at - loop.time()) > 0:
@@ -91,6 +94,7 @@ async def event_stream(broker: Broker, audience: service.Audience, *,
         yield closed("the stream's time is up; reconnect")
     finally:
         # Also reached when the client disconnects (the response task is cancelled).
+        LIVE_STREAMS.dec()
         broker.unsubscribe(subscription)
 
 
@@ -159,6 +163,7 @@ async def stream_watcher(
 async def stream_department_queue(code: str, actor: Annotated[Actor, Depends(stream_watcher)],
                                   session: SessionDep,
                                   settings: SettingsDep, request: Request) -> StreamingResponse:
+    note_actor(request.scope, actor)  # for the request's log line
     # The request's transaction ends when this returns; the stream holds no connection.
     audience = await service.audience_for(session=session, actor=actor, department_code=code)
     lifetime = LIFETIME_SECONDS or settings.access_token_minutes * 60.0

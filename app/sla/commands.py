@@ -10,13 +10,21 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import signal
 from collections.abc import Callable
+from contextlib import suppress
+from time import perf_counter
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
 from app.config import Settings, get_settings
-from app.db import make_engine
+from app.db import make_engine, unit_of_work
+from app.observability import tracing
+from app.observability.heartbeat import worker_name
+from app.observability.logs import configure_logging
+from app.observability.metrics import WORKER_PASSES
+from app.observability.repository import record_heartbeat
 from app.reports.backlog import drain_round
 from app.sla.sweep import SweepReport, sweep_once
 from app.workflow.pipeline import workflow_sessions
@@ -56,30 +64,60 @@ async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Sett
 
 async def run_worker(*, settings: Settings | None = None, clock: Clock | None = None,
                      passes: int | None = None,
-                     echo: Callable[[str], None] = log.info) -> None:
+                     echo: Callable[[str], None] = log.info,
+                     tracer_provider: object | None = None) -> None:
     """Run a pass every ``settings.sweep_interval_seconds`` (forever, or ``passes`` times).
-    A failing pass is logged and retried at the next interval, never fatal."""
+    A failing pass is logged and retried at the next interval, never fatal. SIGTERM or
+    SIGINT lets the pass under way finish, then the worker says so and returns. After
+    every pass the worker's heartbeat (``worker_heartbeats``) says when and what."""
     settings = settings or get_settings()
     clock = clock or Clock()
     engine = make_engine(settings.database_url)
     # The same after-event pipeline as the API process (deadlines, reports, outbox, live).
     sessions = workflow_sessions(engine, settings)
+    stop = _stop_on_signals()
+    tracer = tracing.worker_tracer(tracer_provider)
+    worker, started_at = worker_name(), clock.now()
     done = 0
     try:
-        while passes is None or done < passes:
+        while (passes is None or done < passes) and not stop.is_set():
+            began = perf_counter()
             try:
-                report, refreshed, delivered = await run_pass(
-                    sessions=sessions, settings=settings, clock=clock)
-                echo(f"sweep: {report}; report backlog: {refreshed} tickets; "
-                     f"webhook attempts: {delivered}")
+                with tracing.pass_span(tracer):
+                    report, refreshed, delivered = await run_pass(
+                        sessions=sessions, settings=settings, clock=clock)
+                seconds = perf_counter() - began
+                figures = {"sweep": str(report), "report_backlog_refreshed": refreshed,
+                           "webhook_attempts": delivered}
+                WORKER_PASSES.observe(seconds)
+                async with unit_of_work(sessions) as session:
+                    await record_heartbeat(session, worker=worker, started_at=started_at,
+                                           now=clock.now(), pass_seconds=seconds,
+                                           figures=figures)
+                log.info("worker pass", extra={**figures, "seconds": round(seconds, 3)})
+                if echo is not log.info:
+                    echo(f"sweep: {report}; report backlog: {refreshed} tickets; "
+                         f"webhook attempts: {delivered}")
             except Exception:  # noqa: BLE001 — a worker outlives one bad pass
                 log.exception("worker pass failed; retrying in %ss",
                               settings.sweep_interval_seconds)
             done += 1
             if passes is None or done < passes:
-                await asyncio.sleep(settings.sweep_interval_seconds)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settings.sweep_interval_seconds)
+        log.info("worker stopped", extra={"passes": done, "signalled": stop.is_set()})
     finally:
         await engine.dispose()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Set on SIGTERM or SIGINT (where the loop can take signals: the main thread)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def sweep_command(*, once: bool = True) -> str:
@@ -101,8 +139,13 @@ def sweep_command(*, once: bool = True) -> str:
     return f"sweep: {asyncio.run(_main())}"
 
 
-def worker_command() -> None:
+def worker_command(*, passes: int | None = None) -> None:
     """``whistle worker``: sweep, drain the report backlog and deliver webhooks every
     ``WHISTLE_SWEEP_INTERVAL_SECONDS``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_worker(settings=get_settings(), echo=log.info))
+    settings = get_settings()
+    configure_logging(settings.log_renderer, settings.log_level)
+    if settings.worker_metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
+    asyncio.run(run_worker(settings=settings, passes=passes, echo=log.info))

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import unit_of_work
+from app.observability.metrics import DELIVERY_FAILURES
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookDelivery, WebhookSubscription
 from app.webhooks.sealing import keys_of, unseal
 from app.webhooks.signing import sign
@@ -168,6 +169,8 @@ async def deliver_due(*, sessions: async_sessionmaker[AsyncSession], http: httpx
     async def attempt(message: Claimed) -> None:
         async with limit:
             outcome = await send(http, message, now=now, blocked=blocked, keys=keys)
+        if not outcome.ok:
+            DELIVERY_FAILURES.labels("webhook").inc()
         async with unit_of_work(sessions) as session:
             await record(session, message, outcome, now=now)
 
