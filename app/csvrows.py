@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from app.request_guard import UNSTORABLE
+from app.storable import UNSTORABLE
 
 BOM = "\ufeff"
 

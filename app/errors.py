@@ -233,7 +233,7 @@ def install_error_handlers(app: FastAPI) -> None:
         title = _STATUS_TITLES.get(exc.status_code, "Error")
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # every method of the path, not just the first route's
-            from app.request_guard import allowed_methods
+            from app.route_methods import allowed_methods
 
             headers = {**(headers or {}),
                        "Allow": ", ".join(allowed_methods(request.app, request.url.path))}

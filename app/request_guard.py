@@ -15,36 +15,19 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import InvalidInput, NotAuthenticated, problem
+from app.storable import UNSTORABLE, unstorable_fields
 
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # A JSON body can spell an unstorable character only like this (a raw NUL is not JSON).
 _MAYBE_UNSTORABLE_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 _CREDENTIALS = (b"authorization", b"x-api-key")
-
-
-def unstorable_fields(value: Any, loc: list[str | int]) -> Iterator[list[str | int]]:
-    """The paths inside a decoded JSON value of strings (or keys) PostgreSQL cannot store."""
-    if isinstance(value, str):
-        if UNSTORABLE.search(value):
-            yield loc
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if UNSTORABLE.search(key):
-                yield [*loc, key]
-            yield from unstorable_fields(item, [*loc, key])
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from unstorable_fields(item, [*loc, index])
 
 
 def _refusal(locs: list[list[str | int]]) -> InvalidInput:
@@ -146,22 +129,3 @@ def _guard_router(router: Any) -> None:
             route.handle = _guard(route.handle, methods=route.methods,  # type: ignore[method-assign]
                                   needs_actor=_needs_actor(route))
             route._guarded = True  # type: ignore[attr-defined]
-
-
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of ``app`` answers at ``path``: a 405's ``Allow`` (Starlette
-    names only the methods of the first route whose pattern matches)."""
-    patterns = getattr(app.state, "route_patterns", None)
-    if patterns is None:
-        patterns = app.state.route_patterns = list(_patterns(app.router.routes, ""))
-    return sorted({m for regex, methods in patterns if regex.match(path) for m in methods})
-
-
-def _patterns(routes: list[Any], prefix: str) -> Iterator[tuple[re.Pattern[str], set[str]]]:
-    for route in routes:
-        context = getattr(route, "include_context", None)
-        if context is not None:
-            yield from _patterns(route.original_router.routes, prefix + context.prefix)
-        elif getattr(route, "methods", None):
-            regex, _, _ = compile_path(prefix + route.path)
-            yield regex, set(route.methods) | ({"HEAD"} if "GET" in route.methods else set())

@@ -17,7 +17,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import ticket_scope_clause
 from app.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
-from app.request_guard import UNSTORABLE
+from app.storable import UNSTORABLE
 from app.tickets.models import Ticket
 
 ALLOWED_FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"),

@@ -32,7 +32,7 @@ from shapely.validation import explain_validity
 
 from app.errors import InvalidInput
 from app.jurisdiction.models import PARENT_LEVEL, Level
-from app.request_guard import UNSTORABLE
+from app.storable import UNSTORABLE
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 POLYGON_TYPES = ("Polygon", "MultiPolygon")

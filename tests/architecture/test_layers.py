@@ -4,10 +4,11 @@ The layers, lowest first (the README's architecture section draws them):
 
 0. foundation — settings, the database, errors, the clock, request dependencies;
 1. data — the domains that own data: auth, jurisdiction, matrix, tickets (with the
-   workflow table and the event catalogue), attachments, the whistle, the SLA calendar and
+   workflow table and the event catalogue), attachments, the whistle, the suggestion model
+   (智能分拨), observability (request logs, metrics, the heartbeat), the SLA calendar and
    deadline maths, and every domain's tables (``models.py``);
 2. reactions — what reacts to changes: SLA clocks and the sweep's steps, reports, webhooks,
-   live queues (notifications, to come);
+   live queues, notifications;
 3. workflow — orchestration: taking an action, posting, claim-next, the after-event
    pipeline, the sweep's orchestration;
 4. edge — HTTP routers, the CLI and its commands, Open311, the demo seeders, ``create_app``.
@@ -25,14 +26,18 @@ from pathlib import Path
 APP = Path(__file__).resolve().parents[2] / "app"
 
 FOUNDATION = {"app", "app.config", "app.db", "app.errors", "app.clock", "app.deps",
-              "app.migrate"}
-DATA_PACKAGES = ("auth", "jurisdiction", "matrix", "tickets", "attachments", "whistle")
+              "app.migrate", "app.ids", "app.csvrows", "app.csvtext", "app.settings_check", "app.storable",
+              "app.route_methods"}
+DATA_PACKAGES = ("auth", "jurisdiction", "matrix", "tickets", "attachments", "whistle", "suggest",
+                 "observability")
 DATA_MODULES = {"app.sla.calendar", "app.sla.calendars", "app.sla.deadlines",
                 "app.sla.dialect", "app.sla"}
 REACTION_PACKAGES = ("sla", "reports", "webhooks", "live", "notifications")
 EDGE_MODULES = {"app.main", "app.routers", "app.cli", "app.commands", "app.health",
-                "app.models"}
-EDGE_PACKAGES = ("demo", "open311", "cli")
+                "app.models", "app.request_guard", "app.docs", "app.backup",
+                "app.observability.shutdown"}  # closes live streams on SIGTERM
+WORKFLOW_MODULES = {"app.retention"}  # prunes what several domains keep
+EDGE_PACKAGES = ("demo", "open311", "cli", "web")
 LAYER_NAMES = ("foundation", "data", "reactions", "workflow", "edge")
 
 
@@ -49,7 +54,7 @@ def layer_of(module: str) -> int:
         return 1
     if parts[1] in REACTION_PACKAGES:
         return 2
-    if parts[1] == "workflow":
+    if parts[1] == "workflow" or module in WORKFLOW_MODULES:
         return 3
     raise AssertionError(f"{module} is in no layer: add it to tests/architecture/test_layers.py")
 
