@@ -15,10 +15,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.actor import Actor
-from app.auth.deps import Admin, CurrentActor, api_key_header, current_actor, oauth2_scheme
+from app.auth.deps import (
+    Admin,
+    CurrentActor,
+    EndedSessionsDep,
+    api_key_header,
+    current_actor,
+    oauth2_scheme,
+)
 from app.auth.tokens import STREAM_TICKET_SECONDS, decode_stream_ticket, encode_stream_ticket
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import Forbidden, problem_responses
+from app.ids import MAX_ID, Id, IdPath
 from app.notifications import channels, service
 from app.notifications.delivery import TIMEOUT
 from app.notifications.models import Notification
@@ -56,7 +64,7 @@ def notification_out(n: Notification) -> NotificationOut:
 async def list_notifications(
     actor: CurrentActor, session: SessionDep,
     unread: Annotated[bool, Query(description="only unread ones")] = False,
-    before: Annotated[int | None, Query(description="older than this id (paging)")] = None,
+    before: Annotated[Id | None, Query(description="older than this id (paging)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InboxOut:
     items, unread_count = await service.inbox(session=session, actor=actor, unread_only=unread,
@@ -121,11 +129,13 @@ async def inbox_watcher(
                                         )] = None,
     token: Annotated[str | None, Depends(oauth2_scheme)] = None,
     api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    *, ended_sessions: EndedSessionsDep,
 ) -> Actor:
     if ticket:
         return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
                                     department_code=INBOX_STREAM)
-    return await current_actor(settings, clock, session, token, api_key)
+    return await current_actor(settings, clock, session, token, api_key,
+                               ended_sessions=ended_sessions)
 
 
 def sse(n: Notification) -> str:
@@ -169,7 +179,7 @@ async def inbox_stream(sessions: async_sessionmaker[AsyncSession], user_id: int,
 async def stream_notifications(
     actor: Annotated[Actor, Depends(inbox_watcher)], session: SessionDep,
     settings: SettingsDep, request: Request,
-    last_event_id: Annotated[int | None, Header()] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID)] = None,
 ) -> StreamingResponse:
     if actor.user_id is None:
         raise Forbidden("notifications belong to users, not to API keys")
@@ -217,7 +227,7 @@ async def create_notification_channel(body: ChannelCreate, actor: Admin, session
 @router.put("/notification-channels/{channel_id}", operation_id="configure_notification_channel",
             response_model=ChannelOut, summary="Set a channel's target, secrets and rules",
             responses=problem_responses(401, 403, 404, 422))
-async def configure_notification_channel(channel_id: int, body: ChannelConfig, actor: Admin,
+async def configure_notification_channel(channel_id: IdPath, body: ChannelConfig, actor: Admin,
                                          session: SessionDep, clock: ClockDep,
                                          settings: SettingsDep) -> ChannelOut:
     return channel_out(await channels.configure_channel(
@@ -229,7 +239,7 @@ async def configure_notification_channel(channel_id: int, body: ChannelConfig, a
                status_code=status.HTTP_204_NO_CONTENT,
                summary="Stop a channel; what it has not sent is given up",
                responses=problem_responses(401, 403, 404))
-async def delete_notification_channel(channel_id: int, actor: Admin,
+async def delete_notification_channel(channel_id: IdPath, actor: Admin,
                                       session: SessionDep) -> Response:
     await channels.delete_channel(session=session, channel_id=channel_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -242,7 +252,7 @@ class TestSendIn(BaseModel):
 @router.post("/notification-channels/{channel_id}/test", operation_id="test_notification_channel",
              response_model=TestSendOut, summary="Send a test message through the channel now",
              responses=problem_responses(401, 403, 404, 422))
-async def test_notification_channel(channel_id: int, body: TestSendIn, actor: Admin,
+async def test_notification_channel(channel_id: IdPath, body: TestSendIn, actor: Admin,
                                     session: SessionDep, clock: ClockDep,
                                     settings: SettingsDep) -> TestSendOut:
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
@@ -259,7 +269,7 @@ async def test_notification_channel(channel_id: int, body: TestSendIn, actor: Ad
             responses=problem_responses(401, 403, 422))
 async def list_notification_deliveries(
     actor: Admin, session: SessionDep,
-    channel_id: Annotated[int | None, Query(description="one channel's attempts")] = None,
+    channel_id: Annotated[Id | None, Query(description="one channel's attempts")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AttemptOut]:
     rows = await channels.attempts(session=session, channel_id=channel_id, limit=limit)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from app.ids import Id
 from app.notifications.models import ChannelKind
 from app.notifications.rules import PERSONAL_CHANNELS, Kind
 
@@ -38,7 +39,7 @@ class InboxOut(BaseModel):
 
 
 class MarkRead(BaseModel):
-    ids: list[int] | None = Field(None, max_length=500,
+    ids: list[Id] | None = Field(None, max_length=500,
                                   description="the notifications to mark read; omit for all")
 
 
