@@ -38,7 +38,8 @@ class TicketRequestOut(BaseModel):
 
 
 async def list_requests(session: AsyncSession, *, actor: Actor, status: RequestStatus,
-                        kind: RequestKind | None, limit: int) -> list[TicketRequestOut]:
+                        kind: RequestKind | None, limit: int,
+                        ticket_id: int | None = None) -> list[TicketRequestOut]:
     stmt = (select(TicketRequest, Ticket.created_at, Ticket.status)
             .join(Ticket, Ticket.id == TicketRequest.ticket_id)
             .where(TicketRequest.status == status, ticket_scope_clause(actor, Ticket))
@@ -46,6 +47,8 @@ async def list_requests(session: AsyncSession, *, actor: Actor, status: RequestS
             .limit(limit))
     if kind is not None:
         stmt = stmt.where(TicketRequest.kind == kind)
+    if ticket_id is not None:
+        stmt = stmt.where(TicketRequest.ticket_id == ticket_id)
     rows = (await session.execute(stmt)).all()
     return [TicketRequestOut(id=r.id, ticket_id=r.ticket_id,
                              ticket_number=ticket_number(r.ticket_id, created_at),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from app.auth.deps import CurrentActor
 from app.deps import SessionDep
 from app.errors import problem_responses
+from app.ids import Id
 from app.sla.pending import RequestKind, RequestStatus, TicketRequestOut, list_requests
 
 router = APIRouter(tags=["workflow"])
@@ -24,6 +25,8 @@ async def list_ticket_requests(
     actor: CurrentActor, session: SessionDep,
     status: Annotated[RequestStatus, Query()] = "pending",
     kind: Annotated[RequestKind | None, Query()] = None,
+    ticket_id: Annotated[Id | None, Query(description="one ticket's requests")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> list[TicketRequestOut]:
-    return await list_requests(session, actor=actor, status=status, kind=kind, limit=limit)
+    return await list_requests(session, actor=actor, status=status, kind=kind, ticket_id=ticket_id,
+                               limit=limit)

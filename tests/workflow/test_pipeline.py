@@ -9,7 +9,7 @@ from app.sla.sweep import SweepReport
 from app.tickets.events import PIPELINE_KEY, record_event
 from app.workflow.pipeline import build_pipeline
 
-ORDER = ("deadlines", "report_facts", "outbox", "live")
+ORDER = ("deadlines", "report_facts", "outbox", "notifications", "live")
 
 
 def pipeline_of_factory(factory):
@@ -19,7 +19,7 @@ def pipeline_of_factory(factory):
 def test_the_pipeline_runs_in_the_documented_order(settings):
     pipeline = build_pipeline(settings)
     assert pipeline.names == ORDER
-    assert [s.name for s in pipeline.delivery] == ["outbox", "live"]
+    assert [s.name for s in pipeline.delivery] == ["outbox", "notifications", "live"]
 
 
 def test_the_api_the_worker_and_the_cli_run_the_same_steps(app, settings, monkeypatch):
