@@ -91,3 +91,22 @@ async def test_new_notifications_are_pushed_on_the_users_stream(app, client, tok
                     events.append(json.loads(line.removeprefix("data: ")))
                     break
     assert events[0]["kind"] == "whistle" and events[0]["ticket_id"] == ticket["id"]
+
+
+async def test_ids_beyond_64_bits_are_a_422_naming_the_field(client, token_for):
+    huge = 2**63
+    r = await client.get("/api/v1/notifications", params={"before": huge},
+                         headers=token_for("hw_lead"))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "before"]
+    r = await client.post("/api/v1/notifications/read", json={"ids": [1, huge]},
+                          headers=token_for("hw_lead"))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][:2] == ["body", "ids"]
+
+
+async def test_the_stream_opens_with_an_access_token_too(app, client, token_for, monkeypatch):
+    monkeypatch.setattr(notifications_router, "LIFETIME_SECONDS", 0.2)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        async with http.stream("GET", "/api/v1/notifications/live",
+                               headers=token_for("hw_lead")) as stream:
+            assert stream.status_code == 200
+            assert (await anext(stream.aiter_lines())).startswith("retry:")
