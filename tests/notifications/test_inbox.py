@@ -105,8 +105,8 @@ async def test_ids_beyond_64_bits_are_a_422_naming_the_field(client, token_for):
 
 async def test_the_stream_opens_with_an_access_token_too(app, client, token_for, monkeypatch):
     monkeypatch.setattr(notifications_router, "LIFETIME_SECONDS", 0.2)
-    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
-        async with http.stream("GET", "/api/v1/notifications/live",
-                               headers=token_for("hw_lead")) as stream:
-            assert stream.status_code == 200
-            assert (await anext(stream.aiter_lines())).startswith("retry:")
+    async with (serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http,
+                http.stream("GET", "/api/v1/notifications/live",
+                            headers=token_for("hw_lead")) as stream):
+        assert stream.status_code == 200
+        assert (await anext(stream.aiter_lines())).startswith("retry:")
