@@ -24,11 +24,11 @@ async def test_pending_requests_are_listed_in_scope_until_decided(client, token_
               {"minutes": 120, "reason": "需等待材料"})
     await act(client, token_for, "cgzf_staff", tid, "request-suspension", {"reason": "等待业主"})
 
-    [extension] = [r for r in await _requests(client, token_for, "sd", kind="extension")
+    [extension] = [r for r in await _requests(client, token_for, "sd", kind="extension", ticket_id=tid)
                    if r["ticket_id"] == tid]
     assert extension["minutes"] == 120 and extension["reason"] == "需等待材料"
     assert extension["ticket_number"] == ticket["number"] and extension["status"] == "pending"
-    assert {r["kind"] for r in await _requests(client, token_for, "cd01")
+    assert {r["kind"] for r in await _requests(client, token_for, "cd01", ticket_id=tid)
             if r["ticket_id"] == tid} == {"extension", "suspension"}
     # Another community's dispatcher and grid worker do not see this ticket's requests.
     for outsider in ("cd02", "gw02"):
@@ -38,7 +38,7 @@ async def test_pending_requests_are_listed_in_scope_until_decided(client, token_
     # One ticket's requests (the suite leaves other tickets' requests pending before it).
     assert [r["kind"] for r in await _requests(client, token_for, "sd", ticket_id=tid)
             ] == ["suspension"]
-    [approved] = [r for r in await _requests(client, token_for, "sd", status="approved")
+    [approved] = [r for r in await _requests(client, token_for, "sd", status="approved", ticket_id=tid)
                   if r["ticket_id"] == tid]
     assert approved["note"] == "同意" and approved["decided_at"] is not None
 
