@@ -27,6 +27,7 @@ from app.live.broker import Broker, QueueEvent, StreamClosed
 from app.live.publish import QUEUE_EVENTS
 from app.observability.metrics import LIVE_STREAMS
 from app.observability.requests import note_actor
+from app.sse import sse_response
 
 router = APIRouter(tags=["queues"])
 
@@ -156,8 +157,8 @@ async def stream_watcher(
     summary="Live changes to a department's queue (Server-Sent Events)",
     description=STREAM_DOC,
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                     "description": "an endless event stream"},
+    responses={200: sse_response("an event stream, until the token's lifetime ends",
+                                 [*set(QUEUE_EVENTS.values()), "closed"]),
                **problem_responses(401, 404, 503)},
 )
 async def stream_department_queue(code: str, actor: Annotated[Actor, Depends(stream_watcher)],

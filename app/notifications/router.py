@@ -43,6 +43,7 @@ from app.notifications.schemas import (
     PreferencesOut,
     TestSendOut,
 )
+from app.sse import sse_response
 
 router = APIRouter(tags=["notifications"])
 
@@ -173,8 +174,8 @@ async def inbox_stream(sessions: async_sessionmaker[AsyncSession], user_id: int,
             description="`text/event-stream` of `notification` events (data: the entry as "
                         "JSON; id: its id). Send `Last-Event-ID` to resume after an entry.",
             response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                             "description": "an event stream"},
+            responses={200: sse_response("an event stream, until the token's lifetime ends",
+                                         ["notification", "closed"]),
                        **problem_responses(401, 403)})
 async def stream_notifications(
     actor: Annotated[Actor, Depends(inbox_watcher)], session: SessionDep,
