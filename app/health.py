@@ -4,12 +4,14 @@
 expects. Anonymous callers (load balancers, orchestrators) learn only ``ok`` or
 ``unavailable``: driver errors name hosts and ports. An admin's token adds the details —
 the database, the migration revisions, and the worker's heartbeat (a stale one does not
-make the API unready, but it is why deadlines stop being enforced)."""
+make the API unready, but it is why deadlines stop being enforced) and whether the
+coming year's holidays and 调休 are known."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -22,6 +24,7 @@ from app.errors import WhistleError
 from app.migrate import head_revision
 from app.observability.heartbeat import is_stale
 from app.observability.repository import latest_heartbeat
+from app.sla.national_calendar import calendar_status
 
 router = APIRouter(tags=["health"])
 
@@ -43,6 +46,17 @@ def _is_admin(request: Request) -> bool:
     except WhistleError:
         return False
     return actor.role == Role.admin
+
+
+async def _calendar(request: Request) -> dict[str, Any]:
+    """Whether this and (from December) next year's holidays and 调休 are known: a warning
+    for the admin, never a reason to be unready (deadlines still compute, on a guess)."""
+    settings = request.app.state.settings
+    async with unit_of_work(request.app.state.sessions) as session:
+        status = await calendar_status(session, now=request.app.state.clock.now(),
+                                       zone=ZoneInfo(settings.timezone))
+    return {"ok": status.ok, "warning": status.warning,
+            "years": {str(y.year): y.known for y in status.years}}
 
 
 async def _check(request: Request, details: dict[str, Any]) -> bool:
@@ -73,7 +87,8 @@ async def _check(request: Request, details: dict[str, Any]) -> bool:
     operation_id="readyz",
     summary="The database is reachable and at the code's migration head",
     description="`{\"status\": \"ok\"}` or 503 `{\"status\": \"unavailable\"}`; with an "
-                "admin's token, `details` (database, migration revisions, worker heartbeat).",
+                "admin's token, `details` (database, migration revisions, worker heartbeat, "
+                "whether the coming year's holidays and 调休 are known).",
     responses={503: {"description": "database unreachable or not migrated"}},
 )
 async def readyz(request: Request):
@@ -81,5 +96,7 @@ async def readyz(request: Request):
     ready = await _check(request, details)
     body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
     if _is_admin(request):
+        if ready:
+            details["calendar"] = await _calendar(request)
         body["details"] = details
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        metrics.forget_dead_processes()  # under --workers N: a replaced worker's gauges
         # The live-queue broker: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
         await start_broker(app)
         # On SIGTERM live streams end at once, before uvicorn waits for responses to finish.
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             uninstall_shutdown_hook()
             await stop_broker(app)
             await engine.dispose()
+            metrics.forget_process(os.getpid())
 
     app = FastAPI(
         title="Whistle",

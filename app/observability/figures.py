@@ -12,6 +12,9 @@ process) cost one set of queries.
     whistle_worker_last_pass_timestamp_seconds       the newest worker heartbeat
     whistle_worker_last_pass_duration_seconds
     whistle_worker_heartbeat_age_seconds / _stale    1 when no worker has passed recently
+    whistle_calendar_year_known{year}                0 when China's holidays and 调休 of a
+                                                     year that matters now are not known
+    whistle_calendar_unknown_years                   how many such years (alert on > 0)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -26,13 +30,16 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from app.db import unit_of_work
 from app.observability.heartbeat import is_stale
 from app.observability.repository import ServiceFigures, service_figures
+from app.sla.national_calendar import CalendarStatus, calendar_status
 
 
 class _Figures:
     """A collector over one reading of the figures."""
 
-    def __init__(self, figures: ServiceFigures, now_ts: float, *, stale: bool) -> None:
+    def __init__(self, figures: ServiceFigures, now_ts: float, *, stale: bool,
+                 calendar: CalendarStatus) -> None:
         self.figures, self.now_ts, self.stale = figures, now_ts, stale
+        self.calendar = calendar
 
     def collect(self) -> Iterator[Metric]:
         f = self.figures
@@ -75,6 +82,16 @@ class _Figures:
         yield GaugeMetricFamily("whistle_worker_stale",
                                 "1 when no worker has passed within WHISTLE_WORKER_STALE_SECONDS",
                                 value=float(self.stale))
+        known = GaugeMetricFamily("whistle_calendar_year_known",
+                                  "1 when the year's official holidays and make-up workdays "
+                                  "are known (holidays package or overrides for all streets)",
+                                  labels=["year"])
+        for year in self.calendar.years:
+            known.add_metric([str(year.year)], float(year.known))
+        yield known
+        yield GaugeMetricFamily("whistle_calendar_unknown_years",
+                                "years that matter now whose holidays and 调休 are not known",
+                                value=sum(not y.known for y in self.calendar.years))
 
 
 async def read(app: Any) -> bytes:
@@ -82,9 +99,11 @@ async def read(app: Any) -> bytes:
     now = app.state.clock.now()
     async with unit_of_work(app.state.sessions) as session:
         figures = await service_figures(session)
+        calendar = await calendar_status(session, now=now,
+                                         zone=ZoneInfo(app.state.settings.timezone))
     registry = CollectorRegistry(auto_describe=False)
     stale = is_stale(figures.heartbeat, now=now, settings=app.state.settings)
-    registry.register(_Figures(figures, now.timestamp(), stale=stale))
+    registry.register(_Figures(figures, now.timestamp(), stale=stale, calendar=calendar))
     return generate_latest(registry)
 
 

@@ -17,6 +17,7 @@ import hmac
 import os
 import tempfile
 from ipaddress import ip_address
+from pathlib import Path
 
 from fastapi import Request
 from prometheus_client import (
@@ -27,7 +28,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,6 +71,37 @@ def prepare_multiprocess() -> None:
     named one): every process started after this writes there."""
     if not os.environ.get(MULTIPROC_ENV):
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="whistle-metrics-")
+
+
+def forget_process(pid: int) -> None:
+    """Drop a process's live gauges (pool use, open streams) from the shared directory: a
+    ``livesum`` gauge is summed over whatever files are there, so a worker that ended, or
+    was killed and replaced by uvicorn, would otherwise be counted for ever. Its counters
+    and histograms stay: they are history."""
+    if os.environ.get(MULTIPROC_ENV):
+        mark_process_dead(pid)
+
+
+def forget_dead_processes() -> None:
+    """At a process's start: forget the live gauges of processes that ended without saying
+    so (killed, out of memory)."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            mark_process_dead(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 def process_metrics() -> bytes:

@@ -31,7 +31,7 @@ FOUNDATION = {"app", "app.config", "app.db", "app.errors", "app.clock", "app.dep
 DATA_PACKAGES = ("auth", "jurisdiction", "matrix", "tickets", "attachments", "whistle", "suggest",
                  "observability")
 DATA_MODULES = {"app.sla.calendar", "app.sla.calendars", "app.sla.deadlines",
-                "app.sla.dialect", "app.sla"}
+                "app.sla.dialect", "app.sla", "app.sla.national_calendar"}
 REACTION_PACKAGES = ("sla", "reports", "webhooks", "live", "notifications")
 EDGE_MODULES = {"app.main", "app.routers", "app.cli", "app.commands", "app.health",
                 "app.models", "app.request_guard", "app.docs", "app.backup",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import httpx
 import pytest
 
 from app.sla import national_calendar
@@ -92,3 +93,30 @@ async def test_the_worker_logs_the_warning(sessions, settings, clock, caplog,
             "delivered_outbox", "delivery_log", "expired_tokens", "login_failures")})
         await retention.housekeeping(sessions, now=clock.now(), settings=keep_all)
     assert any("2027" in r.getMessage() for r in caplog.records)
+
+
+async def test_metrics_and_the_admins_readiness_detail_carry_the_warning(
+        settings, clock, token_for, package_knows_2026_only):
+    from app.main import create_app
+    from tests.observability.test_metrics import scrape, value
+
+    app = create_app(settings.model_copy(update={"metrics_cache_seconds": 0}), clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://test") as client:
+        clock.set(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+        november = await scrape(client)
+        assert value(november, "whistle_calendar_unknown_years") == 0
+        assert value(november, "whistle_calendar_year_known", year="2026") == 1
+
+        clock.set(datetime(2026, 12, 3, 2, 0, tzinfo=UTC))
+        december = await scrape(client)
+        assert value(december, "whistle_calendar_unknown_years") == 1
+        assert 'whistle_calendar_year_known{year="2027"} 0.0' in december  # present, and 0
+
+        ready = (await client.get("/readyz", headers=token_for("admin"))).json()
+        assert ready["status"] == "ok"  # a warning, not a reason to be unready
+        assert ready["details"]["calendar"]["years"] == {"2026": True, "2027": False}
+        assert "2027" in ready["details"]["calendar"]["warning"]
+        anonymous = (await client.get("/readyz")).json()
+        assert anonymous == {"status": "ok"}
+    await app.state.engine.dispose()
