@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     # A post without an item is routed by its top suggestion only at or above this score;
     # chosen on the evaluation's tune split (bench/RESULTS.md).
     suggest_confidence: float = Field(0.4, gt=0, le=1)
+    # ``whistle suggest-train`` learns from this many of the newest closed tickets (and
+    # every correction): the fit's time and memory grow with it, the model's gain flattens.
+    suggest_training_tickets: int = Field(50_000, ge=0)
 
     # Workflow.
     reopen_days: int = Field(7, ge=0)

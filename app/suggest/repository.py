@@ -33,11 +33,11 @@ async def model_bytes(session: AsyncSession, model_id: int) -> bytes:
         select(SuggestModel.scorer).where(SuggestModel.id == model_id))).scalar_one()
 
 
-async def closed_tickets(session: AsyncSession) -> Sequence[tuple[str, str]]:
-    """(description, final item code) of every closed ticket."""
+async def closed_tickets(session: AsyncSession, *, limit: int) -> Sequence[tuple[str, str]]:
+    """(description, final item code) of the ``limit`` newest closed tickets."""
     rows = await session.execute(
         select(Ticket.description, Ticket.item_code).where(Ticket.status == Status.closed.value)
-        .order_by(Ticket.id))
+        .order_by(Ticket.id.desc()).limit(limit))
     return rows.all()
 
 

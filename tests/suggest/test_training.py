@@ -15,6 +15,9 @@ pytestmark = pytest.mark.usefixtures("reference")
 
 # Nothing in the matrix says what this means here: only a dispatcher's correction can.
 PHRASE = "五号楼那户老张家又在折腾，大家都受不了了"
+# The shared test database holds thousands of closed tickets by now: learning from all of
+# them takes minutes and says nothing more about what these tests check.
+RECENT = 200
 URL = "/api/v1/matrix/suggest"
 
 
@@ -49,7 +52,7 @@ async def test_a_correction_teaches_the_next_identical_phrase(client, token_for,
     assert rerouted.status_code == 200, rerouted.text
 
     async with unit_of_work(sessions) as session:
-        trained = await train(session=session, now=clock.now())
+        trained = await train(session=session, now=clock.now(), closed_limit=RECENT)
     assert trained.examples["corrections"] >= 1
     app.state.suggester.invalidate()  # as another process would after cache_check_seconds
 
@@ -66,8 +69,8 @@ async def test_models_are_versioned_by_matrix_version_and_served_from_the_databa
     headers = token_for("gw01")
     matrix_only = await top(client, headers, "路灯不亮")
     async with unit_of_work(sessions) as session:
-        first = await train(session=session, now=clock.now())
-        second = await train(session=session, now=clock.now())
+        first = await train(session=session, now=clock.now(), closed_limit=RECENT)
+        second = await train(session=session, now=clock.now(), closed_limit=RECENT)
     version = matrix_only["matrix_version"]
     assert first.matrix_version_id == version and first.version.startswith(f"m{version}-")
     assert second.version != first.version
@@ -82,3 +85,17 @@ async def test_models_are_versioned_by_matrix_version_and_served_from_the_databa
         await session.execute(delete(SuggestModel))
     app.state.suggester.invalidate()
     assert (await top(client, headers, "路灯不亮"))["model_version"] == f"m{version}-matrix"
+
+
+async def test_training_learns_from_the_newest_closed_tickets_up_to_the_setting(
+        sessions, clock, forget_models):
+    from app.suggest.repository import closed_tickets
+
+    async with unit_of_work(sessions) as session:
+        everything = await closed_tickets(session, limit=10**9)
+        if len(everything) < 3:  # run alone: the suite's other tests close tickets
+            pytest.skip("needs closed tickets in the shared database")
+        newest = await closed_tickets(session, limit=2)
+        trained = await train(session=session, now=clock.now(), closed_limit=2)
+    assert trained.examples["closed_tickets"] == 2
+    assert list(newest) == list(everything[:2])  # newest first
