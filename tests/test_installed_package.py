@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.observability.processes import Process, clean_env, whistle
+from tests.observability.processes import Process, clean_env, free_port, whistle
 
 # The wheel build and the dependency install alone can take minutes on a busy machine.
 pytestmark = [pytest.mark.installed, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[1]
-PORT = 18402
+PORT = free_port()
 # What a build needs from the tree (a copy, so that the build leaves nothing behind here).
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "app", "migrations")
 

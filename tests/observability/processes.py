@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -14,6 +15,14 @@ import httpx
 
 DATA = Path(__file__).resolve().parents[2] / "app" / "jurisdiction" / "data"
 PASSWORD = "ops-password-1"
+
+
+def free_port() -> int:
+    """A port nothing listens on now: the SQLite and PostgreSQL passes run side by side in
+    CI, so a fixed port would be taken by the other pass."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def clean_env(database_url: str, **extra: str) -> dict[str, str]:

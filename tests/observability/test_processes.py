@@ -17,13 +17,14 @@ from tests.observability.processes import (
     PASSWORD,
     Process,
     clean_env,
+    free_port,
     load_street,
     token,
     wait_ready,
 )
 
 WHISTLE = Path(sys.executable).parent / "whistle"
-PORT = 18401
+PORT = free_port()
 
 
 @pytest.fixture(scope="module")
