@@ -41,6 +41,7 @@ from app.open311.schemas import (
     ServiceOut,
     TokenOut,
 )
+from app.storable import UNSTORABLE
 from app.tickets.lookups import LookupsDep
 
 PREFIX = "/open311/v2"
@@ -75,6 +76,21 @@ def _format_from_path(request: Request) -> str:
     return fmt or ("xml" if request.url.path.endswith(".xml") else "json")
 
 
+async def _refuse_unstorable(request: Request) -> None:
+    """U+0000 or a lone surrogate in a path, query or form field is a 400 naming the field,
+    as the API's request guard makes it a 422 (PostgreSQL cannot store it). The form read
+    here is the one the route reads: Starlette keeps it."""
+    fields = [(name, value) for name, value in request.path_params.items()]
+    fields += request.query_params.multi_items()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += (await request.form()).multi_items()
+    for name, value in fields:
+        if isinstance(value, str) and UNSTORABLE.search(name + value):
+            raise Open311Error(400, f"{name}: contains a character that cannot be stored "
+                                    "(U+0000 or a lone surrogate)")
+
+
 class Open311Route(APIRoute):
     """A route whose errors are answered as Open311 errors in the requested format."""
 
@@ -83,6 +99,7 @@ class Open311Route(APIRoute):
 
         async def handle(request: Request) -> Response:
             try:
+                await _refuse_unstorable(request)
                 return await handler(request)
             except Exception as exc:
                 error = _as_open311(exc)

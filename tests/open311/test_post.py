@@ -224,3 +224,20 @@ async def test_concurrent_twins_file_one_ticket(o311, api_key, sessions):
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     assert len({a.json()[0]["service_request_id"] for a in answers}) == 1
     assert await ticket_count(sessions) == before + 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_a_nul_in_a_field_is_a_400_naming_it_and_files_nothing(o311, api_key, sessions,
+                                                                      fmt):
+    before = await ticket_count(sessions)
+    r = await post(o311, spec_body(api_key, description="路面塌陷\x00"), fmt)
+    assert r.status_code == 400, r.text
+    (code, description), = errors_of(r)[:1]
+    assert code == "400" and description.startswith("description:")
+    assert "cannot be stored" in description
+    assert await ticket_count(sessions) == before
+
+
+async def test_a_nul_in_a_query_is_a_400_not_a_server_error(o311):
+    r = await o311.get("requests.json", params={"service_code": "0202\x00"})
+    assert r.status_code == 400 and errors_of(r)[0][1].startswith("service_code:")
