@@ -91,3 +91,28 @@ async def test_access_by_role(path, role, expected, client, token_for, sessions)
         headers = token_for(role)
     r = await client.get(f"/api/v1/reports/{path}", params=RANGE, headers=headers)
     assert r.status_code == expected, r.text
+
+
+async def test_a_department_lead_asking_for_a_street_its_department_does_not_serve_gets_404(
+        sessions, reference):
+    """Demo data has one street, which HW serves; take that away inside a transaction that
+    is rolled back, and the street is out of the lead's scope: as absent as no street."""
+    from sqlalchemy import delete, select
+
+    from app.errors import NotFound
+    from app.jurisdiction.models import Department, DepartmentStreet
+    from app.reports.scope import RequestFilters, resolve_filters
+
+    lead = reference["hw_lead"]
+    async with sessions() as session:
+        served = await resolve_filters(session, lead, RequestFilters(jurisdiction="BH01"))
+        assert served["community_id"]
+        hw = (await session.execute(select(Department.id).where(Department.code == "HW"))
+              ).scalar_one()
+        await session.execute(delete(DepartmentStreet).where(
+            DepartmentStreet.department_id == hw))
+        for code in ("BH", "BH01", "NOWHERE"):
+            with pytest.raises(NotFound) as caught:
+                await resolve_filters(session, lead, RequestFilters(jurisdiction=code))
+            assert caught.value.detail == f"no jurisdiction {code!r} in your scope"
+        await session.rollback()
