@@ -21,6 +21,7 @@ from app.observability import metrics, shutdown, tracing
 from app.observability.requests import RequestObserver
 from app.observability.router import router as metrics_router
 from app.open311.router import router as open311_router
+from app.openapi_links import document_links
 from app.request_guard import guard_routes
 from app.routers import API_ROUTERS
 from app.suggest.cache import Suggester
@@ -95,5 +96,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(open311_router)  # /open311/v2: the GeoReport v2 specification's paths
     guard_routes(app)  # authentication before the body; only storable text
     document_problems(app)  # the document says what every operation answers
+    document_links(app)  # and where each operation's identifiers come from
     app.include_router(web_router)  # / and /app/: the web app (app/web/static, built from web/)
     return app
