@@ -1,5 +1,6 @@
 """attachments: the upload kept as it came, a served copy without metadata, a thumbnail,
-and the EXIF evidence (when and where the photo was taken)
+and the EXIF evidence (when and where the photo was taken); ticket events indexed by time
+(Open311's servicerequestupdates reads a window of them)
 
 Revision ID: media18
 Revises: 0009
@@ -26,9 +27,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('original_key', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('thumbnail_key', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('evidence', sa.JSON(), nullable=True))
+    op.create_index(op.f('ix_ticket_events_created_at'), 'ticket_events', ['created_at'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_ticket_events_created_at'), table_name='ticket_events')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_column('evidence')
         batch_op.drop_column('thumbnail_key')
