@@ -4,6 +4,7 @@ that need no credentials."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
@@ -52,6 +53,13 @@ class AttachmentOut(BaseModel):
                     "uploader and those who see the reporter's contact unmasked do)")
 
 
+def served_name(attachment: Attachment) -> str:
+    """The upload's name, with the extension of what is served (IMG_0042.HEIC → .jpg)."""
+    suffix = PurePath(attachment.storage_key).suffix
+    name = PurePath(attachment.filename)
+    return attachment.filename if name.suffix.lower() == suffix else name.stem + suffix
+
+
 def attachment_out(attachment: Attachment, *, with_evidence: bool) -> AttachmentOut:
     evidence = attachment.evidence if with_evidence and attachment.evidence else None
     return AttachmentOut(
@@ -96,7 +104,7 @@ async def get_attachment(attachment_id: IdPath, actor: CurrentActor, session: Se
                          settings: SettingsDep) -> FileResponse:
     attachment = await _visible(attachment_id, actor, session, settings)
     return FileResponse(settings.attachment_dir / attachment.storage_key,
-                        media_type=attachment.content_type, filename=attachment.filename)
+                        media_type=attachment.content_type, filename=served_name(attachment))
 
 
 @router.get("/attachments/{attachment_id}/thumbnail", operation_id="get_attachment_thumbnail",

@@ -77,6 +77,7 @@ async def test_an_iphone_heic_is_accepted_and_served_as_jpeg_without_gps(client,
     assert att["evidence"] == EVIDENCE  # the uploader sees what their phone recorded
     got = await client.get(att["url"], headers=token_for("gw01"))
     assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert 'filename="IMG_0042.jpg"' in got.headers["content-disposition"]
     served = Image.open(io.BytesIO(got.content))
     assert served.format == "JPEG" and served.size == (1200, 900)
     assert not has_gps(got.content)
