@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # Pixels an uploaded image may have (width × height): a small file can claim a huge
     # image (a decompression bomb); 64 million is beyond any phone's photo.
     attachment_max_pixels: int = Field(64_000_000, ge=1)
+    # How long a signed link to a photo (Open311's media_url) stays valid, rounded up to
+    # the next midnight UTC.
+    media_link_days: int = Field(7, ge=1, le=365)
 
     # How long an API process trusts its cached matrix version / jurisdiction tree before
     # checking the database for a newer one (imports in the same process refresh at once).

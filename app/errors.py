@@ -9,6 +9,7 @@
     ├── NotFound                      404  no such resource, *or* it is outside the actor's scope
     ├── Conflict                      409  the resource's state does not allow it (e.g. claimed)
     │   └── InvalidTransition         409  the workflow table has no such move from this state
+    ├── Gone                          410  it existed once and is no more (an expired signed link)
     ├── PreconditionFailed            412  If-Match names a version that is no longer current
     ├── PreconditionRequired          428  an If-Match header is required and missing
     ├── PayloadTooLarge               413
@@ -108,6 +109,10 @@ class InvalidTransition(Conflict):
     title, slug = "Transition not allowed", "invalid-transition"
 
 
+class Gone(WhistleError):
+    status, title, slug = 410, "Gone", "gone"
+
+
 class PreconditionFailed(WhistleError):
     status, title, slug = 412, "Precondition failed", "precondition-failed"
 
@@ -177,6 +182,7 @@ _STATUS_TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Invalid input",

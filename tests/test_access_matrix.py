@@ -50,6 +50,10 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     ("DELETE", "/api/v1/admin/api-keys/{key_id}"): only(204, {"admin"}),
     ("POST", "/api/v1/attachments"): {r: 201 for r in EVERYONE},
     ("GET", "/api/v1/attachments/{attachment_id}"): only(200, SEES_TICKET, 404),
+    ("GET", "/api/v1/attachments/{attachment_id}/thumbnail"): only(200, SEES_TICKET, 404),
+    ("GET", "/api/v1/attachments/{attachment_id}/metadata"): only(200, SEES_TICKET, 404),
+    # a signed link is its own credential (tests/attachments/test_photos.py)
+    ("GET", "/api/v1/media/{attachment_id}"): "public",
     ("GET", "/api/v1/departments"): EVERYONE,
     ("GET", "/api/v1/departments/{code}"): EVERYONE,
     # a community's supervisor reads the department's queue filtered to its subtree

@@ -33,6 +33,7 @@ SINGULAR = {
     "attributes": "attribute",
     "values": "value",
     "service_requests": "request",
+    "service_request_updates": "request_update",
     "errors": "error",
     "endpoints": "endpoint",
     "formats": "format",

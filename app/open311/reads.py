@@ -9,6 +9,7 @@ token: routing is synchronous) is the ticket's case number (案件编号), e.g.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,10 +32,12 @@ STATUS_GROUPS = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
 class RequestQuery:
     ids: tuple[int, ...] | None  # given: overrides every other filter, as the spec says
     service_codes: tuple[str, ...]
-    start: datetime
-    end: datetime
+    start: datetime | None  # None: no window on the filing time (see parse_query)
+    end: datetime | None
     statuses: tuple[str, ...]
     street_id: int | None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
 
 
 def _csv(value: str | None) -> list[str]:
@@ -56,8 +59,9 @@ def parse_w3c(name: str, value: str) -> datetime:
     return parsed
 
 
-def _window(start_date: str | None, end_date: str | None,
-            now: datetime) -> tuple[datetime, datetime]:
+def window(start_date: str | None, end_date: str | None,
+           now: datetime) -> tuple[datetime, datetime]:
+    """The spec's window: default the last 90 days, at most 90 days wide."""
     start = parse_w3c("start_date", start_date) if start_date else None
     end = parse_w3c("end_date", end_date) if end_date else None
     if start is None and end is None:
@@ -76,19 +80,31 @@ def _window(start_date: str | None, end_date: str | None,
 
 def parse_query(*, service_request_id: str | None, service_code: str | None,
                 start_date: str | None, end_date: str | None, status: str | None,
-                street_id: int | None, now: datetime) -> RequestQuery:
+                street_id: int | None, now: datetime, updated_after: str | None = None,
+                updated_before: str | None = None) -> RequestQuery:
+    """``updated_after``/``updated_before`` (as Chicago's and Helsinki's CitySDK Open311
+    servers take them) filter on the last change; with either, the window of
+    ``start_date``/``end_date`` applies only when one of those is sent too."""
     statuses: list[str] = []
     for name in _csv(status):
         if name not in STATUS_GROUPS:
             raise Open311Error(400, f"status must be open or closed, not {name!r}")
         statuses.extend(STATUS_GROUPS[name])
-    start, end = _window(start_date, end_date, now)
+    after = parse_w3c("updated_after", updated_after) if updated_after else None
+    before = parse_w3c("updated_before", updated_before) if updated_before else None
+    if after is not None and before is not None and before < after:
+        raise Open311Error(400, "updated_before is before updated_after")
+    start: datetime | None = None
+    end: datetime | None = None
+    if not (after or before) or start_date or end_date:
+        start, end = window(start_date, end_date, now)
     ids = None
     if service_request_id is not None and _csv(service_request_id):
         ids = tuple(i for i in map(parse_ticket_number, _csv(service_request_id)[:MAX_RESULTS])
                     if i is not None)
     return RequestQuery(ids=ids, service_codes=tuple(_csv(service_code)), start=start, end=end,
-                        statuses=tuple(statuses), street_id=street_id)
+                        statuses=tuple(statuses), street_id=street_id, updated_after=after,
+                        updated_before=before)
 
 
 async def find_requests(session: AsyncSession, query: RequestQuery) -> list[TicketView]:
@@ -97,11 +113,16 @@ async def find_requests(session: AsyncSession, query: RequestQuery) -> list[Tick
     if query.ids is not None:
         return await repo.find_views(session, Ticket.id.in_(query.ids), *clauses,
                                      limit=MAX_RESULTS) if query.ids else []
-    clauses += [Ticket.created_at >= query.start, Ticket.created_at <= query.end]
+    if query.start is not None and query.end is not None:
+        clauses += [Ticket.created_at >= query.start, Ticket.created_at <= query.end]
     if query.service_codes:
         clauses.append(Ticket.item_code.in_(query.service_codes))
     if query.statuses:
         clauses.append(Ticket.status.in_(query.statuses))
+    if query.updated_after is not None:
+        clauses.append(Ticket.updated_at >= query.updated_after)
+    if query.updated_before is not None:
+        clauses.append(Ticket.updated_at <= query.updated_before)
     return await repo.find_views(session, *clauses, limit=MAX_RESULTS)
 
 
@@ -126,17 +147,18 @@ class Context:
     tree: JurisdictionTree
     department_names: dict[int, str]
     notes: dict[int, str]
-    media: dict[int, str]
-    attachment_base: str  # e.g. http://host/api/v1/attachments/
+    media: dict[int, str]  # the media_url a client sent with the request
+    photos: dict[int, int]  # the reporter's first photo, when it was uploaded to Whistle
+    media_link: Callable[[int], str]  # an attachment id → a signed link anyone can fetch
 
 
 async def context_for(session: AsyncSession, tree: JurisdictionTree, views: list[TicketView],
-                      attachment_base: str) -> Context:
+                      media_link: Callable[[int], str]) -> Context:
     ids = [v.ticket.id for v in views]
     departments = {v.ticket.department_id for v in views if v.ticket.department_id is not None}
     return Context(tree, await repo.department_names(session, departments),
                    await repo.latest_notes(session, ids), await repo.submitted_media(session, ids),
-                   attachment_base)
+                   await repo.reporter_photos(session, ids), media_link)
 
 
 def agency_of(ticket: Ticket, ctx: Context) -> str | None:
@@ -156,12 +178,39 @@ def notice_of(ticket: Ticket, agency: str | None) -> str | None:
     return f"Routed by the matrix to {agency}" + (f"; to be resolved by {due}." if due else ".")
 
 
+# CitySDK's detailed_status (its Open311 extension, also read by FixMyStreet's cobrands
+# that take extended attributes) for each state: what ``open``/``closed`` cannot say.
+DETAILED_STATUS = {
+    Status.dispatched.value: "RECEIVED",
+    Status.returned.value: "RECEIVED",
+    Status.self_handling.value: "IN_PROCESS",
+    Status.claimed.value: "IN_PROCESS",
+    Status.in_progress.value: "IN_PROCESS",
+    Status.rework.value: "IN_PROCESS",
+    Status.suspended.value: "IN_PROCESS",
+    Status.resolved.value: "IN_PROCESS",
+    Status.closed.value: "PROCESSED",
+    Status.cancelled.value: "REJECTED",  # 作废 or merged: closed, and not fixed
+}
+
+
+def extended_attributes(ticket: Ticket) -> dict:
+    """``detailed_status`` (CitySDK) and Whistle's own state: a cancelled (作废) case is
+    ``REJECTED`` / ``cancelled`` and a merged one ``REJECTED`` / ``merged``, where
+    ``status`` can only say ``closed``."""
+    state = ticket.status
+    if state == Status.cancelled.value and ticket.merged_into_id is not None:
+        state = "merged"
+    return {"detailed_status": DETAILED_STATUS.get(ticket.status, "RECEIVED"),
+            "whistle_status": state}
+
+
 def request_out(view: TicketView, ctx: Context) -> dict:
     t = view.ticket
     closed = t.status in CLOSED_STATUSES
     agency = agency_of(t, ctx)
-    media = ctx.media.get(t.id) or (f"{ctx.attachment_base}{view.attachment_ids[0]}"
-                                    if view.attachment_ids else None)
+    media = ctx.media.get(t.id) or (ctx.media_link(ctx.photos[t.id])
+                                    if t.id in ctx.photos else None)
     return {
         "service_request_id": t.number,
         "status": "closed" if closed else "open",
@@ -180,4 +229,5 @@ def request_out(view: TicketView, ctx: Context) -> dict:
         "lat": t.lat,
         "long": t.lon,
         "media_url": media,
+        "extended_attributes": extended_attributes(t),
     }

@@ -14,32 +14,37 @@ error leaves the ``unit_of_work`` block first, which rolls it back.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.attachments.service import media_link
 from app.db import unit_of_work
 from app.deps import ClockDep
 from app.errors import NotAuthenticated, WhistleError
 from app.jurisdiction.geo import JurisdictionCache, JurisdictionsDep
 from app.matrix.cache import MatrixCache
 from app.matrix.service import matrix_cache
-from app.open311 import reads, service
+from app.open311 import reads, service, updates
 from app.open311.formats import Open311Error, error_response, format_of, render
 from app.open311.schemas import (
     DiscoveryOut,
     ErrorOut,
     PostedOut,
+    PostedUpdateOut,
     RequestForm,
     RequestOut,
     ServiceDefinitionOut,
     ServiceOut,
     TokenOut,
+    UpdateForm,
+    UpdateOut,
 )
 from app.storable import UNSTORABLE
 from app.tickets.lookups import LookupsDep
@@ -183,22 +188,33 @@ async def get_service(request: Request, service_code: str, fmt: Format, matrices
                          "missing or invalid, as the spec says); a retry of the same content "
                          "from the same key within 10 minutes returns the first request. "
                          "Answers 200, as in the spec's examples.",
-             responses={**_ok(list[PostedOut], "the new request"), **_errors(400, 403, 404)})
+             responses={**_ok(list[PostedOut], "the new request"), **_errors(400, 403, 404)},
+             # The spec's form encoding, and multipart when a photo is sent as `media`.
+             openapi_extra={"requestBody": {"content": {
+                 "application/x-www-form-urlencoded": {
+                     "schema": {"$ref": "#/components/schemas/Body_open311_post_request"}}}}})
 async def post_request(request: Request, fmt: Format, form: Annotated[RequestForm, Form()],
                        clock: ClockDep, lookups: LookupsDep, matrices: MatrixDep,
                        jurisdictions: JurisdictionsDep,
                        api_key: Annotated[str | None, Query(
                            description="accepted here too, for clients that send it in "
-                                       "the URL")] = None) -> Response:
+                                       "the URL")] = None,
+                       media: Annotated[UploadFile | None, File(
+                           description="a photo in the body (multipart/form-data) instead "
+                                       "of a media_url: JPEG, PNG, WebP, GIF or HEIC")] = None,
+                       ) -> Response:
     now = clock.now()
+    settings = request.app.state.settings
+    photo = await media.read(settings.attachment_max_bytes + 1) if media is not None else None
     async with unit_of_work(request.app.state.sessions) as session:
         actor = await service.authenticate(session=session, api_key=form.api_key or api_key,
                                            now=now)
         tree = await jurisdictions.get(session)
         filed = await service.file_request(
             session=session, lookups=lookups, tree=tree, matrix=await matrices.current(session),
-            actor=actor, form=form, now=now, settings=request.app.state.settings)
-        ctx = await reads.context_for(session, tree, [filed.view], _attachments(request))
+            actor=actor, form=form, now=now, settings=settings, media=photo,
+            media_name=(media.filename if media is not None else None) or "media")
+        ctx = await reads.context_for(session, tree, [filed.view], _media_links(request, now))
     ticket = filed.view.ticket
     return render(fmt, "service_requests", [{
         "service_request_id": ticket.number,
@@ -207,14 +223,19 @@ async def post_request(request: Request, fmt: Format, form: Annotated[RequestFor
     }], headers={"X-Open311-Replayed": "false" if filed.created else "true"})
 
 
-def _attachments(request: Request) -> str:
-    return _base(request) + "/api/v1/attachments/"
+def _media_links(request: Request, now: datetime) -> Callable[[int], str]:
+    """An attachment id → a signed link to its photo that any client can fetch."""
+    settings = request.app.state.settings
+    base = _base(request)
+    return lambda attachment_id: base + media_link(
+        secret=settings.secret_key, attachment_id=attachment_id, now=now,
+        days=settings.media_link_days)
 
 
 async def _present(request: Request, jurisdictions: JurisdictionCache, session,
-                   views) -> list[dict]:
+                   views, now: datetime) -> list[dict]:
     ctx = await reads.context_for(session, await jurisdictions.get(session), views,
-                                  _attachments(request))
+                                  _media_links(request, now))
     return [reads.request_out(v, ctx) for v in views]
 
 
@@ -231,15 +252,25 @@ async def list_requests(
     start_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-01T00:00:00Z")] = None,
     end_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-30T00:00:00Z")] = None,
     status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
+    updated_after: Annotated[str | None, Query(
+        description="W3C: only requests whose last change is at or after this (as Chicago's "
+                    "and Helsinki's CitySDK servers take it); with it or updated_before, "
+                    "start_date/end_date apply only when sent")] = None,
+    updated_before: Annotated[str | None, Query(
+        description="W3C: only requests whose last change is at or before this")] = None,
+    extensions: Annotated[str | None, Query(
+        description="CitySDK's switch for extended_attributes; they are always sent")] = None,
 ) -> Response:
+    now = clock.now()
     async with unit_of_work(request.app.state.sessions) as session:
         street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
         query = reads.parse_query(service_request_id=service_request_id,
                                   service_code=service_code, start_date=start_date,
                                   end_date=end_date, status=status, street_id=street_id,
-                                  now=clock.now())
+                                  now=now, updated_after=updated_after,
+                                  updated_before=updated_before)
         found = await _present(request, jurisdictions, session,
-                               await reads.find_requests(session, query))
+                               await reads.find_requests(session, query), now)
     return render(fmt, "service_requests", found)
 
 
@@ -247,12 +278,12 @@ async def list_requests(
             response_model=None, summary="One request by its case number",
             responses={**_ok(list[RequestOut], "the request"), **_errors(404)})
 async def get_request(request: Request, service_request_id: str, fmt: Format,
-                      jurisdictions: JurisdictionsDep,
+                      jurisdictions: JurisdictionsDep, clock: ClockDep,
                       jurisdiction_id: Jurisdiction = None) -> Response:
     async with unit_of_work(request.app.state.sessions) as session:
         street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
         view = await reads.get_request(session, service_request_id, street_id)
-        found = await _present(request, jurisdictions, session, [view])
+        found = await _present(request, jurisdictions, session, [view], clock.now())
     return render(fmt, "service_requests", found)
 
 
@@ -270,6 +301,54 @@ async def get_token(request: Request, token: str, fmt: Format, jurisdictions: Ju
             raise Open311Error(404, f"token {token!r} was not found") from exc
     return render(fmt, "service_requests",
                   [{"service_request_id": view.ticket.number, "token": token.strip()}])
+
+
+@router.get("/servicerequestupdates.{format}", operation_id="open311_list_updates",
+            response_model=None,
+            summary="mySociety's extension: what happened to requests filed through Open311, "
+                    "oldest first, at most 1000, within 90 days (default: the last 90)",
+            description="What FixMyStreet's update fetcher reads: each workflow move, result "
+                        "and reason of a case as a `request_update`. `status` uses "
+                        "mySociety's extended values (a cancelled case is "
+                        "`no_further_action`, a merged one `duplicate`). Public like GET "
+                        "requests; an `api_key` sent is ignored.",
+            responses={**_ok(list[UpdateOut], "updates"), **_errors(400, 404)})
+async def list_updates(
+    request: Request, fmt: Format, clock: ClockDep, jurisdictions: JurisdictionsDep,
+    jurisdiction_id: Jurisdiction = None,
+    start_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-23T00:00:00Z")] = None,
+    end_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-23T02:00:00Z")] = None,
+) -> Response:
+    now = clock.now()
+    async with unit_of_work(request.app.state.sessions) as session:
+        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+        query = updates.parse_query(start_date=start_date, end_date=end_date,
+                                    street_id=street_id, now=now)
+        found = await updates.find_updates(session, query, _media_links(request, now))
+    return render(fmt, "service_request_updates", found)
+
+
+@router.post("/servicerequestupdates.{format}", operation_id="open311_post_update",
+             response_model=None,
+             summary="mySociety's extension: a resident's comment on a request the key filed",
+             description="Form-encoded, as FixMyStreet's client sends it. The comment is added "
+                         "to the case's timeline; it never moves the case. A retry with the "
+                         "same `update_id` answers the same update. 403 for a missing or "
+                         "invalid `api_key`; 404 for a request the key did not file.",
+             responses={**_ok(list[PostedUpdateOut], "the update's id"),
+                        **_errors(400, 403, 404)})
+async def post_update(request: Request, fmt: Format, form: Annotated[UpdateForm, Form()],
+                      clock: ClockDep, jurisdictions: JurisdictionsDep) -> Response:
+    now = clock.now()
+    async with unit_of_work(request.app.state.sessions) as session:
+        actor = await service.authenticate(session=session, api_key=form.api_key, now=now)
+        service.street_of(await jurisdictions.get(session), form.jurisdiction_id)
+        posted = await updates.post_update(
+            session=session, actor=actor, service_request_id=form.service_request_id,
+            update_id=form.update_id, status=form.status, description=form.description,
+            updated_datetime=form.updated_datetime, media_url=form.media_url, now=now)
+    return render(fmt, "service_request_updates", [{"update_id": str(posted.event_id)}],
+                  headers={"X-Open311-Replayed": "false" if posted.created else "true"})
 
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -68,6 +68,13 @@ class TokenOut(BaseModel):
     token: str
 
 
+class ExtendedAttributesOut(BaseModel):
+    detailed_status: str = Field(description="CitySDK's: RECEIVED, IN_PROCESS, PROCESSED, "
+                                             "or REJECTED (cancelled 作废, or merged)")
+    whistle_status: str = Field(description="the ticket's own state; `merged` for a "
+                                            "duplicate merged into another case")
+
+
 class RequestOut(BaseModel):
     service_request_id: str
     status: str = Field(description="open or closed (closed: the case is closed or cancelled)")
@@ -85,7 +92,52 @@ class RequestOut(BaseModel):
     zipcode: str | None
     lat: float | None
     long: float | None
-    media_url: str | None
+    media_url: str | None = Field(
+        description="the media_url the client sent, else a signed link (valid for "
+                    "WHISTLE_MEDIA_LINK_DAYS) to the reporter's first photo: no credentials "
+                    "needed, no EXIF in it")
+    extended_attributes: ExtendedAttributesOut
+
+
+class UpdateOut(BaseModel):
+    """One ``request_update`` of mySociety's servicerequestupdates extension."""
+
+    update_id: str = Field(description="the timeline event's id")
+    service_request_id: str
+    status: str = Field(description="mySociety's extended status: open, investigating, "
+                                    "in_progress, fixed, no_further_action (作废), duplicate "
+                                    "(合并)")
+    updated_datetime: str
+    description: str
+    media_url: str | None = Field(description="a signed link to the event's photo")
+    external_status_code: str = Field(description="the ticket's state after the event")
+
+
+class PostedUpdateOut(BaseModel):
+    update_id: str = Field(description="the id of the timeline event the comment became")
+
+
+class UpdateForm(BaseModel):
+    """POST servicerequestupdates.{format}, form-encoded, as FixMyStreet sends it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_key: str | None = Field(None, description="an integration API key (required)")
+    jurisdiction_id: str | None = Field(None, description="a street code, e.g. BH")
+    service_request_id: str | None = Field(None, max_length=64)
+    update_id: str | None = Field(None, max_length=200,
+                                  description="the client's id of the comment: a retry of "
+                                              "it answers the same update")
+    status: str | None = Field(None, max_length=64, description="OPEN, CLOSED, FIXED, … "
+                                                                "(recorded; the case does not "
+                                                                "move)")
+    description: str | None = Field(None, max_length=4000)
+    updated_datetime: str | None = Field(None, max_length=64)
+    media_url: str | None = Field(None, max_length=2000)
+    first_name: str | None = Field(None, max_length=50, description="accepted, not kept")
+    last_name: str | None = Field(None, max_length=50, description="accepted, not kept")
+    email: str | None = Field(None, max_length=254, description="accepted, not kept")
+    phone: str | None = Field(None, max_length=32, description="accepted, not kept")
 
 
 class ErrorOut(BaseModel):

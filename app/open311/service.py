@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attachments.service import store_attachment
 from app.auth.actor import Actor
 from app.auth.apikeys import authenticate_api_key
 from app.config import Settings
@@ -171,7 +172,7 @@ def _urgency(value: str | None) -> Urgency:
         raise Open311Error(400, "attribute[urgent] must be one of: normal, urgent") from exc
 
 
-def _media_url(value: str | None) -> str | None:
+def check_media_url(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     parts = urlsplit(value.strip())
@@ -191,7 +192,7 @@ def _field_name(loc: tuple) -> str:
 
 
 def _ticket(form: RequestForm, item: ItemSnapshot | None, place: Place,
-            urgency: Urgency) -> TicketCreate:
+            urgency: Urgency, attachments: list[int]) -> TicketCreate:
     name = " ".join(p.strip() for p in (form.first_name, form.last_name) if p and p.strip())
     phone = form.phone.strip() if form.phone and form.phone.strip() else None
     description = (form.description or "").strip() or (item.name if item else "")
@@ -204,6 +205,7 @@ def _ticket(form: RequestForm, item: ItemSnapshot | None, place: Place,
             location=Location(lat=place.lat, lon=place.lon) if place.lat is not None else None,
             address=(form.address_string or "").strip() or None, urgency=urgency,
             reporter=Reporter(name=name or None, phone=phone) if name or phone else None,
+            attachments=attachments,
         )
     except ValidationError as exc:
         errors = [(400, f"{_field_name(e['loc'])}: {e['msg']}") for e in exc.errors()]
@@ -227,24 +229,34 @@ async def _recent_twin(session: AsyncSession, actor: Actor, key: str,
 
 async def file_request(*, session: AsyncSession, lookups: Lookups, tree: JurisdictionTree,
                        matrix: CurrentMatrix | None, actor: Actor, form: RequestForm,
-                       now: datetime, settings: Settings) -> Filed:
-    """Turn a POSTed service request into a ticket routed by the matrix (once per retry)."""
+                       now: datetime, settings: Settings, media: bytes | None = None,
+                       media_name: str = "media") -> Filed:
+    """Turn a POSTed service request into a ticket routed by the matrix (once per retry).
+    ``media``: a photo sent in the body (multipart ``media``, as uReport's Open311 server
+    takes it), stored like any upload and linked to the ticket as the reporter's."""
     street_id = street_of(tree, form.jurisdiction_id)
     code = (form.service_code or "").strip()
     if not code:
         raise Open311Error(400, "service_code was not provided")
     item = None if code == TRIAGE_SERVICE_CODE and matrix else find_item(matrix, code)
     urgency = _urgency(form.attribute_urgent)
-    media_url = _media_url(form.media_url)
+    media_url = check_media_url(form.media_url)
     place = resolve_place(tree, lat=form.lat, lon=form.long, address_id=form.address_id,
                           address_string=form.address_string, street_id=street_id,
                           handling_level=item.handling_level if item else "street")
-    data = _ticket(form, item, place, urgency)
     key, previous = dedupe.keys_for(api_key_id=actor.id,
                                     content=form.model_dump(exclude={"api_key"}), at=now)
     twin = await _recent_twin(session, actor, previous, now)
     if twin is not None:
         return Filed(twin, created=False)
+    photos = []
+    if media:
+        photo = await store_attachment(
+            session=session, actor=actor, data=media, filename=media_name,
+            directory=settings.attachment_dir, max_bytes=settings.attachment_max_bytes,
+            max_pixels=settings.attachment_max_pixels, now=now)
+        photos.append(photo.id)
+    data = _ticket(form, item, place, urgency, photos)
     posted = await posting.post_ticket(session=session, lookups=lookups, actor=actor, data=data,
                                        idempotency_key=key, now=now, settings=settings,
                                        source=Source.open311)

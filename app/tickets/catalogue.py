@@ -124,6 +124,8 @@ CATALOGUE: tuple[EventKind, ...] = (
               live="report_in_missed"),
     EventKind("open311_received", "what an Open311 request carried beyond the ticket's "
               "columns (its media_url), next to created", subscribable=False),
+    EventKind("open311_update", "a resident's comment on the case, POSTed by an Open311 "
+              "client (servicerequestupdates); nothing moves", subscribable=False),
     # The sweep recomputes the deadlines of what it escalates itself (it needs them for the
     # ticket's next check), so its kind does not ask the deadlines step to.
     EventKind("escalated", "上报 by the sweep: its budget at the level used up",

@@ -147,7 +147,8 @@ class TicketEvent(Base):
     actor_api_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))
     actor_role: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # Indexed for Open311's servicerequestupdates, which reads the events of a time window.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
 
 
 class IdempotencyRecord(Base):

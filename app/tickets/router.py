@@ -52,6 +52,8 @@ def ticket_out(view: TicketView, actor: Actor) -> TicketOut:
         location=Location(lat=t.lat, lon=t.lon) if t.lat is not None and t.lon is not None else None,
         reporter=reporter, self_handle=t.self_handle, matrix_version=t.matrix_version_id,
         assignee_id=t.assignee_id, attachments=list(view.attachment_ids),
+        thumbnail_url=(f"/api/v1/attachments/{view.attachment_ids[0]}/thumbnail"
+                       if view.attachment_ids else None),
         rework_count=t.rework_count, return_count=t.return_count, rating=t.rating,
         merged_into=t.merged_into_id, response_due_at=t.response_due_at,
         resolve_due_at=t.resolve_due_at, sla_state=t.sla_state, version=t.version,

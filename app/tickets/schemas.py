@@ -97,6 +97,9 @@ class TicketOut(BaseModel):
     matrix_version: int
     assignee_id: int | None
     attachments: list[int]
+    thumbnail_url: str | None = Field(
+        description="the thumbnail of the ticket's first photo (the reporter's), for lists; "
+                    "null without photos")
     rework_count: int
     return_count: int
     rating: str | None

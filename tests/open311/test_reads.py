@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("reference")
 REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name",
                   "service_code", "description", "agency_responsible", "service_notice",
                   "requested_datetime", "updated_datetime", "expected_datetime", "address",
-                  "address_id", "zipcode", "lat", "long", "media_url"]
+                  "address_id", "zipcode", "lat", "long", "media_url", "extended_attributes"]
 PERSONAL = ("111111111", "smit333", "john", "smith", "123456", "tt222111")
 
 
@@ -51,6 +51,7 @@ async def test_one_request_json(o311, api_key, matrix_items):
         "address": "1234 5th street", "address_id": "BH01-01", "zipcode": None,
         "lat": INSIDE_BH01_01[0], "long": INSIDE_BH01_01[1],
         "media_url": "http://farm3.static.flickr.com/2002/2212426634_5ed477a060.jpg",
+        "extended_attributes": {"detailed_status": "RECEIVED", "whistle_status": "dispatched"},
     }
     assert request["description"].startswith("A large sinkhole")
     assert "环卫所" in request["service_notice"]
@@ -239,8 +240,11 @@ async def test_the_department_works_it_and_the_request_closes(o311, client, api_
     assert request["agency_responsible"] == "城管执法中队"
     assert request["service_notice"] is None
     assert request["updated_datetime"] == w3c(datetime.fromisoformat(r.json()["closed_at"]))
-    # No media_url was sent: the first photo of the case stands in for it.
-    assert request["media_url"] == f"http://test/api/v1/attachments/{photo.json()['id']}"
+    # No media_url was sent and the reporter sent no photo: the handler's result photo is
+    # not the reporter's (it is in the resolve update: tests/open311/test_updates.py)
+    assert request["media_url"] is None
+    assert request["extended_attributes"] == {"detailed_status": "PROCESSED",
+                                              "whistle_status": "closed"}
     numbers = lambda p: {x["service_request_id"] for x in p.json()}  # noqa: E731
     assert number in numbers(await o311.get("requests.json", params={"status": "closed"}))
     assert number not in numbers(await o311.get("requests.json", params={"status": "open"}))

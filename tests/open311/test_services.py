@@ -147,7 +147,7 @@ async def test_open311_routes_are_documented_with_stable_operation_ids(open311_a
            for op in ops.values()}
     assert ids == {"open311_discovery", "open311_list_services", "open311_get_service",
                    "open311_post_request", "open311_list_requests", "open311_get_request",
-                   "open311_get_token"}
+                   "open311_get_token", "open311_list_updates", "open311_post_update"}
     post = paths["/open311/v2/requests.{format}"]["post"]
     assert "application/x-www-form-urlencoded" in post["requestBody"]["content"]
     assert set(post["responses"]) >= {"200", "400", "403", "404"}
