@@ -45,7 +45,21 @@ def test_grid_worker_posts_with_photo_and_location_and_sees_it_routed(open_sessi
     row.wait_for()
     assert "城管执法中队" in row.locator(".dept").inner_text()
     assert "待签收" in row.inner_text()
+    row.locator("img.thumb").wait_for()  # the photo's thumbnail, fetched with the token
     s.shot("worker-tickets-phone")
+
+
+def test_what_the_worker_writes_suggests_the_item_and_one_tap_picks_it(open_session):
+    s = open_session(PHONE, is_mobile=True, has_touch=True)
+    page = s.login("gw01", "/post")
+    page.fill("#description", "小区门口井盖没了，晚上很危险")
+    chip = page.locator(".suggest button", has_text="井盖缺失")
+    chip.wait_for()
+    assert "街道" in chip.inner_text()  # the level it would route to
+    chip.click()
+    assert page.is_checked("input[name=item][value='0219']")
+    assert "已选：井盖缺失" in page.inner_text("form")
+    s.shot("worker-post-suggested")
 
 
 def test_a_post_whose_response_is_lost_is_retried_and_makes_one_ticket(open_session, api, photo_file):

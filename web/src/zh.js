@@ -31,6 +31,7 @@ export const EVENT = {
   suspension_requested: '挂起申请', suspension_approved: '批准挂起', suspension_rejected: '驳回挂起',
   reopened: '重新打开', cancelled: '作废', merged: '合并', transferred: '转交', released: '退回队列',
   noted: '处置进展', whistle_missed: '报到超时', auto_escalated: '自动上报', supervised: '督办',
+  open311_update: '居民留言',
 }
 
 const TIME = new Intl.DateTimeFormat('zh-CN', {
