@@ -35,9 +35,16 @@ def _configure(connection: Connection) -> None:
     )
 
 
+# A migration waits at most this long for a table's lock, then fails (and rolls back, DDL
+# being transactional on PostgreSQL) rather than queueing every request behind it.
+LOCK_TIMEOUT = "5s"
+
+
 def do_run_migrations(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         context.run_migrations()
 
 

@@ -57,6 +57,57 @@ def settings(database_url: str, tmp_path_factory) -> Settings:
     )
 
 
+@pytest.fixture
+def scratch_database(database_url, is_postgres, tmp_path):
+    """An empty database of this pass's kind, apart from the suite's: a SQLite file, or a
+    PostgreSQL database beside the test database (dropped afterwards)."""
+    if not is_postgres:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    name = f"{url.database}_scratch"
+    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(admin_dsn, f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(dsn: str, statement: str) -> None:
+    """One statement on its own connection, from sync code or from inside a running loop
+    (pytest-asyncio tests): a thread runs it."""
+    import asyncio
+    import threading
+
+    import asyncpg
+
+    async def go() -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(go())
+        except BaseException as exc:  # re-raised in the caller
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 @pytest.fixture(scope="session")
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(settings.database_url)

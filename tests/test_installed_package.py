@@ -7,7 +7,6 @@ Slow (a wheel build, about half a minute): deselect with
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import venv
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.observability.processes import Process, clean_env, free_port, whistle
 
@@ -60,36 +58,9 @@ def installed(tmp_path_factory) -> Path:
     return target / "bin" / "whistle"
 
 
-@pytest.fixture
-def database(database_url, is_postgres, tmp_path):
-    """An empty database of this pass's kind: a SQLite file, or a PostgreSQL database
-    beside the test database (dropped afterwards)."""
-    if not is_postgres:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'installed.db'}"
-        return
-    import asyncpg
-
-    url = make_url(database_url)
-    name = f"{url.database}_installed"
-    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin_dsn)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def test_the_installed_wheel_migrates_serves_and_works_from_any_folder(installed, database,
+def test_the_installed_wheel_migrates_serves_and_works_from_any_folder(installed, scratch_database,
                                                                        tmp_path):
+    database = scratch_database
     import httpx
 
     from tests.observability.processes import wait_ready

@@ -59,6 +59,8 @@ class Ticket(Base):
         CheckConstraint("level IN ('grid', 'community', 'street')", name="level"),
         CheckConstraint("urgency IN ('normal', 'urgent')", name="urgency"),
         CheckConstraint("version >= 1", name="version_positive"),
+        # Only a street-level ticket sits in a department's queue (claim-next relies on it).
+        CheckConstraint("department_id IS NULL OR level = 'street'", name="department_at_street"),
         # A department queue's claim path: by department, state, urgency, deadline, age.
         Index("ix_tickets_queue", "department_id", "status", "urgency", "resolve_due_at", "id"),
         Index("ix_tickets_scope", "street_id", "community_id", "grid_id"),
