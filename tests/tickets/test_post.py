@@ -87,7 +87,7 @@ async def test_location_resolves_to_the_grid_containing_it(client, token_for, se
                           headers=token_for("gw01"))
     assert r.status_code == 201, r.text
     assert r.json()["grid"] == "BH01-02"
-    assert r.json()["location"] == {"lat": lat, "lon": lon}
+    assert r.json()["location"] == {"lat": lat, "lon": lon, "coordinate_system": "wgs84"}
 
 
 async def test_a_point_in_no_grid_is_a_clear_422(client, token_for, sessions):
