@@ -13,6 +13,8 @@ from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.auth.scope import can_see_contact, mask_phone
 from app.deps import ClockDep, SessionDep, SettingsDep
+from app.duplicates.schemas import PossibleDuplicate, PostedTicketOut
+from app.duplicates.service import Nearby
 from app.errors import InvalidInput, problem_responses
 from app.ids import IdPath
 from app.jurisdiction import service as jurisdictions
@@ -21,7 +23,7 @@ from app.jurisdiction.geo import JurisdictionsDep
 from app.tickets import service
 from app.tickets.lookups import LookupsDep
 from app.tickets.masking import mask_name
-from app.tickets.models import Source, Status, Ticket, Urgency
+from app.tickets.models import Source, Status, Ticket, Urgency, ticket_number
 from app.tickets.repository import TicketView
 from app.tickets.schemas import EventOut, Location, ReporterOut, TicketCreate, TicketOut, TicketPage
 from app.workflow import posting
@@ -100,9 +102,9 @@ def etag(view: TicketView) -> str:
     operation_id="post_ticket",
     summary="Post an issue; it is routed by the matrix to the right queue",
     status_code=status.HTTP_201_CREATED,
-    response_model=TicketOut,
+    response_model=PostedTicketOut,
     responses={200: {"description": "an Idempotency-Key retry: the ticket the first request made",
-                     "model": TicketOut},
+                     "model": PostedTicketOut},
                **problem_responses(401, 403, 422, 409)},
 )
 async def post_ticket(
@@ -116,7 +118,7 @@ async def post_ticket(
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=200,
         description="makes retries safe: same key and body → the same ticket")] = None,
-) -> TicketOut:
+) -> PostedTicketOut:
     posted = await posting.post_ticket(session=session, lookups=lookups, actor=actor, data=body,
                                        idempotency_key=idempotency_key, now=clock.now(),
                                        settings=settings)
@@ -124,7 +126,19 @@ async def post_ticket(
         response.status_code = status.HTTP_200_OK
     response.headers["ETag"] = etag(posted.view)
     response.headers["Location"] = f"/api/v1/tickets/{posted.view.ticket.id}"
-    return ticket_out(posted.view, actor)
+    return PostedTicketOut(
+        **_ticket_fields(posted.view, actor, DEFAULT_SYSTEM),
+        possible_duplicates=[duplicate_out(n, actor) for n in posted.possible_duplicates])
+
+
+def duplicate_out(nearby: Nearby, actor: Actor) -> PossibleDuplicate:
+    row = nearby.row
+    return PossibleDuplicate(
+        id=row.id, number=ticket_number(row.id, row.created_at), status=Status(row.status),
+        item=row.item_code, grid=row.grid_code, distance_m=round(nearby.distance_m, 1),
+        description=row.description, address=row.address,
+        location=location_out(row.lat, row.lon), reporter=reporter_out(actor, row),
+        created_at=row.created_at)
 
 
 @router.get("/tickets/{ticket_id}", operation_id="get_ticket", response_model=TicketOut,

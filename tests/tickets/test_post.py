@@ -245,5 +245,5 @@ async def test_the_posting_response_is_what_a_read_returns(client, token_for, pi
     assert posted.status_code == 201, posted.text
     read = await client.get(f"/api/v1/tickets/{posted.json()['id']}", headers=headers)
     assert read.status_code == 200
-    assert posted.json() == read.json()
+    assert {k: v for k, v in posted.json().items() if k != "possible_duplicates"} == read.json()
     assert posted.headers["ETag"] == read.headers["ETag"]
