@@ -76,6 +76,7 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     # posting into a grid outside one's scope reads as "no such grid": 422 on the field
     ("POST", "/api/v1/tickets"): {**only(201, POSTERS), "cd02": 422},
     ("GET", "/api/v1/tickets"): EVERYONE,
+    ("GET", "/api/v1/tickets/duplicates"): EVERYONE,  # scoped like the list
     ("GET", "/api/v1/tickets/{ticket_id}"): only(200, SEES_TICKET, 404),
     ("GET", "/api/v1/tickets/{ticket_id}/events"): only(200, SEES_TICKET, 404),
     ("PATCH", "/api/v1/tickets/{ticket_id}"): {
