@@ -120,12 +120,18 @@ def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     return _invert(gcj02_to_bd09, lat, lon, _bd09_to_gcj02_rough(lat, lon))
 
 
+def _in_range(lat: float, lon: float) -> tuple[float, float]:
+    """Baidu's shift applies everywhere, so at the poles and the antimeridian it would push
+    a point a few metres past ±90° / ±180°: keep every result a valid coordinate."""
+    return min(90.0, max(-90.0, lat)), min(180.0, max(-180.0, lon))
+
+
 def to_wgs84(lat: float, lon: float, system: CoordinateSystem) -> tuple[float, float]:
     """(lat, lon) given in ``system``, as WGS-84."""
     if system is CoordinateSystem.gcj02:
         return gcj02_to_wgs84(lat, lon)
     if system is CoordinateSystem.bd09:
-        return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
+        return _in_range(*gcj02_to_wgs84(*bd09_to_gcj02(lat, lon)))
     return lat, lon
 
 
@@ -134,7 +140,7 @@ def from_wgs84(lat: float, lon: float, system: CoordinateSystem) -> tuple[float,
     if system is CoordinateSystem.gcj02:
         return wgs84_to_gcj02(lat, lon)
     if system is CoordinateSystem.bd09:
-        return gcj02_to_bd09(*wgs84_to_gcj02(lat, lon))
+        return _in_range(*gcj02_to_bd09(*wgs84_to_gcj02(lat, lon)))
     return lat, lon
 
 

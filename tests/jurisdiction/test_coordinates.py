@@ -98,3 +98,12 @@ def test_distance_and_the_box_around_a_point():
     assert distance_m(38.9, 121.6, 38.9 + d_lat, 121.6) == pytest.approx(100.0, rel=1e-6)
     assert distance_m(38.9, 121.6, 38.9, 121.6 + d_lon) >= 100.0 - 1e-6
     assert d_lon == pytest.approx(d_lat / math.cos(math.radians(38.9)))
+
+
+@pytest.mark.parametrize("system", list(CoordinateSystem))
+def test_every_result_is_a_valid_coordinate(system):
+    for lat in (-90.0, -89.99, 0.0, 89.99, 90.0):
+        for lon in (-180.0, -179.99, 0.0, 179.99, 180.0):
+            for convert in (to_wgs84, from_wgs84):
+                out_lat, out_lon = convert(lat, lon, system)
+                assert -90 <= out_lat <= 90 and -180 <= out_lon <= 180, (convert, lat, lon)
