@@ -11,7 +11,7 @@ prove the index applies to every plan of it (a parameter could not be).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,27 +76,22 @@ async def open_near(session: AsyncSession, **criteria: Any) -> Sequence[Row]:
     return (await session.execute(open_near_statement(**criteria))).all()
 
 
-def close_pairs_statement(*, box: Box, scope_of: Callable[[Any], ColumnElement[bool]],
-                          within: Callable[[Any], ColumnElement[bool]],
-                          item_code: str | None, cap: int) -> Select:
-    """Pairs (a, b), a.id < b.id, of open located tickets of one item inside each other's
-    box, both inside the caller's scope (``scope_of(alias)``) and ``within(alias)`` (a
-    jurisdiction filter, or none): for each ``a`` the index finds its neighbours ``b``."""
-    a, b = aliased(Ticket), aliased(Ticket)
+def open_located_statement(*, scope: ColumnElement[bool], within: ColumnElement[bool],
+                           item_code: str | None, cap: int) -> Select:
+    """Every open ticket with a location inside ``scope`` and ``within`` (a jurisdiction
+    filter, or true), in the index's order (item, then latitude): what a sweep over
+    latitude bands pairs up in Python. One read of the open tickets (never of closed
+    history), whose cost does not depend on how the planner would join them to themselves."""
     stmt = (
-        select(a.id, b.id, a.lat, a.lon, b.lat, b.lon, a.created_at, b.created_at)
-        .join(b, and_(b.item_code == a.item_code,
-                      b.lat.between(a.lat - box.d_lat, a.lat + box.d_lat),
-                      b.lon.between(a.lon - box.d_lon, a.lon + box.d_lon),
-                      b.id > a.id, open_with_location(b)))
-        .where(open_with_location(a), scope_of(a), scope_of(b), within(a), within(b))
-        .order_by(a.id, b.id)
+        select(Ticket.id, Ticket.item_code, Ticket.lat, Ticket.lon, Ticket.created_at)
+        .where(open_with_location(Ticket), scope, within)
+        .order_by(Ticket.item_code, Ticket.lat, Ticket.lon, Ticket.created_at)
         .limit(cap)
     )
     if item_code is not None:
-        stmt = stmt.where(a.item_code == item_code)
+        stmt = stmt.where(Ticket.item_code == item_code)
     return stmt
 
 
-async def close_pairs(session: AsyncSession, **criteria: Any) -> Sequence[Row]:
-    return (await session.execute(close_pairs_statement(**criteria))).all()
+async def open_located(session: AsyncSession, **criteria: Any) -> Sequence[Row]:
+    return (await session.execute(open_located_statement(**criteria))).all()

@@ -15,7 +15,6 @@ within ``duplicate_days`` of each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,10 +32,9 @@ from app.tickets.models import Ticket
 from app.tickets.repository import TicketView
 
 MAX_SUGGESTED = 5
-MAX_PAIRS = 5000
-# The pair query's box must hold the radius at every ticket's latitude; it is sized for
-# 60° (all of China lies below 54°N) and the exact distance is checked afterwards.
-PAIR_BOX_LATITUDE = 60.0
+# The dispatchers' view reads every open located ticket in scope; past this many it
+# pairs the first ones only (a street has a few thousand open tickets).
+MAX_SCANNED = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +68,27 @@ class Group:
     spread_m: float  # the largest distance between two of its suspected pairs
 
 
-def _within(level: str | None, node_id: int | None) -> Callable[[Any], ColumnElement[bool]]:
+def _within(level: str | None, node_id: int | None) -> ColumnElement[bool]:
     if level is None:
-        return lambda _t: true()
-    return lambda t: {"street": t.street_id, "community": t.community_id,
-                      "grid": t.grid_id}[level] == node_id
+        return true()
+    return {"street": Ticket.street_id, "community": Ticket.community_id,
+            "grid": Ticket.grid_id}[level] == node_id
+
+
+def _close_pairs(rows, radius_m: float, period: timedelta):
+    """(a, b, metres) for the rows (ordered by item, then latitude) of one item within
+    ``radius_m`` and ``period`` of each other: a sweep over the latitude band of each."""
+    start = 0
+    for i, b in enumerate(rows):
+        d_lat, d_lon = degrees_around(b.lat, radius_m)
+        while rows[start].item_code != b.item_code or b.lat - rows[start].lat > d_lat:
+            start += 1
+        for a in rows[start:i]:
+            if abs(a.lon - b.lon) > d_lon or abs(a.created_at - b.created_at) > period:
+                continue
+            metres = distance_m(a.lat, a.lon, b.lat, b.lon)
+            if metres <= radius_m:
+                yield a, b, metres
 
 
 async def duplicate_groups(*, session: AsyncSession, actor: Actor, settings: Settings,
@@ -82,11 +96,9 @@ async def duplicate_groups(*, session: AsyncSession, actor: Actor, settings: Set
                            item_code: str | None = None, limit: int = 50) -> list[Group]:
     """Groups of suspected duplicates among the open tickets the actor may read (within a
     jurisdiction's subtree when ``level``/``node_id`` name one), latest post first."""
-    d_lat, d_lon = degrees_around(PAIR_BOX_LATITUDE, settings.duplicate_radius_m)
-    period = timedelta(days=settings.duplicate_days)
-    pairs = await repo.close_pairs(
-        session, box=repo.Box(d_lat, d_lon), scope_of=lambda t: ticket_scope_clause(actor, t),
-        within=_within(level, node_id), item_code=item_code, cap=MAX_PAIRS)
+    rows = await repo.open_located(
+        session, scope=ticket_scope_clause(actor, Ticket), within=_within(level, node_id),
+        item_code=item_code, cap=MAX_SCANNED)
     parent: dict[int, int] = {}
     posted_at: dict[int, datetime] = {}
 
@@ -97,12 +109,11 @@ async def duplicate_groups(*, session: AsyncSession, actor: Actor, settings: Set
         return x
 
     close: list[tuple[int, float]] = []
-    for a_id, b_id, a_lat, a_lon, b_lat, b_lon, a_at, b_at in pairs:
-        metres = distance_m(a_lat, a_lon, b_lat, b_lon)
-        if metres <= settings.duplicate_radius_m and abs(a_at - b_at) <= period:
-            close.append((a_id, metres))
-            posted_at[a_id], posted_at[b_id] = a_at, b_at
-            parent[root(b_id)] = root(a_id)
+    period = timedelta(days=settings.duplicate_days)
+    for a, b, metres in _close_pairs(rows, settings.duplicate_radius_m, period):
+        close.append((a.id, metres))
+        posted_at[a.id], posted_at[b.id] = a.created_at, b.created_at
+        parent[root(b.id)] = root(a.id)
     members: dict[int, list[int]] = {}
     for ticket_id in parent:
         members.setdefault(root(ticket_id), []).append(ticket_id)

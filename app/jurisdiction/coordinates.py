@@ -156,5 +156,6 @@ def degrees_around(lat: float, radius_m: float) -> tuple[float, float]:
     """Half the sides (Δlat, Δlon) in degrees of a box holding every point within
     ``radius_m`` of a point at latitude ``lat``: the prefilter of a radius query."""
     d_lat = math.degrees(radius_m / _EARTH_RADIUS_M)
-    cos_lat = max(math.cos(math.radians(min(abs(lat), 89.0))), 0.01)
+    # A degree of longitude is shortest at the box's edge furthest from the equator.
+    cos_lat = max(math.cos(math.radians(min(abs(lat) + d_lat, 89.0))), 0.01)
     return d_lat, d_lat / cos_lat

@@ -97,7 +97,13 @@ def test_distance_and_the_box_around_a_point():
     d_lat, d_lon = degrees_around(38.9, 100.0)
     assert distance_m(38.9, 121.6, 38.9 + d_lat, 121.6) == pytest.approx(100.0, rel=1e-6)
     assert distance_m(38.9, 121.6, 38.9, 121.6 + d_lon) >= 100.0 - 1e-6
-    assert d_lon == pytest.approx(d_lat / math.cos(math.radians(38.9)))
+    assert d_lon == pytest.approx(d_lat / math.cos(math.radians(38.9)), rel=1e-4)
+    # Every point within the radius is inside the box, those further from the equator too.
+    for i in range(-60, 61):
+        for j in range(-60, 61):
+            lat, lon = 38.9 + i / 50 * d_lat, 121.6 + j / 50 * d_lon
+            if distance_m(38.9, 121.6, lat, lon) <= 100.0:
+                assert abs(lat - 38.9) <= d_lat and abs(lon - 121.6) <= d_lon, (i, j)
 
 
 @pytest.mark.parametrize("system", list(CoordinateSystem))
