@@ -7,14 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.auth.deps import CurrentActor
-from app.deps import SessionDep, SettingsDep
+from app.deps import ClockDep, SessionDep, SettingsDep
 from app.duplicates import service
-from app.duplicates.schemas import DuplicateGroup, DuplicateGroups
+from app.duplicates.schemas import DuplicateGroup, DuplicateGroups, PossibleDuplicate
 from app.errors import InvalidInput, problem_responses
 from app.jurisdiction import service as jurisdictions
-from app.jurisdiction.coordinates import DEFAULT_SYSTEM
+from app.jurisdiction.coordinates import (
+    DEFAULT_SYSTEM,
+    SYSTEM_DESCRIPTION,
+    CoordinateSystem,
+    to_wgs84,
+)
 from app.jurisdiction.geo import JurisdictionsDep
-from app.tickets.router import AnswerSystem, ticket_out
+from app.tickets.router import AnswerSystem, duplicate_out, ticket_out
 
 router = APIRouter(tags=["tickets"])
 
@@ -53,3 +58,29 @@ async def list_duplicate_groups(
                        spread_m=round(g.spread_m, 1),
                        tickets=[ticket_out(v, actor, system) for v in g.tickets])
         for g in groups])
+
+
+@router.get(
+    "/tickets/nearby", operation_id="list_nearby_open_tickets",
+    response_model=list[PossibleDuplicate],
+    summary="Before posting: the open tickets of an item near a point (what the post would "
+            "answer as possible_duplicates)",
+    description="The check POST /tickets makes, without posting: open tickets of ``item`` "
+                "within WHISTLE_DUPLICATE_RADIUS_M of the point, posted in the last "
+                "WHISTLE_DUPLICATE_DAYS, that you may read; nearest first, at most 5. Lets a "
+                "client show them before the report is sent, as FixMyStreet does. "
+                "``coordinate_system`` is the system of lat/lon and of the answer.",
+    responses=problem_responses(401, 422))
+async def list_nearby_open_tickets(
+    actor: CurrentActor, session: SessionDep, settings: SettingsDep, clock: ClockDep,
+    item: Annotated[str, Query(min_length=1, max_length=32, description="a matrix item code")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude, degrees")],
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude, degrees")],
+    coordinate_system: Annotated[CoordinateSystem, Query(
+        description=SYSTEM_DESCRIPTION)] = DEFAULT_SYSTEM,
+) -> list[PossibleDuplicate]:
+    wgs_lat, wgs_lon = to_wgs84(lat, lon, coordinate_system)
+    found = await service.possible_duplicates(session=session, actor=actor, item_code=item,
+                                              lat=wgs_lat, lon=wgs_lon, now=clock.now(),
+                                              settings=settings)
+    return [duplicate_out(n, actor, coordinate_system) for n in found]

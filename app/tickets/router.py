@@ -131,13 +131,14 @@ async def post_ticket(
         possible_duplicates=[duplicate_out(n, actor) for n in posted.possible_duplicates])
 
 
-def duplicate_out(nearby: Nearby, actor: Actor) -> PossibleDuplicate:
+def duplicate_out(nearby: Nearby, actor: Actor,
+                  system: CoordinateSystem = DEFAULT_SYSTEM) -> PossibleDuplicate:
     row = nearby.row
     return PossibleDuplicate(
         id=row.id, number=ticket_number(row.id, row.created_at), status=Status(row.status),
         item=row.item_code, grid=row.grid_code, distance_m=round(nearby.distance_m, 1),
         description=row.description, address=row.address,
-        location=location_out(row.lat, row.lon), reporter=reporter_out(actor, row),
+        location=location_out(row.lat, row.lon, system), reporter=reporter_out(actor, row),
         created_at=row.created_at)
 
 

@@ -1,14 +1,17 @@
 """POST /tickets answers ``possible_duplicates``: open tickets of the same item within the
 radius, posted within the period, that the poster may read, nearest first, at most 5, with
-reporters masked as everywhere; one extra query, and only when the post has a location."""
+reporters masked as everywhere; one extra query, and only when the post has a location.
+GET /tickets/nearby makes the same check before posting."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
+from app.jurisdiction.coordinates import CoordinateSystem, from_wgs84, to_wgs84
+from app.tickets.models import Ticket
 from tests.conftest import T0
 from tests.duplicates.support import border_point, moved, post
 
@@ -147,3 +150,29 @@ async def test_the_radius_and_period_are_settings(client, token_for, items, sett
     monkeypatch.setattr(settings, "duplicate_radius_m", 200.0)
     monkeypatch.setattr(settings, "duplicate_days", 14)
     assert mine(await post(client, sd, items[7], here), at_150, old) == [old["id"], at_150["id"]]
+
+
+async def test_before_posting_the_same_check_without_a_ticket(client, token_for, items,
+                                                              sessions):
+    sd = token_for("sd")
+    here = moved(border_point(), east_m=-30)
+    near = await post(client, sd, items[8], moved(here, along_m=30))
+    nearer = await post(client, sd, items[8], moved(here, east_m=-10))
+    async with sessions() as s:
+        before = (await s.execute(select(func.count()).select_from(Ticket))).scalar_one()
+    gcj = from_wgs84(*here, CoordinateSystem.gcj02)
+    r = await client.get("/api/v1/tickets/nearby", headers=sd, params={
+        "item": items[8], "lat": gcj[0], "lon": gcj[1], "coordinate_system": "gcj02"})
+    assert r.status_code == 200, r.text
+    assert [d["id"] for d in r.json() if d["id"] in (near["id"], nearer["id"])] == [
+        nearer["id"], near["id"]]
+    assert r.json()[0]["distance_m"] == pytest.approx(10, abs=0.5)
+    shown = r.json()[0]["location"]
+    assert shown["coordinate_system"] == "gcj02"
+    assert to_wgs84(shown["lat"], shown["lon"], CoordinateSystem.gcj02) == pytest.approx(
+        (nearer["location"]["lat"], nearer["location"]["lon"]), abs=1e-8)
+    async with sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(Ticket))).scalar_one() == before
+    bad = await client.get("/api/v1/tickets/nearby", headers=sd,
+                           params={"item": items[8], "lat": 38.9})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "lon"]
