@@ -132,6 +132,10 @@ class Settings(BaseSettings):
 
     # Workflow.
     reopen_days: int = Field(7, ge=0)
+    # Possible duplicates (疑似重复): open tickets of the same item this close in place and
+    # in posting time (app.duplicates).
+    duplicate_radius_m: float = Field(100.0, gt=0, le=5000)
+    duplicate_days: int = Field(7, ge=1, le=365)
 
     # SLA.
     timezone: str = "Asia/Shanghai"

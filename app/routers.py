@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.attachments.router import router as attachments_router
 from app.auth.router import router as auth_router
+from app.duplicates.router import router as duplicates_router
 from app.jurisdiction.router import router as jurisdiction_router
 from app.live.router import router as live_router
 from app.matrix.router import router as matrix_router
@@ -18,6 +19,7 @@ from app.webhooks.router import router as webhooks_router
 
 API_ROUTERS: list[APIRouter] = [
     auth_router,
+    duplicates_router,  # before tickets: /tickets/duplicates is not /tickets/{ticket_id}
     tickets_router,
     workflow_router,
     attachments_router,

@@ -80,6 +80,8 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     # posting into a grid outside one's scope reads as "no such grid": 422 on the field
     ("POST", "/api/v1/tickets"): {**only(201, POSTERS), "cd02": 422},
     ("GET", "/api/v1/tickets"): EVERYONE,
+    ("GET", "/api/v1/tickets/duplicates"): EVERYONE,  # scoped like the list
+    ("GET", "/api/v1/tickets/nearby"): EVERYONE,  # scoped like the list
     ("GET", "/api/v1/tickets/{ticket_id}"): only(200, SEES_TICKET, 404),
     ("GET", "/api/v1/tickets/{ticket_id}/events"): only(200, SEES_TICKET, 404),
     ("PATCH", "/api/v1/tickets/{ticket_id}"): {
@@ -177,6 +179,8 @@ async def request_for(method: str, path: str, role: str, world, client, token_fo
         kwargs["json"] = {"text": "井盖没了"}
     if path == "/api/v1/jurisdictions/locate":
         kwargs["params"] = {"lat": 0, "lon": 0}  # validity of the point is not the question
+    if path == "/api/v1/tickets/nearby":
+        kwargs["params"] = {"item": world["item"], "lat": 38.919, "lon": 121.62}
     if path.startswith("/api/v1/admin/users"):
         fill["user_id"] = 1
         kwargs["json"] = ({"username": f"acl_{u}", "password": "long-enough-pw", "role": "admin"}

@@ -11,6 +11,12 @@ from app.auth.deps import Admin, CurrentActor
 from app.deps import SessionDep
 from app.errors import InvalidInput, PayloadTooLarge, problem_responses
 from app.jurisdiction import service
+from app.jurisdiction.coordinates import (
+    DEFAULT_SYSTEM,
+    SYSTEM_DESCRIPTION,
+    CoordinateSystem,
+    to_wgs84,
+)
 from app.jurisdiction.geo import JurisdictionsDep
 from app.jurisdiction.schemas import (
     DepartmentOut,
@@ -19,6 +25,7 @@ from app.jurisdiction.schemas import (
     JurisdictionNode,
     LocateOut,
     NodeBrief,
+    Point,
 )
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -45,24 +52,28 @@ async def list_jurisdictions(actor: CurrentActor, session: SessionDep, cache: Ju
             responses=problem_responses(401, 422))
 async def locate_grid(
     actor: CurrentActor, session: SessionDep, cache: JurisdictionsDep,
-    lat: Annotated[float, Query(ge=-90, le=90, description="latitude, WGS 84 degrees")],
-    lon: Annotated[float, Query(ge=-180, le=180, description="longitude, WGS 84 degrees")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude, degrees")],
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude, degrees")],
+    coordinate_system: Annotated[CoordinateSystem, Query(
+        description=SYSTEM_DESCRIPTION)] = DEFAULT_SYSTEM,
 ) -> LocateOut:
     tree = await cache.get(session)
-    grid = tree.locate(lat, lon)
+    wgs_lat, wgs_lon = to_wgs84(lat, lon, coordinate_system)
+    grid = tree.locate(wgs_lat, wgs_lon)
     if grid is not None and not await service.in_scope(session=session, tree=tree, actor=actor,
                                                        node_id=grid.id):
         grid = None  # a grid outside the caller's scope is not named: it looks like none
     if grid is None:
-        msg = (f"no grid contains the point ({lat}, {lon}): it is outside every grid or exactly "
-               "on a grid border; give the grid code instead")
+        msg = (f"no grid contains the point ({lat}, {lon}) ({coordinate_system.value}): it is "
+               "outside every grid or exactly on a grid border; give the grid code instead")
         raise InvalidInput(msg, errors=[{"loc": ["query", part], "msg": msg, "type": "value_error"}
                                         for part in ("lat", "lon")])
     community, street = tree.node(grid.community_id), tree.node(grid.street_id)
     assert community is not None and street is not None
     return LocateOut(grid=NodeBrief(code=grid.code, name=grid.name),
                      community=NodeBrief(code=community.code, name=community.name),
-                     street=NodeBrief(code=street.code, name=street.name))
+                     street=NodeBrief(code=street.code, name=street.name),
+                     point=Point(lat=wgs_lat, lon=wgs_lon))
 
 
 @router.get("/jurisdictions/{code}", operation_id="get_jurisdiction", tags=["jurisdictions"],

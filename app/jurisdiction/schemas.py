@@ -33,10 +33,17 @@ class NodeBrief(BaseModel):
     name: str
 
 
+class Point(BaseModel):
+    lat: float = Field(description="WGS-84 latitude")
+    lon: float = Field(description="WGS-84 longitude")
+
+
 class LocateOut(BaseModel):
     grid: NodeBrief
     community: NodeBrief
     street: NodeBrief
+    point: Point = Field(description="the point located, in WGS-84 (what a ticket posted "
+                                     "there stores)")
 
 
 class ImportSummary(BaseModel):

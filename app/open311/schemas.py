@@ -156,6 +156,10 @@ class RequestForm(BaseModel):
     service_code: str | None = Field(None, description="a service_code from GET services")
     lat: float | None = Field(None, ge=-90, le=90)
     long: float | None = Field(None, ge=-180, le=180)
+    coordinate_system: str | None = Field(
+        None, description="Whistle's extension: the system lat/long are in — wgs84 (the "
+                          "spec's, the default), gcj02 (Gaode/AMap, Tencent) or bd09 (Baidu); "
+                          "converted to and stored as WGS-84")
     address_string: str | None = Field(None, max_length=500)
     address_id: str | None = Field(None, max_length=64, description="a grid code, e.g. BH01-01")
     email: str | None = Field(None, max_length=254)

@@ -28,6 +28,7 @@ from app.auth.actor import Actor
 from app.auth.apikeys import authenticate_api_key
 from app.config import Settings
 from app.errors import NotAuthenticated
+from app.jurisdiction.coordinates import DEFAULT_SYSTEM, CoordinateSystem, to_wgs84
 from app.jurisdiction.geo import JurisdictionTree
 from app.jurisdiction.models import Level
 from app.matrix.cache import CurrentMatrix, ItemSnapshot
@@ -43,7 +44,7 @@ from app.tickets.events import record_event
 from app.tickets.lookups import Lookups
 from app.tickets.models import Source, Urgency
 from app.tickets.repository import TicketView
-from app.tickets.schemas import Location, Reporter, TicketCreate
+from app.tickets.schemas import LocationIn, Reporter, TicketCreate
 from app.workflow import posting
 
 CONTACT = ("Whistle grid-governance dispatch (网格化服务管理中心): contact the command centre "
@@ -181,6 +182,19 @@ def check_media_url(value: str | None) -> str | None:
     return value.strip()
 
 
+def _wgs84(form: RequestForm) -> tuple[float | None, float | None]:
+    """lat/long as WGS-84, converted from the ``coordinate_system`` the client named."""
+    name = (form.coordinate_system or "").strip().lower() or DEFAULT_SYSTEM.value
+    try:
+        system = CoordinateSystem(name)
+    except ValueError as exc:
+        raise Open311Error(400, "coordinate_system must be one of: "
+                           + ", ".join(s.value for s in CoordinateSystem)) from exc
+    if form.lat is None or form.long is None:
+        return form.lat, form.long
+    return to_wgs84(form.lat, form.long, system)
+
+
 # TicketCreate's field paths → the Open311 field a client sent.
 FIELD_NAMES = {"description": "description", "address": "address_string", "name": "first_name",
                "phone": "phone", "grid": "address_id", "location": "lat/long"}
@@ -202,7 +216,7 @@ def _ticket(form: RequestForm, item: ItemSnapshot | None, place: Place,
     try:
         return TicketCreate(
             grid=place.grid_code, item=item.code if item else None, description=description,
-            location=Location(lat=place.lat, lon=place.lon) if place.lat is not None else None,
+            location=LocationIn(lat=place.lat, lon=place.lon) if place.lat is not None else None,
             address=(form.address_string or "").strip() or None, urgency=urgency,
             reporter=Reporter(name=name or None, phone=phone) if name or phone else None,
             attachments=attachments,
@@ -241,7 +255,8 @@ async def file_request(*, session: AsyncSession, lookups: Lookups, tree: Jurisdi
     item = None if code == TRIAGE_SERVICE_CODE and matrix else find_item(matrix, code)
     urgency = _urgency(form.attribute_urgent)
     media_url = check_media_url(form.media_url)
-    place = resolve_place(tree, lat=form.lat, lon=form.long, address_id=form.address_id,
+    lat, lon = _wgs84(form)
+    place = resolve_place(tree, lat=lat, lon=lon, address_id=form.address_id,
                           address_string=form.address_string, street_id=street_id,
                           handling_level=item.handling_level if item else "street")
     key, previous = dedupe.keys_for(api_key_id=actor.id,

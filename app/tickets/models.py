@@ -38,6 +38,9 @@ class Status(StrEnum):
 
 OPEN_STATUSES = tuple(s.value for s in Status if s not in (Status.closed, Status.cancelled))
 _STATUS_LIST = ", ".join(f"'{s.value}'" for s in Status)
+# The open tickets with a location: what the duplicate checks search (app.duplicates).
+NEARBY_PREDICATE = ("status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+                    + ") AND lat IS NOT NULL")
 
 
 class Urgency(StrEnum):
@@ -64,6 +67,10 @@ class Ticket(Base):
         # A department queue's claim path: by department, state, urgency, deadline, age.
         Index("ix_tickets_queue", "department_id", "status", "urgency", "resolve_due_at", "id"),
         Index("ix_tickets_scope", "street_id", "community_id", "grid_id"),
+        # Radius queries of the duplicate checks: the item, then a latitude band, with
+        # longitude and age checked inside the index; open tickets only.
+        Index("ix_tickets_nearby", "item_code", "lat", "lon", "created_at",
+              postgresql_where=text(NEARBY_PREDICATE), sqlite_where=text(NEARBY_PREDICATE)),
         # The sweep selects only open tickets that have something due.
         Index(
             "ix_tickets_next_check",

@@ -8,16 +8,44 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.ids import Id
+from app.jurisdiction.coordinates import (
+    DEFAULT_SYSTEM,
+    SYSTEM_DESCRIPTION,
+    CoordinateSystem,
+    to_wgs84,
+)
 from app.tickets.models import Source, Status, Urgency
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{5,19}$"
 
 
 class Location(BaseModel):
+    """A point as Whistle answers it: WGS-84 unless the request asked for another system."""
+
+    lat: float = Field(ge=-90, le=90, description="latitude, degrees")
+    lon: float = Field(ge=-180, le=180, description="longitude, degrees")
+    coordinate_system: CoordinateSystem = Field(
+        DEFAULT_SYSTEM, description="the system lat/lon are in: wgs84 as stored, or the "
+                                    "coordinate_system the request asked for")
+
+
+class LocationIn(BaseModel):
+    """A point as a client sends it, in the coordinate system its map kit reports. It is
+    converted to WGS-84 on receipt: after validation ``lat``/``lon`` are WGS-84 and
+    ``coordinate_system`` is ``wgs84``, so everything downstream sees one system."""
+
     model_config = ConfigDict(extra="forbid")
 
-    lat: float = Field(ge=-90, le=90, description="WGS-84 latitude")
-    lon: float = Field(ge=-180, le=180, description="WGS-84 longitude")
+    lat: float = Field(ge=-90, le=90, description="latitude, degrees")
+    lon: float = Field(ge=-180, le=180, description="longitude, degrees")
+    coordinate_system: CoordinateSystem = Field(DEFAULT_SYSTEM, description=SYSTEM_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _to_wgs84(self) -> LocationIn:
+        if self.coordinate_system is not CoordinateSystem.wgs84:
+            self.lat, self.lon = to_wgs84(self.lat, self.lon, self.coordinate_system)
+            self.coordinate_system = CoordinateSystem.wgs84
+        return self
 
 
 class Reporter(BaseModel):
@@ -39,7 +67,9 @@ class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     grid: str | None = Field(None, min_length=1, max_length=64, examples=["BH01-01"])
-    location: Location | None = None
+    location: LocationIn | None = Field(
+        None, description="where the issue is; lat/lon in ``coordinate_system`` (default "
+                          "wgs84), stored as WGS-84")
     item: str | None = Field(
         None, min_length=1, max_length=32, examples=["0202"],
         description="matrix item code; without it the item is suggested from the description "

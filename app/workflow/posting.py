@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import can_post_in_grid, ticket_scope_clause
 from app.config import Settings
+from app.duplicates.service import Nearby, possible_duplicates
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from app.reports.facts import reporting_day
 from app.sla import service as sla
@@ -39,6 +40,7 @@ from app.workflow import posting_statement as posting
 class Posted:
     view: TicketView
     created: bool  # False when an Idempotency-Key retry returned the first ticket
+    possible_duplicates: list[Nearby] = field(default_factory=list)  # 疑似重复, nearest first
 
 
 def request_hash(data: TicketCreate) -> str:
@@ -89,7 +91,10 @@ async def post_ticket(
         fresh = await repo.claim_idempotency_key(session, owner=actor.owner_key,
                                                  key=idempotency_key, request_hash=digest, at=now)
         if not fresh:
-            return Posted(await _replay(session, actor, idempotency_key, digest), created=False)
+            view = await _replay(session, actor, idempotency_key, digest)
+            return Posted(view, created=False, possible_duplicates=await _nearby(
+                session, actor, view.ticket.item_code, view.ticket.lat, view.ticket.lon,
+                now, settings, exclude_id=view.ticket.id))
 
     grid = await _resolve_grid(session=session, lookups=lookups, actor=actor, data=data)
     # Every lookup before the first write: nothing may wait once rows are locked.
@@ -142,6 +147,7 @@ async def post_ticket(
         "updated_at": now,
         **deadlines.ticket_values(now),
     }
+    nearby = await _nearby(session, actor, item.code, values["lat"], values["lon"], now, settings)
     ticket_id, event_id = await _write_posted(
         session, actor=actor, values=values, deadlines=deadlines, now=now,
         event_data={"level": routing.level, "department": routing.department_code,
@@ -157,7 +163,19 @@ async def post_ticket(
     # those just linked: any other id was a 422), not read back.
     view = TicketView(Ticket(id=ticket_id, **values), grid.code, community_code, street_code,
                       routing.department_code, item.name, tuple(sorted(set(data.attachments))))
-    return Posted(view, created=True)
+    return Posted(view, created=True, possible_duplicates=nearby)
+
+
+async def _nearby(session: AsyncSession, actor: Actor, item_code: str, lat: float | None,
+                  lon: float | None, now: datetime, settings: Settings,
+                  exclude_id: int | None = None) -> list[Nearby]:
+    """Possible duplicates of a post (``app.duplicates``): one query, only when the post
+    has a location, run before the ticket is written so that it holds no lock yet."""
+    if lat is None or lon is None:
+        return []
+    return await possible_duplicates(session=session, actor=actor, item_code=item_code,
+                                     lat=lat, lon=lon, now=now, settings=settings,
+                                     exclude_id=exclude_id)
 
 
 async def _write_posted(session: AsyncSession, *, actor: Actor, values: dict[str, Any],

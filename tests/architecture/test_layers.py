@@ -6,7 +6,8 @@ The layers, lowest first (the README's architecture section draws them):
 1. data — the domains that own data: auth, jurisdiction, matrix, tickets (with the
    workflow table and the event catalogue), attachments, the whistle, the suggestion model
    (智能分拨), observability (request logs, metrics, the heartbeat), the SLA calendar and
-   deadline maths, and every domain's tables (``models.py``);
+   deadline maths, the duplicate checks (reads of tickets), and every domain's tables
+   (``models.py``);
 2. reactions — what reacts to changes: SLA clocks and the sweep's steps, reports, webhooks,
    live queues, notifications;
 3. workflow — orchestration: taking an action, posting, claim-next, the after-event
@@ -29,7 +30,7 @@ FOUNDATION = {"app", "app.config", "app.db", "app.errors", "app.clock", "app.dep
               "app.migrate", "app.ids", "app.csvrows", "app.csvtext", "app.settings_check", "app.storable",
               "app.route_methods", "app.sse"}
 DATA_PACKAGES = ("auth", "jurisdiction", "matrix", "tickets", "attachments", "whistle", "suggest",
-                 "observability")
+                 "observability", "duplicates")
 DATA_MODULES = {"app.sla.calendar", "app.sla.calendars", "app.sla.deadlines",
                 "app.sla.dialect", "app.sla", "app.sla.national_calendar"}
 REACTION_PACKAGES = ("sla", "reports", "webhooks", "live", "notifications")

@@ -111,7 +111,8 @@ async def test_locate_finds_the_grid_holding_a_point(client, demo, auth):
     assert r.status_code == 200
     assert r.json() == {"grid": {"code": "BH03-02", "name": "港湾社区第二网格"},
                         "community": {"code": "BH03", "name": "港湾社区"},
-                        "street": {"code": "BH", "name": "滨海街道"}}
+                        "street": {"code": "BH", "name": "滨海街道"},
+                        "point": {"lat": centre.y, "lon": centre.x}}
 
 
 async def test_a_point_outside_every_grid_or_on_a_border_is_422(client, demo, auth):

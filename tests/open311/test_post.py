@@ -69,7 +69,8 @@ async def test_the_spec_example_files_a_ticket_routed_by_the_matrix(
     assert (t["status"], t["department"]) == ("dispatched", matrix_items["0202"].primary_department)
     assert t["reporter"] == {"name": "john smith", "phone": "111111111", "masked": False}
     assert t["address"] == "1234 5th street"
-    assert t["location"] == {"lat": INSIDE_BH01_01[0], "lon": INSIDE_BH01_01[1]}
+    assert t["location"] == {"lat": INSIDE_BH01_01[0], "lon": INSIDE_BH01_01[1],
+                             "coordinate_system": "wgs84"}
     assert t["description"].startswith("A large sinkhole is destroying the street")
 
 

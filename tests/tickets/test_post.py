@@ -87,7 +87,7 @@ async def test_location_resolves_to_the_grid_containing_it(client, token_for, se
                           headers=token_for("gw01"))
     assert r.status_code == 201, r.text
     assert r.json()["grid"] == "BH01-02"
-    assert r.json()["location"] == {"lat": lat, "lon": lon}
+    assert r.json()["location"] == {"lat": lat, "lon": lon, "coordinate_system": "wgs84"}
 
 
 async def test_a_point_in_no_grid_is_a_clear_422(client, token_for, sessions):
@@ -245,5 +245,5 @@ async def test_the_posting_response_is_what_a_read_returns(client, token_for, pi
     assert posted.status_code == 201, posted.text
     read = await client.get(f"/api/v1/tickets/{posted.json()['id']}", headers=headers)
     assert read.status_code == 200
-    assert posted.json() == read.json()
+    assert {k: v for k, v in posted.json().items() if k != "possible_duplicates"} == read.json()
     assert posted.headers["ETag"] == read.headers["ETag"]
