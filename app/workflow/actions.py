@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import Actor
+from app.auth.actor import SYSTEM, Actor
 from app.auth.models import Role, User
 from app.auth.scope import ticket_scope_clause
 from app.config import Settings
@@ -132,6 +132,27 @@ async def take_action(
     if transition.effect is not None:
         await EFFECTS[transition.effect](ctx)
     return await apply(ctx)
+
+
+async def system_escalate(session: AsyncSession, ticket: Ticket, *, now: datetime,
+                          settings: Settings, reason: str) -> bool:
+    """上报 by the system (the sweep, when a level failed its limits): the ``escalate``
+    action's own effect, conditional update, event and after-event pipeline, by ``SYSTEM``.
+    No relation is checked (the system is no role); the state is. False when the ladder
+    refuses: the level above was reached once already (the unique key), or it is the
+    street's. The caller holds the ticket's row (the sweep locks its batch)."""
+    transition = BY_ACTION["escalate"]
+    # Escalation looks nothing up (no item, grid or department by code): no lookups.
+    ctx = Context(session, SYSTEM, ticket, transition, ActionInput(reason=reason), now,
+                  settings, lookups=None)  # type: ignore[arg-type]
+    if ticket.status not in transition.sources:
+        await _refuse_wrong_state(ctx)
+    try:
+        await EFFECTS[transition.effect](ctx)  # type: ignore[index]
+    except Conflict:
+        return False  # nothing was written: the ladder's unique key refused the step
+    await apply(ctx)
+    return True
 
 
 async def apply(ctx: Context) -> Ticket:
