@@ -25,6 +25,7 @@ from its start, so repeated changes cannot drift.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -38,7 +39,7 @@ from app.matrix.categories import resolve_grace, response_grace
 from app.matrix.models import MatrixItem
 from app.sla.calendar import WorkingCalendar
 from app.sla.calendars import calendar_for
-from app.sla.deadlines import Basis, Pause, deadline, warning_at
+from app.sla.deadlines import Basis, Pause, deadline, elapsed_minutes, warning_at
 from app.sla.dialect import earliest, insert_for
 from app.sla.models import SlaClock, TicketPause, TicketRequest
 from app.tickets.models import Ticket
@@ -144,7 +145,8 @@ class Deadlines:
 
     def ticket_values(self, now: datetime) -> dict[str, Any]:
         return {"response_due_at": self.response_due_at, "resolve_due_at": self.resolve_due_at,
-                "next_check_at": self.next_check(), "sla_state": self.state(now)}
+                "next_check_at": self.next_check(), "sla_state": self.state(now),
+                "resolve_remaining_minutes": None}  # only while paused
 
     def clock_values(self) -> dict[str, Any]:
         return {"response_started_at": self.response_started_at,
@@ -191,6 +193,24 @@ def compute(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
         resolve_due_at=resolve_due, resolve_warn_at=resolve_warn, level=inputs.level,
         level_entered_at=inputs.level_entered_at, escalate_due_at=escalate_due,
         running=inputs.status in RUNNING, response_escalate_at=response_escalate)
+
+
+def remaining_minutes(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
+                      paused_at: datetime) -> float:
+    """Counted minutes of the resolution limit (with extensions) left when the clock stopped
+    at ``paused_at``; negative: it was overdue by that much. Pure."""
+    limits = limits_for(item, inputs.urgency)
+    used = elapsed_minutes(start=inputs.created_at, now=paused_at, basis=limits.basis, cal=cal,
+                           pauses=inputs.pauses)
+    return limits.resolve + inputs.extension_minutes - used
+
+
+def paused_values(remaining: float) -> dict[str, Any]:
+    """The ticket's SLA columns while its clock is stopped (挂起): ``paused``, no deadline
+    (a due instant is unknown until it resumes, and a stale one must not look live), the
+    whole minutes left, and nothing for the sweep to check."""
+    return {"response_due_at": None, "resolve_due_at": None, "next_check_at": None,
+            "sla_state": "paused", "resolve_remaining_minutes": math.floor(remaining)}
 
 
 def initial_deadlines(*, item: SlaItem, urgency: str, level: str, status: str, now: datetime,
@@ -262,7 +282,8 @@ async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, setti
                   restart_response: bool = False) -> Deadlines | None:
     """Recompute and store the deadlines of a ticket after a change (in the change's
     transaction). ``restart_response``: the ticket has just entered a queue afresh. A new
-    level restarts the level's count towards the ladder. Returns None for a ticket that does not exist."""
+    level restarts the level's count towards the ladder. Returns None for a ticket that does
+    not exist."""
     row = (await session.execute(_REFRESH_INPUTS, {"ticket_id": ticket_id})).first()
     if row is None:
         return None
@@ -283,9 +304,13 @@ async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, setti
                          level_entered_at=ticket.created_at)
     result = compute(inputs, item=item, cal=cal, warning_share=settings.warning_share)
     if ticket.status == "suspended":
-        # The clock stands still: keep the stored deadlines, check nothing until resumed.
+        # The clock stands still: no live deadline, the time left, nothing to check until
+        # resumed (the clock row keeps its starts; resuming recomputes from them).
+        paused_at = (await session.execute(select(TicketPause.started_at).where(
+            TicketPause.ticket_id == ticket_id, TicketPause.ended_at.is_(None)))).scalar()
+        remaining = remaining_minutes(inputs, item=item, cal=cal, paused_at=paused_at or now)
         await session.execute(update(Ticket).where(Ticket.id == ticket_id)
-                              .values(next_check_at=None)
+                              .values(**paused_values(remaining))
                               .execution_options(synchronize_session=False))
         return result
     await store(session, ticket_id=ticket_id, deadlines=result, now=now)

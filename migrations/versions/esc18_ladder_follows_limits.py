@@ -1,5 +1,5 @@
 """the escalation ladder follows the limits: graces per matrix item, the response
-escalation instant on the SLA clock
+escalation instant on the SLA clock; a suspended ticket's remaining minutes
 
 The per-level escalation budget (``matrix_items.escalation_minutes``) is gone: a grid- or
 community-level ticket now climbs when its level fails a limit — unclaimed past the
@@ -11,6 +11,11 @@ Open tickets' stored instants are brought to the new rule without the calendar (
 migration cannot read): the resolution escalation at the ticket's resolution deadline
 (``resolve_due_at``) and the response escalation at its response deadline, i.e. grace 0.
 The next action on a ticket recomputes both exactly.
+
+Suspended tickets show ``sla_state`` ``paused`` with no deadline and the minutes left
+(``tickets.resolve_remaining_minutes``); those suspended before this revision are marked
+paused with their deadlines cleared here, and their minutes left stay unknown (NULL) until
+they resume, which recomputes every deadline from the pauses as before.
 
 The sweep's 上报 is now the ``escalate`` action by the system (``data.auto``): webhook
 subscriptions that filtered on the old ``escalated`` kind are given ``escalate`` instead.
@@ -40,6 +45,8 @@ def upgrade() -> None:
     with op.batch_alter_table('sla_clocks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('response_escalate_at', sa.DateTime(timezone=True),
                                       nullable=True))
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('resolve_remaining_minutes', sa.Integer(), nullable=True))
     op.execute("""
         UPDATE sla_clocks SET
           escalate_due_at = CASE WHEN level IN ('grid', 'community') THEN
@@ -47,6 +54,8 @@ def upgrade() -> None:
           response_escalate_at = CASE WHEN level IN ('grid', 'community') THEN
             (SELECT t.response_due_at FROM tickets t WHERE t.id = sla_clocks.ticket_id) END
     """)
+    op.execute("UPDATE tickets SET sla_state = 'paused', response_due_at = NULL, "
+               "resolve_due_at = NULL, next_check_at = NULL WHERE status = 'suspended'")
 
     subscriptions = sa.table('webhook_subscriptions', sa.column('id', sa.BigInteger()),
                              sa.column('event_types', sa.JSON()))
@@ -61,6 +70,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("SET lock_timeout = '5s'")
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_column('resolve_remaining_minutes')
     with op.batch_alter_table('sla_clocks', schema=None) as batch_op:
         batch_op.drop_column('response_escalate_at')
     with op.batch_alter_table('matrix_items', schema=None) as batch_op:
