@@ -184,7 +184,10 @@ async def _auto_escalate(session: AsyncSession, ticket: Ticket, deadlines: Deadl
                          report: SweepReport) -> Deadlines:
     """上报 by the system: the level failed its ``failed`` limit. If the ladder refuses
     (that level was reached once already), stop watching the level's limits instead."""
-    escalate: SystemEscalate = session.info[SYSTEM_ESCALATE_KEY]
+    escalate: SystemEscalate | None = session.info.get(SYSTEM_ESCALATE_KEY)
+    if escalate is None:
+        raise RuntimeError("this session cannot escalate: make its factory with "
+                           "app.workflow.pipeline.workflow_sessions")
     if not await escalate(session, ticket, now=now, settings=settings,
                           reason=_FAILED[failed].format(level=ticket.level)):
         await session.execute(update(SlaClock).where(SlaClock.ticket_id == ticket.id)
