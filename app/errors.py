@@ -5,10 +5,13 @@
     │   └── IdempotencyKeyReused      422  same Idempotency-Key, different request body
     ├── BadRequest                    400  the request cannot be read at all
     ├── NotAuthenticated              401  no credentials, or bad / expired ones
-    ├── Forbidden                     403  known actor, but the role may not do this
+    ├── Forbidden                     403  known actor, but it may never do this (its role, or
+    │                                      its standing to this object, gives it no part)
     ├── NotFound                      404  no such resource, *or* it is outside the actor's scope
     ├── Conflict                      409  the resource's state does not allow it (e.g. claimed)
-    │   └── InvalidTransition         409  the workflow table has no such move from this state
+    │   ├── InvalidTransition         409  the workflow table has no such move from this state
+    │   └── NotYourTurn               409  the actor's part comes with the workflow: not the
+    │                                      assignee yet (claim first), not summoned (yet)
     ├── Gone                          410  it existed once and is no more (an expired signed link)
     ├── PreconditionFailed            412  If-Match names a version that is no longer current
     ├── PreconditionRequired          428  an If-Match header is required and missing
@@ -107,6 +110,10 @@ class Conflict(WhistleError):
 
 class InvalidTransition(Conflict):
     title, slug = "Transition not allowed", "invalid-transition"
+
+
+class NotYourTurn(Conflict):
+    title, slug = "Not your turn", "not-your-turn"
 
 
 class Gone(WhistleError):

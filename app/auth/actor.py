@@ -1,4 +1,5 @@
-"""Who is making a request: a user with one role bound to a scope, or an API-key client."""
+"""Who is making a request: a user with one role bound to a scope, or an API-key client —
+or the service itself (``SYSTEM``: the SLA sweep taking a ticket up the ladder)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from app.auth.models import Role
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    kind: Literal["user", "api_key"]
+    kind: Literal["user", "api_key", "system"]
     id: int
     role: Role
     name: str
@@ -36,3 +37,15 @@ class Actor:
     def owner_key(self) -> str:
         """A stable string naming this caller (idempotency keys are per caller)."""
         return f"{self.kind}:{self.id}"
+
+    @property
+    def role_name(self) -> str:
+        """The role an event records: the actor's, or ``system``."""
+        return "system" if self.kind == "system" else self.role.value
+
+
+# The service acting by itself (the sweep's 上报). Its role is the read-only supervisor's so
+# that, passed where a person's actor belongs, it holds no relation to any ticket and may
+# take no action; the system's own path (``app.workflow.actions.take_system_action``)
+# checks no relation. Events record it as ``system`` with no user or key.
+SYSTEM = Actor(kind="system", id=0, role=Role.supervisor, name="system")

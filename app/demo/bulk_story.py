@@ -112,9 +112,9 @@ def tell(rng: random.Random, *, item, posted: datetime, end: datetime, self_hand
 
 def _escalate(story: Story, at: datetime, to_level: str, *, auto: bool,
               department: str | None = None) -> bool:
-    kind = "escalated" if auto else "escalate"
     department = department if to_level == "street" else None
-    if not story.go(kind, at, "dispatched", from_level=story.level, to_level=to_level,
+    # By hand or by the system (the sweep), one action: ``auto`` tells them apart.
+    if not story.go("escalate", at, "dispatched", from_level=story.level, to_level=to_level,
                     department=department, auto=auto):
         return False
     story.escalations.append((story.level, to_level, at))

@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.matrix import repository as repo
-from app.matrix.categories import escalation_minutes
+from app.matrix.categories import resolve_grace, response_grace
 from app.matrix.models import MatrixItem, MatrixVersion
 
 
@@ -47,13 +47,19 @@ class ItemSnapshot:
     urgent_response_minutes: int
     urgent_resolve_minutes: int
     photo_required: bool
-    escalation_minutes: int | None
+    response_grace_minutes: int | None
+    resolve_grace_minutes: int | None
     auto_whistle: bool
 
     @property
-    def escalation_budget_minutes(self) -> int:
-        """The item's escalation budget, falling back to its category's default."""
-        return escalation_minutes(self)
+    def response_grace(self) -> int:
+        """The item's grace past its response limit, falling back to its category's."""
+        return response_grace(self)
+
+    @property
+    def resolve_grace(self) -> int:
+        """The item's grace past its resolution limit, falling back to its category's."""
+        return resolve_grace(self)
 
     @classmethod
     def of(cls, item: MatrixItem) -> ItemSnapshot:
@@ -67,7 +73,9 @@ class ItemSnapshot:
             response_minutes=item.response_minutes, resolve_minutes=item.resolve_minutes,
             urgent_response_minutes=item.urgent_response_minutes,
             urgent_resolve_minutes=item.urgent_resolve_minutes,
-            photo_required=item.photo_required, escalation_minutes=item.escalation_minutes,
+            photo_required=item.photo_required,
+            response_grace_minutes=item.response_grace_minutes,
+            resolve_grace_minutes=item.resolve_grace_minutes,
             auto_whistle=item.auto_whistle,
         )
 

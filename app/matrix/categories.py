@@ -1,10 +1,13 @@
 """The seven categories of grid-management items (网格管理事项), after Dalian's "7大类80余项".
 
 Categories are data, not an enum: the matrix CSV names them by code, reports group by
-them, and each carries the default escalation budget of its items — how long a ticket may
-sit at one level (grid, community, street) before the SLA worker escalates it a level.
-Budgets are minutes on the item's time basis; an item's own ``escalation_minutes``
-overrides its category's default.
+them, and each carries the default *grace* of its items on the escalation ladder: how long
+past a failed limit the sweep waits before it takes a grid- or community-level ticket one
+level up — past the response limit while nobody has signed for it (``response_grace``),
+past the resolution limit while it is unresolved (``resolve_grace``). Graces are minutes
+on the item's time basis; an item's own grace overrides its category's. Every shipped
+category's grace is 0: the ladder moves the moment a level fails its limit, never while
+the ticket is being handled within it.
 """
 
 from __future__ import annotations
@@ -20,31 +23,40 @@ class Category:
     code: str
     name: str
     name_en: str
-    escalation_minutes: int
+    response_grace_minutes: int = 0
+    resolve_grace_minutes: int = 0
 
 
 CATEGORIES: tuple[Category, ...] = (
-    Category("01", "党群建设", "Party and mass-organisation work", WORKING_DAY_MINUTES),
-    Category("02", "市容环境", "City appearance and environment", WORKING_DAY_MINUTES),
-    Category("03", "市场监管", "Market supervision", WORKING_DAY_MINUTES),
-    # Disputes and security leads go stale fast: half a working day per level.
-    Category("04", "群防群控", "Joint prevention and control", WORKING_DAY_MINUTES // 2),
-    # Work safety, fire and gas: a hazard may not wait at one level for more than 2 hours.
-    Category("05", "安全生产", "Work and production safety", 120),
-    Category("06", "为民服务", "Services to residents", WORKING_DAY_MINUTES),
-    Category("07", "为企服务", "Services to enterprises", WORKING_DAY_MINUTES),
+    Category("01", "党群建设", "Party and mass-organisation work"),
+    Category("02", "市容环境", "City appearance and environment"),
+    Category("03", "市场监管", "Market supervision"),
+    Category("04", "群防群控", "Joint prevention and control"),
+    Category("05", "安全生产", "Work and production safety"),
+    Category("06", "为民服务", "Services to residents"),
+    Category("07", "为企服务", "Services to enterprises"),
 )
 
 CATEGORY_BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
 
 
-class _Escalating(Protocol):
+class _Graced(Protocol):
     category_code: str
-    escalation_minutes: int | None
+    response_grace_minutes: int | None
+    resolve_grace_minutes: int | None
 
 
-def escalation_minutes(item: _Escalating) -> int:
-    """The escalation budget of ``item``: its own, else its category's default."""
-    if item.escalation_minutes is not None:
-        return item.escalation_minutes
-    return CATEGORY_BY_CODE[item.category_code].escalation_minutes
+def response_grace(item: _Graced) -> int:
+    """Minutes past the response limit before an unclaimed ticket climbs: the item's own,
+    else its category's."""
+    if item.response_grace_minutes is not None:
+        return item.response_grace_minutes
+    return CATEGORY_BY_CODE[item.category_code].response_grace_minutes
+
+
+def resolve_grace(item: _Graced) -> int:
+    """Minutes past the resolution limit before an unresolved ticket climbs: the item's
+    own, else its category's."""
+    if item.resolve_grace_minutes is not None:
+        return item.resolve_grace_minutes
+    return CATEGORY_BY_CODE[item.category_code].resolve_grace_minutes

@@ -7,6 +7,15 @@ as ``{"loc": ["row", <data row, 1-based>, <column>], "msg": ...}`` (header probl
 
 Limits are written ``30m``, ``4h`` or ``2d``; a day is one 7-hour working day when the
 item's time basis is ``working`` and 24 hours when it is ``calendar``.
+
+When the escalation ladder moves (see ``app.sla.service``): a grid- or community-level
+ticket climbs one level when its level fails a limit — nobody has signed for it
+``response_limit`` + ``response_grace`` after it entered the queue, or it is unresolved
+``resolve_limit`` + ``resolve_grace`` after it reached the level — and by hand (上报).
+The grace columns are optional: a blank cell, or a file without them, means the
+category's grace (0 for every category). ``escalation_limit`` (the per-level budget of
+files written before December 2026) is read and ignored: the ladder no longer moves on time
+at a level alone.
 """
 
 from __future__ import annotations
@@ -26,10 +35,13 @@ COLUMNS: tuple[str, ...] = (
     "code", "category", "name", "description", "keywords", "handling_level", "self_handle",
     "negative_list", "primary_department", "co_departments", "time_basis", "response_limit",
     "resolve_limit", "urgent_response_limit", "urgent_resolve_limit", "photo_required",
-    "escalation_limit", "auto_whistle",
+    "auto_whistle",
 )
 # Columns a file may leave out (files written before they existed still import).
-OPTIONAL_COLUMNS: tuple[str, ...] = ("synonyms",)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("response_grace", "resolve_grace", "synonyms")
+# Columns of older files that are read and ignored (see the module's docstring).
+LEGACY_COLUMNS: tuple[str, ...] = ("escalation_limit",)
+_ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS + LEGACY_COLUMNS
 HANDLING_LEVELS = ("grid", "community", "street")
 TIME_BASES = ("working", "calendar")
 SAFETY_CATEGORY = "05"  # 安全生产: every item is on the negative list
@@ -39,6 +51,7 @@ LIST_SEPARATOR = "|"
 _TRUE = {"true", "yes", "y", "1", "是"}
 _FALSE = {"false", "no", "n", "0", "否"}
 _LIMIT = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
+_NO_GRACE = re.compile(r"^\s*0\s*[mhd]?\s*$", re.IGNORECASE)
 _CODE = re.compile(r"^\d{4}$")
 _DAY_MINUTES = {"working": WORKING_DAY_MINUTES, "calendar": 24 * 60}
 
@@ -63,8 +76,9 @@ class ItemRow:
     urgent_response_minutes: int
     urgent_resolve_minutes: int
     photo_required: bool
-    escalation_minutes: int | None
     auto_whistle: bool
+    response_grace_minutes: int | None = None  # None: the category's grace
+    resolve_grace_minutes: int | None = None
     synonyms: tuple[str, ...] = ()  # how people say it: the suggestion model's first words
 
     def columns(self) -> dict[str, Any]:
@@ -142,7 +156,7 @@ def _header_ok(header: list[str], problems: _RowErrors) -> bool:
         if name not in header:
             problems.add(["header", name], f"missing column {name}", "missing")
     for name in header:
-        if name not in COLUMNS and name not in OPTIONAL_COLUMNS:
+        if name not in _ALL_COLUMNS:
             problems.add(["header", name], f"unknown column {name!r}")
     for name in {h for h in header if header.count(h) > 1}:
         problems.add(["header", name], f"column {name} appears more than once")
@@ -202,15 +216,15 @@ def _parse_row(number: int, cells: dict[str, str], department_codes: set[str],
     basis = one_of("time_basis", TIME_BASES)
     limits = {c: _limit(cells[c], basis, fail, c) for c in
               ("response_limit", "resolve_limit", "urgent_response_limit", "urgent_resolve_limit")}
-    escalation = (_limit(cells["escalation_limit"], basis, fail, "escalation_limit")
-                  if cells["escalation_limit"] else None)
+    graces = {c: _grace(cells.get(c, ""), basis, fail, c)
+              for c in ("response_grace", "resolve_grace")}
     _check_limit_order(limits, fail)
     if self_handle is not None and negative is not None:
         _check_negative_list(category, level, self_handle, negative, fail)
     if len(problems.errors) > before:
         # Report a row's problems left to right, as the editor reads the row.
         problems.errors[before:] = sorted(problems.errors[before:],
-                                          key=lambda e: COLUMNS.index(e["loc"][2]))
+                                          key=lambda e: _ALL_COLUMNS.index(e["loc"][2]))
         return None
     assert self_handle is not None and negative is not None  # a bad flag was reported above
     return ItemRow(
@@ -220,7 +234,8 @@ def _parse_row(number: int, cells: dict[str, str], department_codes: set[str],
         response_minutes=limits["response_limit"], resolve_minutes=limits["resolve_limit"],
         urgent_response_minutes=limits["urgent_response_limit"],
         urgent_resolve_minutes=limits["urgent_resolve_limit"], photo_required=bool(photo),
-        escalation_minutes=escalation, auto_whistle=bool(whistle),
+        auto_whistle=bool(whistle), response_grace_minutes=graces["response_grace"],
+        resolve_grace_minutes=graces["resolve_grace"],
         synonyms=_split(cells.get("synonyms", "")),
     )
 
@@ -240,6 +255,15 @@ def _limit(value: str, basis: str, fail, column: str) -> int:
     if unit == "d":
         return amount * _DAY_MINUTES.get(basis, WORKING_DAY_MINUTES)
     return amount * (60 if unit == "h" else 1)
+
+
+def _grace(value: str, basis: str, fail, column: str) -> int | None:
+    """A grace cell: blank → None (the category's), ``0`` → 0, else a limit like ``2h``."""
+    if not value:
+        return None
+    if _NO_GRACE.match(value):
+        return 0
+    return _limit(value, basis, fail, column)
 
 
 def _check_limit_order(limits: dict[str, int], fail) -> None:
@@ -281,6 +305,13 @@ def format_limit(minutes: int, basis: str) -> str:
     return f"{minutes}m"
 
 
+def format_grace(minutes: int | None, basis: str) -> str:
+    """A grace → its cell: blank for the category's (None), ``0``, or a limit like ``2h``."""
+    if minutes is None:
+        return ""
+    return format_limit(minutes, basis) if minutes else "0"
+
+
 def export_matrix_csv(items: Iterable[Any]) -> str:
     """Items (``ItemRow`` or ``MatrixItem``) → the CSV text, with a BOM for Excel."""
     out = io.StringIO()
@@ -297,7 +328,6 @@ def _cells(item: Any) -> list[str]:
     def flag(value: bool) -> str:
         return "true" if value else "false"
 
-    escalation = item.escalation_minutes
     return [
         item.code, item.category_code, item.name, item.description or "",
         LIST_SEPARATOR.join(item.keywords or ()), item.handling_level,
@@ -306,6 +336,7 @@ def _cells(item: Any) -> list[str]:
         format_limit(item.response_minutes, basis), format_limit(item.resolve_minutes, basis),
         format_limit(item.urgent_response_minutes, basis),
         format_limit(item.urgent_resolve_minutes, basis), flag(item.photo_required),
-        "" if escalation is None else format_limit(escalation, basis), flag(item.auto_whistle),
+        flag(item.auto_whistle), format_grace(item.response_grace_minutes, basis),
+        format_grace(item.resolve_grace_minutes, basis),
         LIST_SEPARATOR.join(getattr(item, "synonyms", None) or ()),
     ]

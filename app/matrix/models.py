@@ -71,6 +71,8 @@ class MatrixItem(Base):
     urgent_response_minutes: Mapped[int] = mapped_column(Integer)
     urgent_resolve_minutes: Mapped[int] = mapped_column(Integer)
     photo_required: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Escalation budget per level (overrides the category default) and the whistle policy.
-    escalation_minutes: Mapped[int | None] = mapped_column(Integer)
+    # The escalation ladder's grace past a failed limit (None: the category's; see
+    # app.matrix.categories) and the whistle policy.
+    response_grace_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolve_grace_minutes: Mapped[int | None] = mapped_column(Integer)
     auto_whistle: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.matrix.cache import ItemSnapshot
 from app.matrix.categories import Category
-from app.matrix.csvio import format_limit
+from app.matrix.csvio import format_grace, format_limit
 
 
 class MatrixVersionSummary(BaseModel):
@@ -45,16 +45,21 @@ class MatrixItemOut(BaseModel):
     urgent_resolve_minutes: int
     urgent_resolve_limit: str
     photo_required: bool
-    escalation_minutes: int = Field(description="time a ticket may wait at one level before "
-                                    "it escalates; the category's default unless set")
-    escalation_limit: str
-    escalation_is_default: bool
+    response_grace_minutes: int = Field(
+        description="an unclaimed grid- or community-level ticket climbs one level this long "
+                    "after its response limit (the category's grace unless set; 0: at once)")
+    response_grace: str = Field(examples=["0"])
+    resolve_grace_minutes: int = Field(
+        description="an unresolved grid- or community-level ticket climbs one level this long "
+                    "after its resolution limit, counted from reaching the level (the "
+                    "category's grace unless set; 0: at once)")
+    resolve_grace: str = Field(examples=["0"])
+    grace_is_default: bool = Field(description="both graces are the category's")
     auto_whistle: bool
 
     @classmethod
     def of(cls, item: ItemSnapshot) -> MatrixItemOut:
         basis = item.time_basis
-        escalation = item.escalation_budget_minutes
         return cls(
             id=item.id, code=item.code, category=item.category_code, name=item.name,
             description=item.description, keywords=list(item.keywords),
@@ -69,9 +74,13 @@ class MatrixItemOut(BaseModel):
             urgent_response_limit=format_limit(item.urgent_response_minutes, basis),
             urgent_resolve_minutes=item.urgent_resolve_minutes,
             urgent_resolve_limit=format_limit(item.urgent_resolve_minutes, basis),
-            photo_required=item.photo_required, escalation_minutes=escalation,
-            escalation_limit=format_limit(escalation, basis),
-            escalation_is_default=item.escalation_minutes is None,
+            photo_required=item.photo_required,
+            response_grace_minutes=item.response_grace,
+            response_grace=format_grace(item.response_grace, basis),
+            resolve_grace_minutes=item.resolve_grace,
+            resolve_grace=format_grace(item.resolve_grace, basis),
+            grace_is_default=(item.response_grace_minutes is None
+                              and item.resolve_grace_minutes is None),
             auto_whistle=item.auto_whistle,
         )
 
@@ -80,13 +89,15 @@ class MatrixCategoryOut(BaseModel):
     code: str = Field(examples=["02"])
     name: str = Field(examples=["市容环境"])
     name_en: str = Field(examples=["City appearance and environment"])
-    escalation_minutes: int = Field(description="the default escalation budget of its items")
+    response_grace_minutes: int = Field(description="the default response grace of its items")
+    resolve_grace_minutes: int = Field(description="the default resolution grace of its items")
     items: list[MatrixItemOut]
 
     @classmethod
     def of(cls, category: Category, items: list[ItemSnapshot]) -> MatrixCategoryOut:
         return cls(code=category.code, name=category.name, name_en=category.name_en,
-                   escalation_minutes=category.escalation_minutes,
+                   response_grace_minutes=category.response_grace_minutes,
+                   resolve_grace_minutes=category.resolve_grace_minutes,
                    items=[MatrixItemOut.of(i) for i in items])
 
 

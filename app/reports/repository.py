@@ -70,7 +70,7 @@ def limits_of(row: Mapping, urgency: str) -> Limits:
     return Limits(basis=row["time_basis"],
                   response=row["urgent_response_minutes"] if urgent else row["response_minutes"],
                   resolve=row["urgent_resolve_minutes"] if urgent else row["resolve_minutes"],
-                  escalation=0)  # escalation budgets play no part in the reports
+                  response_grace=0, resolve_grace=0)  # the ladder plays no part in them
 
 
 _SNAPSHOT_COLUMNS = (Ticket.id, Ticket.created_at, Ticket.street_id, Ticket.community_id,

@@ -57,7 +57,9 @@ async def escalate(ctx: Context) -> None:
     if ticket.level not in LADDER:
         raise Conflict(f"ticket {ticket.id} is already at street level; the street may blow "
                        "the whistle instead")
-    values = await climb(ctx.session, ticket=ticket, now=ctx.now, auto=False,
+    # By hand (上报), or by the system when the level failed its limits (the sweep).
+    auto = ctx.actor.kind == "system"
+    values = await climb(ctx.session, ticket=ticket, now=ctx.now, auto=auto,
                          reason=ctx.data.reason or "", actor_user_id=ctx.actor.user_id,
                          actor_api_key_id=ctx.actor.api_key_id)
     if values is None:

@@ -89,7 +89,11 @@ class SlaClock(Base):
     response_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolve_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The level the ticket is held at, since when, and when its budget there runs out.
+    # When an unclaimed ticket fails its level's response limit (+ grace) and climbs; part
+    # of the response clock, so a claim clears it with the rest of that clock.
+    response_escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The level the ticket is held at, since when, and when the level fails its resolution
+    # limit (+ grace), counted from entering the level: the ticket climbs then.
     level: Mapped[str] = mapped_column(String(16))
     level_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     escalate_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

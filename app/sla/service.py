@@ -8,8 +8,14 @@ Three clocks run on an open ticket, all on the item's time basis (working or cal
   (posting, release, re-routing, escalation, reopening);
 - **resolve** (处置): from posting to resolution; approved extensions (延期) add to it and
   approved suspensions (挂起) are not counted;
-- **escalation budget**: how long the ticket may stay at the grid or community level before
-  the sweep takes it one level up (the item's own budget, else its category's default).
+- **the ladder** (小事不出网格，大事不出社区): a grid- or community-level ticket climbs one
+  level only when its level *fails a limit*: nobody has signed for it (claimed) within the
+  response limit plus the item's response grace (``response_escalate_at``, part of the
+  response clock: a claim stops it), or it is not resolved within the resolution limit
+  (with approved extensions, suspensions not counted) plus the resolution grace, counted
+  from the moment it reached the level (``escalate_due_at``). A ticket handled within its
+  limits is never taken from its handler; people pass one up by hand (上报) at any time.
+  ``Deadlines.ladder_failure`` is the one decision; the sweep acts on it.
 
 The ticket row carries ``response_due_at``, ``resolve_due_at``, ``next_check_at`` (the
 earliest instant at which the sweep has something to do: a warning, a breach, an
@@ -19,6 +25,7 @@ from its start, so repeated changes cannot drift.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,11 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import constant
-from app.matrix.categories import escalation_minutes
+from app.matrix.categories import resolve_grace, response_grace
 from app.matrix.models import MatrixItem
 from app.sla.calendar import WorkingCalendar
 from app.sla.calendars import calendar_for
-from app.sla.deadlines import Basis, Pause, deadline, warning_at
+from app.sla.deadlines import Basis, Pause, deadline, elapsed_minutes, warning_at
 from app.sla.dialect import earliest, insert_for
 from app.sla.models import SlaClock, TicketPause, TicketRequest
 from app.tickets.models import Ticket
@@ -51,7 +58,8 @@ class SlaItem(Protocol):
     resolve_minutes: int
     urgent_response_minutes: int
     urgent_resolve_minutes: int
-    escalation_minutes: int | None
+    response_grace_minutes: int | None
+    resolve_grace_minutes: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +67,8 @@ class Limits:
     basis: Basis
     response: int
     resolve: int
-    escalation: int
+    response_grace: int  # past the response limit, unclaimed, before the ticket climbs
+    resolve_grace: int  # past the resolution limit (at the level), before it climbs
 
 
 def limits_for(item: SlaItem, urgency: str) -> Limits:
@@ -68,7 +77,8 @@ def limits_for(item: SlaItem, urgency: str) -> Limits:
         basis=item.time_basis,  # type: ignore[arg-type]
         response=item.urgent_response_minutes if urgent else item.response_minutes,
         resolve=item.urgent_resolve_minutes if urgent else item.resolve_minutes,
-        escalation=escalation_minutes(item),
+        response_grace=response_grace(item),
+        resolve_grace=resolve_grace(item),
     )
 
 
@@ -95,12 +105,26 @@ class Deadlines:
     resolve_warn_at: datetime | None
     level: str
     level_entered_at: datetime
-    escalate_due_at: datetime | None
+    escalate_due_at: datetime | None  # the level fails its resolution limit (+ grace)
     running: bool
+    response_escalate_at: datetime | None = None  # unclaimed past response limit (+ grace)
 
     def instants(self) -> list[datetime]:
         return [i for i in (self.response_warn_at, self.response_due_at, self.resolve_warn_at,
-                            self.resolve_due_at, self.escalate_due_at) if i is not None]
+                            self.resolve_due_at, self.escalate_due_at,
+                            self.response_escalate_at) if i is not None]
+
+    def ladder_failure(self, now: datetime) -> str | None:
+        """The limit the ticket's level has failed at ``now`` — ``"response"`` (nobody
+        signed for it in time) or ``"resolve"`` (not resolved in time) — or None while it
+        is within both: the only moments the sweep takes a ticket one level up."""
+        if not self.running or self.level not in LADDER:
+            return None
+        if self.response_escalate_at is not None and self.response_escalate_at <= now:
+            return "response"
+        if self.escalate_due_at is not None and self.escalate_due_at <= now:
+            return "resolve"
+        return None
 
     def next_check(self, *, after: datetime | None = None) -> datetime | None:
         """The earliest instant the sweep must look at the ticket (strictly after ``after``
@@ -121,14 +145,16 @@ class Deadlines:
 
     def ticket_values(self, now: datetime) -> dict[str, Any]:
         return {"response_due_at": self.response_due_at, "resolve_due_at": self.resolve_due_at,
-                "next_check_at": self.next_check(), "sla_state": self.state(now)}
+                "next_check_at": self.next_check(), "sla_state": self.state(now),
+                "resolve_remaining_minutes": None}  # only while paused
 
     def clock_values(self) -> dict[str, Any]:
         return {"response_started_at": self.response_started_at,
                 "response_warn_at": self.response_warn_at,
                 "resolve_warn_at": self.resolve_warn_at, "level": self.level,
                 "level_entered_at": self.level_entered_at,
-                "escalate_due_at": self.escalate_due_at}
+                "escalate_due_at": self.escalate_due_at,
+                "response_escalate_at": self.response_escalate_at}
 
 
 def compute(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
@@ -146,23 +172,45 @@ def compute(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
                           cal=cal, pauses=used)
         return due, warn
 
-    response_due = response_warn = None
+    response_due = response_warn = response_escalate = escalate_due = None
     if inputs.status == "dispatched" and inputs.response_started_at is not None:
         # Suspension is only possible once claimed, so no pause falls in a response clock.
         response_due, response_warn = due_and_warning(
             inputs.response_started_at, limits.response, paused=False)
-    resolve_due, resolve_warn = due_and_warning(
-        inputs.created_at, limits.resolve + inputs.extension_minutes)
-    escalate_due = None
-    if inputs.level in LADDER:
-        escalate_due = deadline(start=inputs.level_entered_at, limit_minutes=limits.escalation,
+    resolve_minutes = limits.resolve + inputs.extension_minutes
+    resolve_due, resolve_warn = due_and_warning(inputs.created_at, resolve_minutes)
+    if inputs.level in LADDER:  # when the level fails a limit, and the ticket climbs
+        if response_due is not None:
+            response_escalate = deadline(
+                start=inputs.response_started_at,  # type: ignore[arg-type]
+                limit_minutes=limits.response + limits.response_grace, basis=basis, cal=cal)
+        escalate_due = deadline(start=inputs.level_entered_at,
+                                limit_minutes=resolve_minutes + limits.resolve_grace,
                                 basis=basis, cal=cal, pauses=pauses)
     return Deadlines(
         response_started_at=inputs.response_started_at if response_due else None,
         response_due_at=response_due, response_warn_at=response_warn,
         resolve_due_at=resolve_due, resolve_warn_at=resolve_warn, level=inputs.level,
         level_entered_at=inputs.level_entered_at, escalate_due_at=escalate_due,
-        running=inputs.status in RUNNING)
+        running=inputs.status in RUNNING, response_escalate_at=response_escalate)
+
+
+def remaining_minutes(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
+                      paused_at: datetime) -> float:
+    """Counted minutes of the resolution limit (with extensions) left when the clock stopped
+    at ``paused_at``; negative: it was overdue by that much. Pure."""
+    limits = limits_for(item, inputs.urgency)
+    used = elapsed_minutes(start=inputs.created_at, now=paused_at, basis=limits.basis, cal=cal,
+                           pauses=inputs.pauses)
+    return limits.resolve + inputs.extension_minutes - used
+
+
+def paused_values(remaining: float) -> dict[str, Any]:
+    """The ticket's SLA columns while its clock is stopped (挂起): ``paused``, no deadline
+    (a due instant is unknown until it resumes, and a stale one must not look live), the
+    whole minutes left, and nothing for the sweep to check."""
+    return {"response_due_at": None, "resolve_due_at": None, "next_check_at": None,
+            "sla_state": "paused", "resolve_remaining_minutes": math.floor(remaining)}
 
 
 def initial_deadlines(*, item: SlaItem, urgency: str, level: str, status: str, now: datetime,
@@ -234,7 +282,8 @@ async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, setti
                   restart_response: bool = False) -> Deadlines | None:
     """Recompute and store the deadlines of a ticket after a change (in the change's
     transaction). ``restart_response``: the ticket has just entered a queue afresh. A new
-    level restarts the escalation budget. Returns None for a ticket that does not exist."""
+    level restarts the level's count towards the ladder. Returns None for a ticket that does
+    not exist."""
     row = (await session.execute(_REFRESH_INPUTS, {"ticket_id": ticket_id})).first()
     if row is None:
         return None
@@ -255,9 +304,13 @@ async def refresh(session: AsyncSession, *, ticket_id: int, now: datetime, setti
                          level_entered_at=ticket.created_at)
     result = compute(inputs, item=item, cal=cal, warning_share=settings.warning_share)
     if ticket.status == "suspended":
-        # The clock stands still: keep the stored deadlines, check nothing until resumed.
+        # The clock stands still: no live deadline, the time left, nothing to check until
+        # resumed (the clock row keeps its starts; resuming recomputes from them).
+        paused_at = (await session.execute(select(TicketPause.started_at).where(
+            TicketPause.ticket_id == ticket_id, TicketPause.ended_at.is_(None)))).scalar()
+        remaining = remaining_minutes(inputs, item=item, cal=cal, paused_at=paused_at or now)
         await session.execute(update(Ticket).where(Ticket.id == ticket_id)
-                              .values(next_check_at=None)
+                              .values(**paused_values(remaining))
                               .execution_options(synchronize_session=False))
         return result
     await store(session, ticket_id=ticket_id, deadlines=result, now=now)
@@ -282,11 +335,13 @@ async def store(session: AsyncSession, *, ticket_id: int, deadlines: Deadlines, 
 
 # --- a claim stops the response clock ----------------------------------------------------------
 # Claiming is the hottest action: instead of the hook's reload and recompute, the claim's own
-# UPDATE stops the response clock. A claim changes no other input of the deadlines (status
-# stays running, level, urgency, extensions and pauses stay), so the resolve and escalation
-# instants already stored stand — exactly what ``compute`` would return, the response clock
-# gone (and, like every deadline, they are not moved by a calendar edited since they were
-# computed). A ticket without a clock row (bulk-generated) is checked at its resolve deadline.
+# UPDATE stops the response clock (with its escalation instant: a ticket signed for in time
+# can only climb by failing its resolution limit). A claim changes no other input of the
+# deadlines (status stays running, level, urgency, extensions and pauses stay), so the
+# resolve and escalation instants already stored stand — exactly what ``compute`` would
+# return, the response clock gone (and, like every deadline, they are not moved by a
+# calendar edited since they were computed). A ticket without a clock row (bulk-generated)
+# is checked at its resolve deadline.
 
 
 def _clock_of_ticket(*columns):
@@ -310,7 +365,8 @@ def response_stopped_values(now) -> dict[str, Any]:
 
 
 # The clock row's half of a claim (the ticket's is ``response_stopped_values``).
-CLOCK_STOPPED_VALUES = {"response_started_at": null(), "response_warn_at": null()}
+CLOCK_STOPPED_VALUES = {"response_started_at": null(), "response_warn_at": null(),
+                        "response_escalate_at": null()}
 STOP_RESPONSE_CLOCK = (
     update(SlaClock.__table__)
     .where(SlaClock.__table__.c.ticket_id == bindparam("stopped_ticket_id"))

@@ -13,6 +13,7 @@ SQLite, writers are serialised by ``BEGIN IMMEDIATE``. Re-running a sweep with t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -25,7 +26,6 @@ from app.jurisdiction.models import Department
 from app.matrix.models import MatrixItem
 from app.sla import service
 from app.sla.dialect import insert_for, is_postgres
-from app.sla.effects import climb
 from app.sla.models import SlaAlert, SlaClock, Whistle, WhistleSummons
 from app.sla.service import LADDER, RUNNING, Deadlines
 from app.tickets.events import record_event
@@ -33,6 +33,17 @@ from app.tickets.models import Ticket
 from app.whistle.service import blow, default_departments
 
 _TICKETS = Ticket.__table__
+
+# How the sweep takes a ticket one level up: the workflow's ``escalate`` action by the system
+# actor (``app.workflow.actions.system_escalate``: effect, conditional update, ``escalate``
+# event with ``auto``, pipeline), which every session factory puts in ``session.info``
+# (``app.workflow.pipeline.workflow_sessions``) — the sweep sits below the workflow. It
+# returns False when the ladder refuses (that level was reached once already).
+SYSTEM_ESCALATE_KEY = "whistle.system_escalate"
+SystemEscalate = Callable[..., Awaitable[bool]]
+# Why a level failed (``Deadlines.ladder_failure``), as the escalation's reason says it.
+_FAILED = {"response": "not signed for within the response limit at {level} level (未按时签收)",
+           "resolve": "not resolved within the resolution limit at {level} level (未按时办结)"}
 
 
 @dataclass(slots=True)
@@ -77,7 +88,7 @@ def _stored(ticket: Ticket, clock: SlaClock) -> Deadlines:
         response_warn_at=clock.response_warn_at, resolve_due_at=ticket.resolve_due_at,
         resolve_warn_at=clock.resolve_warn_at, level=clock.level,
         level_entered_at=clock.level_entered_at, escalate_due_at=clock.escalate_due_at,
-        running=ticket.status in RUNNING)
+        running=ticket.status in RUNNING, response_escalate_at=clock.response_escalate_at)
 
 
 def _sla_alerts(ticket_id: int, d: Deadlines, now: datetime) -> list[dict]:
@@ -138,10 +149,10 @@ async def _sweep_tickets(session: AsyncSession, *, now: datetime, batch: int,
 
     await _raise_sla_alerts(session, plans, now, report)
     for ticket_id, (ticket, item, deadlines) in list(plans.items()):
-        due = deadlines.escalate_due_at
-        if due is not None and due <= now and ticket.level in LADDER:
+        failed = deadlines.ladder_failure(now) if ticket.level in LADDER else None
+        if failed is not None:
             plans[ticket_id] = (ticket, item, await _auto_escalate(
-                session, ticket, deadlines, now=now, settings=settings, report=report))
+                session, ticket, deadlines, failed, now=now, settings=settings, report=report))
     await _supervise(session, plans, now, settings, report)
 
     await session.execute(
@@ -168,28 +179,25 @@ async def _raise_sla_alerts(session: AsyncSession, plans: dict, now: datetime,
             report.warnings += 1
 
 
-async def _auto_escalate(session: AsyncSession, ticket: Ticket, deadlines: Deadlines, *,
-                         now: datetime, settings: Settings, report: SweepReport) -> Deadlines:
-    """Take the ticket one level up; if it was there before, just stop its budget."""
-    values = await climb(session, ticket=ticket, now=now, auto=True,
-                         reason=f"escalation budget at {ticket.level} level used up")
-    if values is None:
+async def _auto_escalate(session: AsyncSession, ticket: Ticket, deadlines: Deadlines,
+                         failed: str, *, now: datetime, settings: Settings,
+                         report: SweepReport) -> Deadlines:
+    """上报 by the system: the level failed its ``failed`` limit. If the ladder refuses
+    (that level was reached once already), stop watching the level's limits instead."""
+    escalate: SystemEscalate | None = session.info.get(SYSTEM_ESCALATE_KEY)
+    if escalate is None:
+        raise RuntimeError("this session cannot escalate: make its factory with "
+                           "app.workflow.pipeline.workflow_sessions")
+    if not await escalate(session, ticket, now=now, settings=settings,
+                          reason=_FAILED[failed].format(level=ticket.level)):
         await session.execute(update(SlaClock).where(SlaClock.ticket_id == ticket.id)
-                              .values(escalate_due_at=None)
+                              .values(escalate_due_at=None, response_escalate_at=None)
                               .execution_options(synchronize_session=False))
-        return replace(deadlines, escalate_due_at=None)
-    event = values.pop("_event")
-    await session.execute(
-        update(Ticket).where(Ticket.id == ticket.id)
-        .values(status="dispatched", version=Ticket.version + 1, updated_at=now, **values)
-        .execution_options(synchronize_session=False))
-    await record_event(session, ticket_id=ticket.id, kind="escalated", actor=None, at=now,
-                       from_status=ticket.status, to_status="dispatched", data=event)
+        return replace(deadlines, escalate_due_at=None, response_escalate_at=None)
     report.escalations += 1
-    refreshed = await service.refresh(session, ticket_id=ticket.id, now=now, settings=settings,
-                                      restart_response=True)
-    assert refreshed is not None  # the row is locked by this transaction
-    return refreshed
+    clock = (await session.execute(select(SlaClock).where(SlaClock.ticket_id == ticket.id)
+                                   .execution_options(populate_existing=True))).scalar_one()
+    return _stored(ticket, clock)  # as the escalation's deadlines step left them
 
 
 async def _supervise(session: AsyncSession, plans: dict, now: datetime, settings: Settings,

@@ -97,7 +97,8 @@ CATALOGUE: tuple[EventKind, ...] = (
               ends_case=True, report=F.changed, live="cancelled"),
     EventKind("reopen", "重新打开", **_QUEUE_AGAIN, report=F.changed, live="reopened"),
     EventKind("rate", "评价", report=F.changed),
-    EventKind("escalate", "上报: one level up, by hand or by the sweep (data.auto)",
+    EventKind("escalate", "上报: one level up, by hand or by the system when the level "
+              "failed its limits (data.auto; actor system)",
               **_QUEUE_AGAIN, report=F.changed, live="escalated"),
     EventKind("request_extension", "延期申请"),
     EventKind("approve_extension", "批准延期: the resolution deadline moves",
@@ -126,10 +127,10 @@ CATALOGUE: tuple[EventKind, ...] = (
               "columns (its media_url), next to created", subscribable=False),
     EventKind("open311_update", "a resident's comment on the case, POSTed by an Open311 "
               "client (servicerequestupdates); nothing moves", subscribable=False),
-    # The sweep recomputes the deadlines of what it escalates itself (it needs them for the
-    # ticket's next check), so its kind does not ask the deadlines step to.
-    EventKind("escalated", "上报 by the sweep: its budget at the level used up",
-              report=F.changed, live="escalated"),
+    # Old timelines only: the sweep's 上报 before it became the ``escalate`` action by the
+    # system (data.auto). Reports and notifications still read it in history.
+    EventKind("escalated", "上报 by the sweep (before December 2026; now escalate, auto)",
+              report=F.changed, live="escalated", written=False),
 )
 
 BY_KIND: dict[str, EventKind] = {k.kind: k for k in CATALOGUE}

@@ -84,7 +84,7 @@ def actor_columns(actor: Actor | None) -> dict[str, Any]:
     """Who made an event; ``None`` is the system (the SLA sweep)."""
     return {"actor_user_id": actor.user_id if actor else None,
             "actor_api_key_id": actor.api_key_id if actor else None,
-            "actor_role": actor.role.value if actor else "system"}
+            "actor_role": actor.role_name if actor else "system"}
 
 
 async def record_event(

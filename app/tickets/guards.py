@@ -1,4 +1,12 @@
-"""Whether an actor holds a ``Relation`` to a ticket. Pure: the ticket row and the actor."""
+"""Whether an actor holds a ``Relation`` to a ticket, or could: pure, the ticket row and the
+actor.
+
+The two questions decide 403 against 409 (the README's rule): an actor who could never hold
+any relation an action needs — by role, or by where the ticket is (its grid, community,
+street, level, department) — is refused with 403; one who could, but not in this state or
+not yet (the workflow itself gives the part: claiming makes the assignee, a whistle summons
+a department), gets 409.
+"""
 
 from __future__ import annotations
 
@@ -74,4 +82,26 @@ def holds(relation: Relation, actor: Actor, ticket: Ticket, *,
 def may_take(transition: Transition, actor: Actor, ticket: Ticket, *,
              summoned_departments: Collection[int] = ()) -> bool:
     return any(holds(r, actor, ticket, summoned_departments=summoned_departments)
+               for r in transition.who)
+
+
+def could_hold(relation: Relation, actor: Actor, ticket: Ticket, *,
+               summoned_departments: Collection[int] = ()) -> bool:
+    """Whether the actor holds ``relation`` now, or the workflow itself can give it to them
+    with the ticket where it is: the assignee's part to whoever works its queue (by claiming
+    it), a summoned department's to any department (by a whistle)."""
+    if holds(relation, actor, ticket, summoned_departments=summoned_departments):
+        return True
+    match relation:
+        case Relation.assignee:
+            return holds(Relation.queue_holder, actor, ticket)
+        case Relation.summoned:
+            return actor.role in DEPARTMENT_ROLES
+    return False
+
+
+def may_ever_take(transition: Transition, actor: Actor, ticket: Ticket, *,
+                  summoned_departments: Collection[int] = ()) -> bool:
+    """False: 403, whatever the ticket's state. True but not ``may_take``: 409."""
+    return any(could_hold(r, actor, ticket, summoned_departments=summoned_departments)
                for r in transition.who)

@@ -116,7 +116,10 @@ class Ticket(Base):
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # on_track / warning / overdue, or paused while suspended (then no deadline is stored and
+    # ``resolve_remaining_minutes`` says how much of the resolution limit is left).
     sla_state: Mapped[str] = mapped_column(String(16), default="on_track")
+    resolve_remaining_minutes: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

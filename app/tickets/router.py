@@ -85,7 +85,8 @@ def _ticket_fields(view: TicketView, actor: Actor, system: CoordinateSystem) -> 
                        if view.attachment_ids else None),
         rework_count=t.rework_count, return_count=t.return_count, rating=t.rating,
         merged_into=t.merged_into_id, response_due_at=t.response_due_at,
-        resolve_due_at=t.resolve_due_at, sla_state=t.sla_state, version=t.version,
+        resolve_due_at=t.resolve_due_at, sla_state=t.sla_state,
+        resolve_remaining_minutes=t.resolve_remaining_minutes, version=t.version,
         created_at=t.created_at, updated_at=t.updated_at, claimed_at=t.claimed_at,
         resolved_at=t.resolved_at, closed_at=t.closed_at,
     )

@@ -134,9 +134,19 @@ class TicketOut(BaseModel):
     return_count: int
     rating: str | None
     merged_into: int | None
-    response_due_at: datetime | None
-    resolve_due_at: datetime | None
-    sla_state: str
+    response_due_at: datetime | None = Field(
+        description="when it must be signed for (claimed); null once claimed, and while paused")
+    resolve_due_at: datetime | None = Field(
+        description="when it must be resolved; null while paused (suspended): the due instant "
+                    "is unknown until the clock runs again, and is then recomputed from the "
+                    "time left")
+    sla_state: str = Field(
+        description="on_track, warning (即将超时), overdue (超时), or paused while suspended "
+                    "(挂起: the clock is stopped)", examples=["on_track"])
+    resolve_remaining_minutes: int | None = Field(
+        description="while paused: the minutes of the resolution limit left (working minutes, "
+                    "or calendar minutes for calendar-time items), negative when it was "
+                    "already overdue by that much when suspended; null otherwise")
     version: int
     created_at: datetime
     updated_at: datetime

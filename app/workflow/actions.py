@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import Actor
+from app.auth.actor import SYSTEM, Actor
 from app.auth.models import Role, User
 from app.auth.scope import ticket_scope_clause
 from app.config import Settings
@@ -29,6 +29,7 @@ from app.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    NotYourTurn,
     PreconditionFailed,
 )
 from app.matrix.models import MatrixItem
@@ -37,11 +38,11 @@ from app.sla import service as sla
 from app.tickets import repository as repo
 from app.tickets.action_context import ActionInput, Context, Effect
 from app.tickets.events import record_event
-from app.tickets.guards import may_take
+from app.tickets.guards import may_ever_take, may_take
 from app.tickets.lookups import Lookups
 from app.tickets.models import OPEN_STATUSES, Ticket
 from app.tickets.routing import route
-from app.tickets.workflow import BY_ACTION, TRANSITIONS, Need
+from app.tickets.workflow import BY_ACTION, TRANSITIONS, Need, Relation
 from app.whistle import service as whistles
 from app.workflow.claiming import claim_values
 
@@ -63,6 +64,35 @@ async def _holder_name(session: AsyncSession, user_id: int | None) -> str:
         return "someone else"
     user = await session.get(User, user_id)
     return user.display_name if user else f"user {user_id}"
+
+
+async def _check_who_and_when(ctx: Context, summoned_departments: tuple[int, ...] = ()) -> None:
+    """The README's rule. Who first: an actor who may never take this action on this ticket
+    (no relation it needs is theirs to hold) hears 403, whatever the state. Then when: the
+    wrong state is 409, and so is a part the workflow has not given them yet (not the
+    assignee: claim first; not summoned)."""
+    ticket, tr, actor = ctx.ticket, ctx.transition, ctx.actor
+    if not may_ever_take(tr, actor, ticket, summoned_departments=summoned_departments):
+        raise Forbidden(f"you may not {tr.action} this ticket (allowed: "
+                        + ", ".join(sorted(r.value for r in tr.who)) + ")")
+    if ticket.status not in tr.sources:
+        await _refuse_wrong_state(ctx)
+    if not may_take(tr, actor, ticket, summoned_departments=summoned_departments):
+        await _refuse_not_yet(ctx)
+
+
+async def _refuse_not_yet(ctx: Context) -> None:
+    ticket, action = ctx.ticket, ctx.transition.action
+    if Relation.summoned in ctx.transition.who and Relation.assignee not in ctx.transition.who:
+        raise NotYourTurn(f"your department is not summoned to ticket {ticket.id} by an open "
+                          f"whistle, so it cannot {action} it")
+    if ticket.assignee_id is None:
+        raise NotYourTurn(f"claim ticket {ticket.id} first: only its assignee may {action} it",
+                          status_now=ticket.status)
+    holder = await _holder_name(ctx.session, ticket.assignee_id)
+    raise NotYourTurn(f"ticket {ticket.id} is claimed by {holder}; only its assignee may "
+                      f"{action} it", status_now=ticket.status, holder_id=ticket.assignee_id,
+                      holder=holder)
 
 
 async def _refuse_wrong_state(ctx: Context) -> None:
@@ -118,12 +148,7 @@ async def take_action(
     transition = BY_ACTION[action]
     ticket = await load_for_action(session, actor, ticket_id)
     ctx = Context(session, actor, ticket, transition, data, now, settings, lookups)
-    # Who first, then when: a role that may never take this action hears 403, not 409.
-    if not may_take(transition, actor, ticket, summoned_departments=summoned_departments):
-        raise Forbidden(f"you may not {action} this ticket (allowed: "
-                        + ", ".join(sorted(r.value for r in transition.who)) + ")")
-    if ticket.status not in transition.sources:
-        await _refuse_wrong_state(ctx)
+    await _check_who_and_when(ctx, summoned_departments)
     if if_match is not None and if_match != ticket.version:
         raise PreconditionFailed(
             f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
@@ -132,6 +157,27 @@ async def take_action(
     if transition.effect is not None:
         await EFFECTS[transition.effect](ctx)
     return await apply(ctx)
+
+
+async def system_escalate(session: AsyncSession, ticket: Ticket, *, now: datetime,
+                          settings: Settings, reason: str) -> bool:
+    """上报 by the system (the sweep, when a level failed its limits): the ``escalate``
+    action's own effect, conditional update, event and after-event pipeline, by ``SYSTEM``.
+    No relation is checked (the system is no role); the state is. False when the ladder
+    refuses: the level above was reached once already (the unique key), or it is the
+    street's. The caller holds the ticket's row (the sweep locks its batch)."""
+    transition = BY_ACTION["escalate"]
+    # Escalation looks nothing up (no item, grid or department by code): no lookups.
+    ctx = Context(session, SYSTEM, ticket, transition, ActionInput(reason=reason), now,
+                  settings, lookups=None)  # type: ignore[arg-type]
+    if ticket.status not in transition.sources:
+        await _refuse_wrong_state(ctx)
+    try:
+        await EFFECTS[transition.effect](ctx)  # type: ignore[index]
+    except Conflict:
+        return False  # nothing was written: the ladder's unique key refused the step
+    await apply(ctx)
+    return True
 
 
 async def apply(ctx: Context) -> Ticket:
@@ -349,10 +395,7 @@ async def edit_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int,
     transition = BY_ACTION["edit"]
     ticket = await load_for_action(session, actor, ticket_id)
     ctx = Context(session, actor, ticket, transition, ActionInput(), now, settings, lookups)
-    if not may_take(transition, actor, ticket):
-        raise Forbidden("only the ticket's dispatchers or its reporting grid worker may edit it")
-    if ticket.status not in transition.sources:
-        await _refuse_wrong_state(ctx)
+    await _check_who_and_when(ctx)
     if if_match != ticket.version:
         raise PreconditionFailed(
             f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",

@@ -22,7 +22,9 @@ PostgreSQL) calls ``Pipeline.deliver`` for the rest.
 ``build_pipeline`` is the one place the order is written; ``workflow_sessions`` is the one
 function every process (``create_app``, the worker, the CLI and its seeders, the tests)
 calls for its session factory, whose sessions carry the pipeline (``session.info``) so that
-``record_event`` runs it.
+``record_event`` runs it — and the system's 上报 (``app.workflow.actions.system_escalate``),
+so that the SLA sweep, which sits below the workflow, escalates through the same action as
+a person does.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ from app.live.publish import publish_queue_event
 from app.notifications.pipeline import notify_for_event
 from app.reports.hooks import keep_report_facts
 from app.sla.hooks import deadlines_step
+from app.sla.sweep import SYSTEM_ESCALATE_KEY
 from app.tickets.events import PIPELINE_KEY, Event
 from app.webhooks.outbox import enqueue_for_event
+from app.workflow.actions import system_escalate
 
 StepRun = Callable[[AsyncSession, Event], Awaitable[None]]
 
@@ -94,5 +98,6 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
 def workflow_sessions(engine: AsyncEngine, settings: Settings) -> async_sessionmaker[AsyncSession]:
     """The session factory of a process: its sessions run ``build_pipeline(settings)``
-    after every event they write."""
-    return make_sessionmaker(engine, info={PIPELINE_KEY: build_pipeline(settings)})
+    after every event they write, and carry the system's 上报 for the sweep."""
+    return make_sessionmaker(engine, info={PIPELINE_KEY: build_pipeline(settings),
+                                           SYSTEM_ESCALATE_KEY: system_escalate})

@@ -18,12 +18,12 @@ from tests.matrix.conftest import (
     shipped_text,
 )
 
-HEADER = ",".join(COLUMNS)
+HEADER = ",".join((*COLUMNS, "response_grace", "resolve_grace"))
 # A grid-level, self-handled, working-time row (小广告) and a safety row (燃气泄漏).
 GRID_ROW = ("0210,02,非法小广告,,小广告|牛皮癣,grid,true,false,HW,CGZF,working,2h,1d,1h,4h,"
-            "true,,false")
+            "true,false,,")
 SAFETY_ROW = ("0505,05,燃气泄漏,,燃气|漏气,street,false,true,RQ,XF|PCS,calendar,15m,2h,10m,1h,"
-              "false,30m,true")
+              "false,true,30m,0")
 
 
 def parse(text: str):
@@ -50,7 +50,8 @@ def errors_of(text: str) -> list[dict]:
     ("0202", "time_basis", "lunar", "not one of working, calendar"),
     ("0202", "resolve_limit", "4x", "not a time limit"),
     ("0202", "response_limit", "0m", "not a time limit"),
-    ("0202", "escalation_limit", "soon", "not a time limit"),
+    ("0202", "response_grace", "soon", "not a time limit"),
+    ("0202", "resolve_grace", "-1h", "not a time limit"),
     ("0202", "urgent_resolve_limit", "1d", "may not be longer than resolve_limit"),
     ("0202", "response_limit", "1d", "may not be longer than resolve_limit"),
     ("0201", "handling_level", "community", "never its responsible subject"),
@@ -103,17 +104,17 @@ def test_bom_is_optional_and_booleans_accept_chinese_and_digits():
     with_bom = parse(f"\ufeff{HEADER}\r\n{GRID_ROW}\r\n")
     assert plain == with_bom
     chinese = parse(f"{HEADER}\n" + GRID_ROW.replace("true,false,HW", "是,否,HW")
-                    .replace("true,,false", "1,,0"))
+                    .replace("true,false,,", "1,0,,"))
     assert chinese == plain
     assert plain[0].self_handle_allowed and not plain[0].negative_list
 
 
 def test_limits_convert_to_minutes_by_time_basis():
     grid, safety = parse(f"{HEADER}\n{GRID_ROW}\n{SAFETY_ROW}\n")
-    assert (grid.response_minutes, grid.resolve_minutes, grid.escalation_minutes) == \
-        (120, 420, None)  # 1d = one 7-hour working day
+    assert (grid.response_minutes, grid.resolve_minutes, grid.response_grace_minutes,
+            grid.resolve_grace_minutes) == (120, 420, None, None)  # 1d = one 7-hour working day
     assert (safety.response_minutes, safety.urgent_response_minutes,
-            safety.escalation_minutes) == (15, 10, 30)
+            safety.response_grace_minutes, safety.resolve_grace_minutes) == (15, 10, 30, 0)
     assert parse(f"{HEADER}\n" + SAFETY_ROW.replace("2h,10m,1h", "2d,10m,1h"))[0] \
         .resolve_minutes == 2 * 24 * 60
     assert grid.keywords == ("小广告", "牛皮癣") and safety.co_departments == ("XF", "PCS")
@@ -150,3 +151,23 @@ def test_validation_errors_format_for_the_terminal():
 def test_a_single_problem_formats_on_one_line():
     exc = InvalidInput.at(["file"], "no such file: x.csv")
     assert format_invalid_input(exc) == "file: no such file: x.csv"
+
+
+def test_files_without_grace_columns_import_with_the_categorys_grace():
+    """A file written before the graces existed: no grace columns (blank means the
+    category's grace, 0), and its ``escalation_limit`` column read and ignored."""
+    header = ",".join(COLUMNS).replace(",auto_whistle", ",escalation_limit,auto_whistle")
+    old_grid = GRID_ROW.removesuffix(",false,,") + ",1d,false"
+    old_safety = SAFETY_ROW.removesuffix(",true,30m,0") + ",30m,true"
+    grid, safety = parse(f"{header}\n{old_grid}\n{old_safety}\n")
+    assert (grid.response_grace_minutes, grid.resolve_grace_minutes) == (None, None)
+    assert (safety.response_grace_minutes, safety.auto_whistle) == (None, True)
+    assert "escalation_limit" not in export_matrix_csv([grid]).splitlines()[0]
+
+
+@pytest.mark.parametrize(("cell", "minutes"), [("", None), ("0", 0), ("0m", 0), ("2h", 120),
+                                               ("1d", 420)])
+def test_a_grace_cell_is_blank_zero_or_a_limit_and_round_trips(cell, minutes):
+    row = parse(f"{HEADER}\n{GRID_ROW}{cell}\n")[0]  # the row's last cell: resolve_grace
+    assert row.resolve_grace_minutes == minutes
+    assert parse(export_matrix_csv([row])) == [row]

@@ -65,8 +65,8 @@ async def test_matrix_lists_every_category_with_its_items(client, headers_for, s
             item["negative_list"]) == ("street", "HW", False, False)
     assert (item["resolve_minutes"], item["resolve_limit"]) == (240, "4h")
     assert (item["urgent_response_minutes"], item["urgent_response_limit"]) == (30, "30m")
-    assert (item["escalation_minutes"], item["escalation_limit"],
-            item["escalation_is_default"]) == (420, "1d", True)
+    assert (item["response_grace_minutes"], item["resolve_grace_minutes"],
+            item["resolve_grace"], item["grace_is_default"]) == (0, 0, "0", True)
     assert isinstance(item["id"], int) and item["keywords"][0] == "垃圾"
 
 
@@ -75,12 +75,12 @@ async def test_category_filter(client, headers_for, shipped_version):
                          headers=headers_for(Role.grid_worker))
     categories = r.json()["categories"]
     assert [c["code"] for c in categories] == ["05"]
-    assert categories[0]["escalation_minutes"] == 120
+    assert categories[0]["resolve_grace_minutes"] == 0
     assert all(i["negative_list"] and i["handling_level"] == "street"
                for i in categories[0]["items"])
     gas = next(i for i in categories[0]["items"] if i["code"] == "0505")
-    assert (gas["time_basis"], gas["response_limit"], gas["escalation_limit"]) == \
-        ("calendar", "15m", "30m")
+    assert (gas["time_basis"], gas["response_limit"], gas["response_grace"]) == \
+        ("calendar", "15m", "0")
 
 
 async def test_unknown_category_is_a_422_naming_the_query_field(client, headers_for):

@@ -108,8 +108,8 @@ async def test_cache_loads_once_and_serves_snapshots(rollback_session, cache):
     current = await cache.current(s, now_monotonic=0.0)
     assert current.version_id == version.id and cache.loads == 1
     item = current.items["0202"]
-    assert (item.handling_level, item.primary_department, item.escalation_minutes,
-            item.escalation_budget_minutes) == ("street", "HW", None, 420)
+    assert (item.handling_level, item.primary_department, item.resolve_grace_minutes,
+            item.resolve_grace) == ("street", "HW", None, 0)
     assert list(current.items) == sorted(current.items)
     assert await cache.current(s, now_monotonic=1.0) is current
     assert await cache.current(s, now_monotonic=100.0) is current  # checked: still newest

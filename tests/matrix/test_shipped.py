@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 
-from app.matrix.categories import CATEGORIES, CATEGORY_BY_CODE, escalation_minutes
+from app.matrix.categories import CATEGORIES, CATEGORY_BY_CODE, resolve_grace, response_grace
 from app.matrix.csvio import export_matrix_csv
 from tests.matrix.conftest import DEPARTMENT_CODES, shipped_rows, shipped_text
 
 
-def test_seven_categories_with_their_names_and_budgets():
+def test_seven_categories_with_their_names_and_no_grace():
     assert [(c.code, c.name) for c in CATEGORIES] == [
         ("01", "党群建设"), ("02", "市容环境"), ("03", "市场监管"), ("04", "群防群控"),
         ("05", "安全生产"), ("06", "为民服务"), ("07", "为企服务")]
-    assert CATEGORY_BY_CODE["02"].escalation_minutes == 420
-    assert CATEGORY_BY_CODE["05"].escalation_minutes < CATEGORY_BY_CODE["04"].escalation_minutes \
-        < 420
+    # The ladder moves the moment a level fails its limit.
+    assert all(c.response_grace_minutes == c.resolve_grace_minutes == 0 for c in CATEGORIES)
 
 
 def test_shipped_file_is_excel_utf8_with_bom_and_loads():
@@ -54,7 +53,7 @@ def test_every_item_names_known_departments_and_ordered_limits():
         assert set(row.co_departments) <= DEPARTMENT_CODES, row.code
         assert row.urgent_response_minutes <= row.response_minutes <= row.resolve_minutes
         assert row.urgent_resolve_minutes <= row.resolve_minutes
-        assert escalation_minutes(row) > 0
+        assert response_grace(row) >= 0 and resolve_grace(row) >= 0
 
 
 def test_emergencies_run_on_calendar_time():

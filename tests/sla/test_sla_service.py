@@ -23,25 +23,50 @@ class Item:
     resolve_minutes: int = 420
     urgent_response_minutes: int = 30
     urgent_resolve_minutes: int = 60
-    escalation_minutes: int | None = None
+    response_grace_minutes: int | None = None
+    resolve_grace_minutes: int | None = None
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
 
 
-def test_a_new_grid_ticket_gets_response_resolve_and_escalation_deadlines():
+def test_a_new_grid_ticket_climbs_when_it_fails_a_limit_and_not_before():
     d = initial_deadlines(item=Item(), urgency="normal", level="grid", status="dispatched",
                           now=MONDAY_10, cal=CAL, warning_share=0.8)
     assert (d.response_due_at, d.response_warn_at) == (at(23, 12), at(23, 11, 36))
-    assert d.resolve_due_at == at(24, 10) and d.escalate_due_at == at(24, 10)  # category: 1 day
+    # Unclaimed at the response deadline, unresolved at the resolution deadline (grace 0).
+    assert (d.response_escalate_at, d.resolve_due_at, d.escalate_due_at) == \
+        (at(23, 12), at(24, 10), at(24, 10))
     assert d.next_check() == at(23, 11, 36)
     assert d.ticket_values(MONDAY_10)["sla_state"] == "on_track"
+    assert d.ladder_failure(at(23, 11, 59)) is None
+    assert d.ladder_failure(at(23, 12)) == "response"
 
 
-def test_urgent_limits_and_an_item_budget_override_the_defaults():
+def test_a_claimed_ticket_climbs_only_past_its_resolution_limit_at_the_level():
+    inputs = ClockInputs(created_at=MONDAY_10, status="in_progress", level="community",
+                         urgency="normal", response_started_at=None,
+                         level_entered_at=at(23, 15))  # escalated from the grid at 15:00
+    d = compute(inputs, item=Item(), cal=CAL, warning_share=0.8)
+    assert d.response_escalate_at is None and d.resolve_due_at == at(24, 10)
+    assert d.escalate_due_at == at(24, 15)  # the level's own resolution limit
+    assert d.ladder_failure(at(24, 14, 59)) is None and d.ladder_failure(at(24, 15)) == "resolve"
+
+
+def test_graces_of_the_item_delay_the_climb():
+    item = Item(response_grace_minutes=30, resolve_grace_minutes=60)
+    d = initial_deadlines(item=item, urgency="normal", level="grid", status="dispatched",
+                          now=MONDAY_10, cal=CAL, warning_share=0.8)
+    assert (d.response_due_at, d.response_escalate_at) == (at(23, 12), at(23, 14, 30))
+    assert (d.resolve_due_at, d.escalate_due_at) == (at(24, 10), at(24, 11))
+    assert d.next_check(after=at(23, 12)) == at(23, 14, 30)  # the sweep wakes for it
+
+
+def test_urgent_limits_and_item_graces_override_the_defaults():
     assert limits_for(Item(), "urgent").resolve == 60
-    assert limits_for(Item(escalation_minutes=30), "normal").escalation == 30
+    assert limits_for(Item(), "normal").resolve_grace == 0  # the category's
+    assert limits_for(Item(resolve_grace_minutes=30), "normal").resolve_grace == 30
 
 
 def test_street_level_has_no_escalation_budget_and_calendar_time_counts_nights():

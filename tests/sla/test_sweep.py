@@ -18,7 +18,7 @@ from tests.sla.support import grid_item_of, item_policy, post, street_item_of, s
 
 pytestmark = pytest.mark.usefixtures("reference")
 
-SWEEP_KINDS = ("sla_warning", "sla_overdue", "escalated", "supervised", "whistle_blown",
+SWEEP_KINDS = ("sla_warning", "sla_overdue", "escalate", "supervised", "whistle_blown",
                "report_in_missed")
 
 
@@ -89,12 +89,12 @@ async def test_concurrent_sweeps_raise_everything_exactly_once(client, token_for
     events = await _events(sessions, ids)
     assert all(count == 1 for count in events.values()), events
     kinds = Counter(kind for _, kind, _ in events)
-    assert kinds["escalated"] == 2 * len(grid_ids)  # grid → community → street, once each
+    assert kinds["escalate"] == 2 * len(grid_ids)  # grid → community → street, once each
     assert kinds["whistle_blown"] == len(street_ids)
     assert kinds["supervised"] == len(ids)
     assert kinds["report_in_missed"] == len(street_ids)
     # (The reports may count other tests' tickets as well: the database is shared.)
-    assert sum(r.escalations for r in reports) >= kinds["escalated"]
+    assert sum(r.escalations for r in reports) >= kinds["escalate"]
     assert sum(r.whistles for r in reports) >= kinds["whistle_blown"]
     async with sessions() as s:
         alerts = (await s.execute(select(func.count()).select_from(SlaAlert)
@@ -102,4 +102,4 @@ async def test_concurrent_sweeps_raise_everything_exactly_once(client, token_for
         steps = (await s.execute(select(func.count()).select_from(Escalation)
                                  .where(Escalation.ticket_id.in_(ids)))).scalar_one()
     assert alerts == kinds["sla_warning"] + kinds["sla_overdue"] + kinds["supervised"]
-    assert steps == kinds["escalated"]
+    assert steps == kinds["escalate"]

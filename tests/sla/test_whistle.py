@@ -45,8 +45,10 @@ async def test_report_in_on_time_late_and_by_strangers(client, token_for, clock,
                                                        street_ticket):
     tid = street_ticket["id"]
     await act(client, token_for, "sd", tid, "whistle", {"departments": ["HW"], "minutes": 30})
-    # CGZF holds the ticket but was not summoned: it sees the ticket, may not report in.
-    await act(client, token_for, "cgzf_staff", tid, "report-in", expect=403)
+    # CGZF holds the ticket but was not summoned: it sees the ticket, may not report in —
+    # not now (409: a department's part in a whistle comes with being summoned).
+    refused = await act(client, token_for, "cgzf_staff", tid, "report-in", expect=409)
+    assert "not summoned" in refused["detail"]
     clock.advance(timedelta(minutes=45))
     late = await act(client, token_for, "hw_lead", tid, "report-in")
     assert late["id"] == tid
