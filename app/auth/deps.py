@@ -19,6 +19,7 @@ from app.auth.sessions import CredentialsRejected
 from app.auth.tokens import decode_access_token
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated
+from app.messages import M
 from app.observability.requests import note_actor
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -49,7 +50,7 @@ async def current_actor(
         return actor
     if api_key:
         return await authenticate_api_key(session=session, raw=api_key, now=clock.now())
-    raise NotAuthenticated("send a Bearer access token or an X-API-Key header")
+    raise NotAuthenticated(M("error.credentials_missing"))
 
 
 async def _noted_actor(request: Request,
@@ -66,8 +67,8 @@ def require_roles(*roles: Role):
 
     async def _check(actor: CurrentActor) -> Actor:
         if actor.role not in allowed:
-            raise Forbidden(f"role {actor.role.value} may not do this; allowed: "
-                            + ", ".join(sorted(r.value for r in allowed)))
+            raise Forbidden(M("error.role_forbidden", role=actor.role.value,
+                              allowed=", ".join(sorted(r.value for r in allowed))))
         return actor
 
     return Depends(_check)

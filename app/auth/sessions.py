@@ -39,9 +39,8 @@ from app.auth.passwords import (
 from app.auth.tokens import encode_access_token, new_secret_token, sha256_hex
 from app.config import Settings
 from app.errors import NotAuthenticated, TooManyRequests
+from app.messages import M
 from app.sla.dialect import is_postgres
-
-BAD_CREDENTIALS = "invalid username or password"
 
 
 class CredentialsRejected(NotAuthenticated):
@@ -87,7 +86,7 @@ async def login(*, session: AsyncSession, username: str, password: str, client_a
         await _reject(session, username=username, client_addr=client_addr, now=now)
     if not user.is_active:
         # Only someone holding the right password learns that the account is disabled.
-        raise NotAuthenticated("this account is disabled")
+        raise NotAuthenticated(M("error.account_disabled"))
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password_in_thread(password)
     await repo.clear_failures(session, username, client_addr)
@@ -122,8 +121,8 @@ async def _check_throttle(session: AsyncSession, *, username: str, client_addr: 
              if len(times) >= limit]
     if waits:
         retry_after = max(waits)
-        raise TooManyRequests(f"too many failed logins for this account; retry in "
-                              f"{retry_after} s", retry_after=retry_after)
+        raise TooManyRequests(M("error.too_many_logins", seconds=retry_after),
+                              retry_after=retry_after)
 
 
 def _seconds_until_below_limit(times: list[datetime], limit: int, window: timedelta,
@@ -138,7 +137,7 @@ async def _reject(session: AsyncSession, *, username: str, client_addr: str,
                   now: datetime) -> None:
     session.add(LoginFailure(username=username, client_addr=client_addr, created_at=now))
     await session.flush()
-    raise CredentialsRejected(BAD_CREDENTIALS)
+    raise CredentialsRejected(M("error.bad_credentials"))
 
 
 # --- refresh tokens ---------------------------------------------------------------------
@@ -181,7 +180,7 @@ async def refresh(*, session: AsyncSession, refresh_token: str, now: datetime,
         raise CredentialsRejected("refresh token already used or revoked; sign in again")
     user = await repo.user_by_id(session, row.user_id)
     if user is None or not user.is_active:
-        raise NotAuthenticated("this account is disabled")
+        raise NotAuthenticated(M("error.account_disabled"))
     signed_in_at = await repo.family_started_at(session, row.family)
     return await _issue(session, user=user, family=row.family, signed_in_at=signed_in_at,
                         now=now, settings=settings)

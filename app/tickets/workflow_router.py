@@ -11,6 +11,7 @@ from app.auth.models import Role
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, NotFound, PreconditionRequired, problem_responses
 from app.ids import IdPath
+from app.messages import M
 from app.tickets import action_schemas as body
 from app.tickets import service
 from app.tickets.action_context import ActionInput
@@ -150,8 +151,7 @@ async def edit_ticket(ticket_id: IdPath, payload: body.EditBody, response: Respo
                       settings: SettingsDep, lookups: LookupsDep,
                       if_match: IfMatch = None) -> TicketOut:
     if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag you read, so that a stale "
-                                   "edit cannot overwrite someone else's change")
+        raise PreconditionRequired(M("error.if_match_required"))
     ticket = await actions.edit_ticket(
         session=session, actor=actor, ticket_id=ticket_id,
         changes=payload.model_dump(exclude_none=True),
