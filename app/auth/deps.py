@@ -18,7 +18,7 @@ from app.auth.revocations import EndedSessions
 from app.auth.sessions import CredentialsRejected
 from app.auth.tokens import decode_access_token
 from app.deps import ClockDep, SessionDep, SettingsDep
-from app.errors import Forbidden, NotAuthenticated
+from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from app.messages import M
 from app.observability.requests import note_actor
 
@@ -44,6 +44,26 @@ async def current_actor(
     *,
     ended_sessions: EndedSessionsDep,
 ) -> Actor:
+    """The caller; a user signed in with an initial password may do nothing but change it
+    (403 ``password-change-required``)."""
+    actor = await actor_before_password_change(settings, clock, session, token, api_key,
+                                               ended_sessions=ended_sessions)
+    if actor.must_change_password:
+        raise PasswordChangeRequired(M("error.password_change_required"))
+    return actor
+
+
+async def actor_before_password_change(
+    settings: SettingsDep,
+    clock: ClockDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
+    api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    *,
+    ended_sessions: EndedSessionsDep,
+) -> Actor:
+    """The caller, even one who must change an initial password first: only for changing
+    it and for ``/auth/me``."""
     if token:
         actor = decode_access_token(token, secret=settings.secret_key, now=clock.now())
         await ended_sessions.check(actor, session=session, now=clock.now())
@@ -60,6 +80,7 @@ async def _noted_actor(request: Request,
 
 
 CurrentActor = Annotated[Actor, Depends(_noted_actor)]
+PendingPasswordActor = Annotated[Actor, Depends(actor_before_password_change)]
 
 
 def require_roles(*roles: Role):

@@ -25,6 +25,16 @@ class TokenOut(BaseModel):
     refresh_token: str = Field(description="opaque; trade it at /auth/refresh, once")
     refresh_expires_in: int = Field(description="seconds until the refresh token expires")
     role: Role
+    must_change_password: bool = Field(
+        False, description="signed in with an initial password: these tokens allow only "
+        "POST /auth/password (and GET /auth/me) until it is changed")
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class RefreshIn(BaseModel):
@@ -48,6 +58,8 @@ class MeOut(BaseModel):
     name: str = Field(description="display name of the user, or the API key's name")
     role: Role
     scope: ScopeOut
+    must_change_password: bool = Field(False, description="true until an initial password "
+                                       "is changed (POST /auth/password)")
 
 
 class UserCreate(BaseModel):
@@ -86,6 +98,21 @@ class UserOut(ScopeOut):
     role: Role
     is_active: bool
     created_at: datetime
+    phone: str | None = None
+    must_change_password: bool = False
+
+
+class ImportedUserOut(BaseModel):
+    id: int
+    username: str
+    name: str
+    role: Role
+    initial_password: str = Field(description="shown only now; must be changed at first login")
+
+
+class UserImportOut(BaseModel):
+    count: int
+    users: list[ImportedUserOut]
 
 
 class UserPage(BaseModel):

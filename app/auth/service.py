@@ -30,7 +30,7 @@ from app.auth import repository as repo
 from app.auth.actor import Actor
 from app.auth.apikeys import generate_api_key
 from app.auth.models import ApiKey, Role, User
-from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password_in_thread
+from app.auth.passwords import check_password, hash_password_in_thread
 from app.auth.revocations import note_ended
 
 # The sign-in half of this service (who a user acts as, login, refresh, logout) lives in
@@ -39,6 +39,7 @@ from app.auth.sessions import (  # noqa: F401
     CredentialsRejected,
     TokenPair,
     actor_for_user,
+    change_password,
     login,
     logout,
     refresh,
@@ -100,20 +101,11 @@ def parse_role(role: str | Role) -> Role:
                               + ", ".join(r.value for r in USER_ROLES)) from None
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput.at(["body", "password"],
-                              f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput.at(["body", "password"],
-                              f"a password has at most {MAX_PASSWORD_LENGTH} characters")
-
-
 def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def _check_username(username: str) -> str:
+def check_username(username: str) -> str:
     name = normalise_username(username)
     if not USERNAME_PATTERN.match(name):
         raise InvalidInput.at(["body", "username"], "2–64 characters: lower-case letters, digits, "
@@ -121,7 +113,7 @@ def _check_username(username: str) -> str:
     return name
 
 
-def _check_display_name(display_name: str | None) -> str:
+def check_display_name(display_name: str | None) -> str:
     name = (display_name or "").strip()
     if not name or len(name) > 100:
         raise InvalidInput.at(["body", "display_name"], "1–100 characters")
@@ -195,8 +187,13 @@ async def _node_id(session: AsyncSession, code: str | None, level: str | None, r
 async def create_user(*, session: AsyncSession, username: str, password: str, role: str | Role,
                       display_name: str | None = None, scope_code: str | None = None,
                       grid_codes: Sequence[str] = (), department_code: str | None = None,
-                      now: datetime | None = None) -> User:
-    name = _check_username(username)
+                      now: datetime | None = None, phone: str | None = None,
+                      must_change_password: bool = False,
+                      password_hash: str | None = None) -> User:
+    """Create a user; ``must_change_password`` makes ``password`` an initial one (its
+    tokens allow only changing it). ``password_hash``, when given, is ``password`` already
+    hashed (a bulk import hashes its passwords side by side)."""
+    name = check_username(username)
     check_password(password)
     parsed = parse_role(role)
     scope = await resolve_scope(session=session, role=parsed, scope_code=scope_code,
@@ -204,10 +201,11 @@ async def create_user(*, session: AsyncSession, username: str, password: str, ro
     if await repo.user_by_username(session, name) is not None:
         raise Conflict(f"username {name!r} is taken",
                        errors=[{"loc": ["body", "username"], "msg": "taken", "type": "conflict"}])
-    user = User(username=name, display_name=_check_display_name(display_name or name),
-                password_hash=await hash_password_in_thread(password), role=parsed.value,
-                jurisdiction_id=scope.jurisdiction_id, department_id=scope.department_id,
-                is_active=True, created_at=now or utc_now())
+    user = User(username=name, display_name=check_display_name(display_name or name),
+                password_hash=password_hash or await hash_password_in_thread(password),
+                role=parsed.value, jurisdiction_id=scope.jurisdiction_id,
+                department_id=scope.department_id, is_active=True, created_at=now or utc_now(),
+                phone=phone, must_change_password=must_change_password)
     session.add(user)
     await session.flush()
     await repo.replace_grids(session, user.id, scope.grid_ids)
@@ -241,7 +239,7 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
     user = await get_user(session=session, user_id=user_id)
     ends_sessions = False
     if display_name is not UNSET:
-        user.display_name = _check_display_name(display_name)
+        user.display_name = check_display_name(display_name)
     if password is not UNSET:
         check_password(password or "")
         user.password_hash = await hash_password_in_thread(password)
