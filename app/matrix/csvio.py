@@ -5,6 +5,10 @@ as ``{"loc": ["row", <data row, 1-based>, <column>], "msg": ...}`` (header probl
 ``["header", <column>]``), so an editor can fix a whole file in one pass.
 ``export_matrix_csv`` writes the same format back; export → import round-trips exactly.
 
+The header may name the columns in English (``code``, ``handling_level`` …) or in Chinese
+(``事项编码``, ``办理层级`` …, ``HEADERS_ZH``), or mix them; the export writes either
+(``headers="zh"``). Error locations always use the English column names.
+
 Limits are written ``30m``, ``4h`` or ``2d``; a day is one 7-hour working day when the
 item's time basis is ``working`` and 24 hours when it is ``calendar``.
 """
@@ -30,6 +34,16 @@ COLUMNS: tuple[str, ...] = (
 )
 # Columns a file may leave out (files written before they existed still import).
 OPTIONAL_COLUMNS: tuple[str, ...] = ("synonyms",)
+HEADERS_ZH: dict[str, str] = {
+    "code": "事项编码", "category": "类别", "name": "事项名称", "description": "说明",
+    "keywords": "关键词", "handling_level": "办理层级", "self_handle": "网格自处",
+    "negative_list": "负面清单", "primary_department": "主责部门",
+    "co_departments": "协办部门", "time_basis": "计时方式", "response_limit": "响应时限",
+    "resolve_limit": "办结时限", "urgent_response_limit": "紧急响应时限",
+    "urgent_resolve_limit": "紧急办结时限", "photo_required": "须附照片",
+    "escalation_limit": "升级时限", "auto_whistle": "自动吹哨", "synonyms": "同义词",
+}
+COLUMN_OF_HEADER: dict[str, str] = {zh: en for en, zh in HEADERS_ZH.items()}
 HANDLING_LEVELS = ("grid", "community", "street")
 TIME_BASES = ("working", "calendar")
 SAFETY_CATEGORY = "05"  # 安全生产: every item is on the negative list
@@ -96,7 +110,8 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
     if records and isinstance(records[0][1], str):
         problems.add(["header"], f"the header {records[0][1]}")
         raise _invalid(problems)
-    header = [h.strip() for h in records[0][1]] if records else []
+    header = ([COLUMN_OF_HEADER.get(h.strip(), h.strip()) for h in records[0][1]]
+              if records else [])
     if not _header_ok(header, problems):
         raise _invalid(problems)
     rows: list[ItemRow] = []
@@ -281,11 +296,13 @@ def format_limit(minutes: int, basis: str) -> str:
     return f"{minutes}m"
 
 
-def export_matrix_csv(items: Iterable[Any]) -> str:
-    """Items (``ItemRow`` or ``MatrixItem``) → the CSV text, with a BOM for Excel."""
+def export_matrix_csv(items: Iterable[Any], *, headers: str = "en") -> str:
+    """Items (``ItemRow`` or ``MatrixItem``) → the CSV text, with a BOM for Excel; the
+    header in English or (``headers="zh"``) Chinese."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS + OPTIONAL_COLUMNS)
+    names = COLUMNS + OPTIONAL_COLUMNS
+    writer.writerow([HEADERS_ZH.get(n, n) for n in names] if headers == "zh" else names)
     for item in items:
         writer.writerow(_cells(item))
     return BOM + out.getvalue()

@@ -3,7 +3,7 @@ list versions."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Response, UploadFile, status
 
@@ -116,7 +116,11 @@ async def export_matrix(
     session: SessionDep,
     version: Annotated[Id | None, Query(description="a version id; default the current")]
     = None,
+    headers: Annotated[Literal["en", "zh"], Query(
+        description="column headers: en (code, name …) or zh (事项编码, 事项名称 …); the "
+        "import reads either")] = "en",
 ) -> Response:
-    found, text = await service.export_version(session=session, version_id=version)
+    found, text = await service.export_version(session=session, version_id=version,
+                                               headers=headers)
     return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="matrix-v{found.id}.csv"'})

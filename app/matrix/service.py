@@ -57,8 +57,10 @@ async def list_versions(*, session: AsyncSession) -> list[MatrixVersion]:
 
 
 async def export_version(*, session: AsyncSession,
-                         version_id: int | None = None) -> tuple[MatrixVersion, str]:
-    """A version (default: the current one) as CSV text that imports back unchanged."""
+                         version_id: int | None = None,
+                         headers: str = "en") -> tuple[MatrixVersion, str]:
+    """A version (default: the current one) as CSV text that imports back unchanged, its
+    header in English or (``headers="zh"``) Chinese."""
     if version_id is None:
         version = await repo.newest_version(session)
         if version is None:
@@ -67,4 +69,4 @@ async def export_version(*, session: AsyncSession,
         version = await session.get(MatrixVersion, version_id)
         if version is None:
             raise NotFound(f"no matrix version {version_id}")
-    return version, export_matrix_csv(await repo.items_of(session, version.id))
+    return version, export_matrix_csv(await repo.items_of(session, version.id), headers=headers)

@@ -150,3 +150,25 @@ def test_validation_errors_format_for_the_terminal():
 def test_a_single_problem_formats_on_one_line():
     exc = InvalidInput.at(["file"], "no such file: x.csv")
     assert format_invalid_input(exc) == "file: no such file: x.csv"
+
+
+def test_chinese_headers_export_and_import_back():
+    from app.matrix.csvio import HEADERS_ZH
+
+    rows = shipped_rows()
+    text = export_matrix_csv(rows, headers="zh")
+    header = text.removeprefix("\ufeff").splitlines()[0].split(",")
+    assert header[:3] == ["事项编码", "类别", "事项名称"]
+    assert header == [HEADERS_ZH[c] for c in (*COLUMNS, "synonyms")]
+    assert parse(text) == rows
+
+
+def test_a_header_may_mix_chinese_and_english_and_errors_name_english_columns():
+    zh_header = HEADER.replace("code,", "事项编码,", 1).replace("handling_level", "办理层级")
+    assert parse(f"{zh_header}\n{GRID_ROW}\n") == parse(f"{HEADER}\n{GRID_ROW}\n")
+    bad = GRID_ROW.replace(",grid,", ",nowhere,")
+    errors = errors_of(f"{zh_header}\n{bad}\n")
+    assert errors[0]["loc"] == ["row", 1, "handling_level"]
+    errors = errors_of(zh_header.replace("办理层级", "办理级别") + f"\n{GRID_ROW}\n")
+    assert {"loc": ["header", "handling_level"], "msg": "missing column handling_level",
+            "type": "missing"} in errors
