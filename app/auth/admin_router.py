@@ -109,7 +109,8 @@ async def create_user(body: UserCreate, admin: Admin, session: SessionDep,
     user = await service.create_user(
         session=session, username=body.username, password=body.password, role=body.role,
         display_name=body.display_name, scope_code=body.scope_code, grid_codes=body.grid_codes,
-        department_code=body.department_code, now=clock.now())
+        department_code=body.department_code, now=clock.now(), phone=body.phone,
+        must_change_password=body.must_change_password)
     return _user_out((await service.describe_users(session=session, users=[user]))[0])
 
 

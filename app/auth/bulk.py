@@ -62,12 +62,11 @@ ROLE_NAMES = {"网格员": Role.grid_worker, "社区调度": Role.community_disp
               "督查": Role.supervisor, "督办": Role.supervisor,
               "部门工作人员": Role.department_staff, "部门负责人": Role.department_lead,
               "管理员": Role.admin}
-PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 SEPARATORS = re.compile(r"[;；,，、\s]+")
 # The service's field names → the file's column.
 _COLUMN_OF_FIELD = {"username": "username", "display_name": "name", "role": "role",
                     "scope_code": "scope", "grid_codes": "scope", "department_code": "scope",
-                    "password": "password"}
+                    "phone": "phone"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +213,10 @@ async def _row_errors(session: AsyncSession, row: Row, first_row: dict[str, int]
         service.check_display_name(row.name)
     except InvalidInput as exc:
         collect(exc, "name")
-    if row.phone and not PHONE.match(row.phone):
-        errors.append(_error(row.number, "phone", "a mainland mobile (11 digits, 1…) or a "
-                             "landline (0…, 10–12 digits)"))
+    try:
+        service.check_phone(row.phone)
+    except InvalidInput as exc:
+        collect(exc, "phone")
     try:
         role = _role(row.role)
     except InvalidInput as exc:

@@ -13,6 +13,9 @@ from app.auth.models import Role
 from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 NEXT_CURSOR = "pass as ?cursor= for the next page; null at the end"
+PHONE_DOC = "a mainland mobile (11 digits) or a landline (0…)"
+INITIAL_DOC = ("the password is an initial one: the user must change it at first login "
+               "(POST /auth/password) before anything else")
 
 # The roles a user may hold: integration clients authenticate with API keys instead.
 UserRole = StrEnum("UserRole", {r.name: r.value for r in Role if r is not Role.integration})
@@ -73,6 +76,8 @@ class UserCreate(BaseModel):
                                    "street_dispatcher: a street; supervisor: any node")
     grid_codes: list[str] = Field(default_factory=list, description="grid_worker: its grids")
     department_code: str | None = Field(None, description="department_staff/lead")
+    phone: str | None = Field(None, max_length=32, description=PHONE_DOC)
+    must_change_password: bool = Field(False, description=INITIAL_DOC)
 
 
 class UserUpdate(BaseModel):
@@ -89,6 +94,9 @@ class UserUpdate(BaseModel):
     scope_code: str | None = None
     grid_codes: list[str] | None = None
     department_code: str | None = None
+    phone: str | None = Field(None, max_length=32, description=PHONE_DOC + "; null clears it")
+    must_change_password: bool | None = Field(None, description=INITIAL_DOC + " (true ends "
+                                              "the user's sessions)")
 
 
 class UserOut(ScopeOut):

@@ -113,6 +113,18 @@ def check_username(username: str) -> str:
     return name
 
 
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def check_phone(phone: str | None, *, loc: tuple[str | int, ...] = ("body", "phone")
+                ) -> str | None:
+    value = (phone or "").strip()
+    if value and not PHONE_PATTERN.match(value):
+        raise InvalidInput.at(list(loc), "a mainland mobile (11 digits, 1…) or a landline "
+                              "(0…, 10–12 digits)")
+    return value or None
+
+
 def check_display_name(display_name: str | None) -> str:
     name = (display_name or "").strip()
     if not name or len(name) > 100:
@@ -205,7 +217,7 @@ async def create_user(*, session: AsyncSession, username: str, password: str, ro
                 password_hash=password_hash or await hash_password_in_thread(password),
                 role=parsed.value, jurisdiction_id=scope.jurisdiction_id,
                 department_id=scope.department_id, is_active=True, created_at=now or utc_now(),
-                phone=phone, must_change_password=must_change_password)
+                phone=check_phone(phone), must_change_password=must_change_password)
     session.add(user)
     await session.flush()
     await repo.replace_grids(session, user.id, scope.grid_ids)
@@ -230,7 +242,8 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
                       acting_user_id: int | None = None, display_name: Any = UNSET,
                       password: Any = UNSET, is_active: Any = UNSET, role: Any = UNSET,
                       scope_code: Any = UNSET, grid_codes: Any = UNSET,
-                      department_code: Any = UNSET) -> User:
+                      department_code: Any = UNSET, phone: Any = UNSET,
+                      must_change_password: Any = UNSET) -> User:
     """Change what was given (UNSET: leave as is). Scope fields are checked as a whole
     against the resulting role: fields not sent keep their value if the role stays, and are
     cleared if it changes. Any change to who the user is or what they may do (password,
@@ -240,6 +253,13 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
     ends_sessions = False
     if display_name is not UNSET:
         user.display_name = check_display_name(display_name)
+    if phone is not UNSET:
+        user.phone = check_phone(phone)
+    if must_change_password is not UNSET:
+        if must_change_password is None:
+            raise InvalidInput.at(["body", "must_change_password"], "true or false")
+        ends_sessions |= bool(must_change_password) and not user.must_change_password
+        user.must_change_password = bool(must_change_password)
     if password is not UNSET:
         check_password(password or "")
         user.password_hash = await hash_password_in_thread(password)

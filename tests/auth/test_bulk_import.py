@@ -190,3 +190,30 @@ def test_cli_import_prints_initial_passwords_or_every_bad_row(cli, tree, tmp_pat
     r = cli("users", "import", str(bad))
     assert r.exit_code == 1
     assert "row 2, scope" in r.output and "row 3, username" in r.output
+
+
+async def test_an_admin_can_give_an_initial_password_and_a_phone(client, admin_headers, tree):
+    name = unique("adm")
+    r = await client.post("/api/v1/admin/users", headers=admin_headers, json={
+        "username": name, "password": "first password", "role": "grid_worker",
+        "grid_codes": [tree.grid_a1.code], "phone": "13700001234",
+        "must_change_password": True})
+    assert r.status_code == 201, r.text
+    assert r.json()["must_change_password"] is True and r.json()["phone"] == "13700001234"
+    login = await client.post("/api/v1/auth/token",
+                              data={"username": name, "password": "first password"})
+    assert login.json()["must_change_password"] is True
+    user_id = r.json()["id"]
+    r = await client.patch(f"/api/v1/admin/users/{user_id}", headers=admin_headers,
+                           json={"phone": "12345"})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "phone"]
+    r = await client.patch(f"/api/v1/admin/users/{user_id}", headers=admin_headers,
+                           json={"must_change_password": False, "phone": None})
+    assert r.json()["must_change_password"] is False and r.json()["phone"] is None
+    # a password reset with the flag makes the next login an initial one again
+    r = await client.patch(f"/api/v1/admin/users/{user_id}", headers=admin_headers,
+                           json={"password": "reset password", "must_change_password": True})
+    assert r.status_code == 200
+    login = await client.post("/api/v1/auth/token",
+                              data={"username": name, "password": "reset password"})
+    assert login.json()["must_change_password"] is True

@@ -108,3 +108,12 @@ async def test_routing_reason_in_chinese(client, token_for):
     assert r.json()["routing_reason"].startswith("item 0202 is handled")
     r = await client.get(f"/api/v1/tickets/{r.json()['id']}", headers=_with(token_for("gw01"), ZH))
     assert r.json()["routing_reason"] == zh_reason
+
+
+async def test_an_action_answers_the_routing_reason_in_chinese(client, token_for):
+    r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+        "grid": "BH01-01", "item": "0202", "description": "井盖缺失"})
+    r = await client.post(f"/api/v1/tickets/{r.json()['id']}/note", json={"result": "已联系"},
+                          headers=_with(token_for("cd01"), ZH))
+    assert r.status_code == 200, r.text
+    assert r.json()["routing_reason"].startswith("事项 0202")
