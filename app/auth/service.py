@@ -47,6 +47,7 @@ from app.auth.sessions import (  # noqa: F401
 from app.db import utc_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jurisdiction.models import Level
+from app.messages import M
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 USER_ROLES = tuple(r for r in Role if r is not Role.integration)
@@ -228,7 +229,7 @@ async def create_user(*, session: AsyncSession, username: str, password: str, ro
 async def get_user(*, session: AsyncSession, user_id: int) -> User:
     user = await repo.user_by_id(session, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(M("error.no_user", id=user_id))
     return user
 
 
@@ -362,7 +363,7 @@ async def revoke_api_key(*, session: AsyncSession, key_id: int, now: datetime) -
     """Revoke a key (idempotent: the first revocation time is kept)."""
     key = await session.get(ApiKey, key_id)
     if key is None:
-        raise NotFound(f"no API key {key_id}")
+        raise NotFound(M("error.no_api_key", id=key_id))
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()

@@ -39,7 +39,7 @@ from app.auth.passwords import (
 )
 from app.auth.tokens import encode_access_token, new_secret_token, sha256_hex
 from app.config import Settings
-from app.errors import InvalidInput, NotAuthenticated, TooManyRequests
+from app.errors import Forbidden, InvalidInput, NotAuthenticated, TooManyRequests
 from app.messages import M
 from app.sla.dialect import is_postgres
 
@@ -174,7 +174,9 @@ async def change_password(*, session: AsyncSession, actor: Actor, current_passwo
     """The user's own password change (the only thing an initial password's tokens allow):
     the current password is checked, every other login of the user ends, and the answer is
     a new login without the flag."""
-    user = await repo.user_by_id(session, actor.id) if actor.kind == "user" else None
+    if actor.kind != "user":
+        raise Forbidden(M("error.api_key_no_password"))
+    user = await repo.user_by_id(session, actor.id)
     if user is None or not user.is_active:
         raise NotAuthenticated(M("error.account_disabled"))
     if not await verify_password_in_thread(user.password_hash, current_password):

@@ -22,6 +22,7 @@ from app.matrix.schemas import (
     MatrixVersionOut,
     MatrixVersionSummary,
 )
+from app.messages import M
 
 router = APIRouter(prefix="/matrix", tags=["matrix"])
 
@@ -31,7 +32,7 @@ MAX_CSV_BYTES = 2 * 1024 * 1024  # the shipped 130-item file is ~30 KB
 async def _current(cache: MatrixCacheDep, session: SessionDep) -> CurrentMatrix:
     current = await cache.current(session)
     if current is None:
-        raise NotFound("no matrix has been imported yet")
+        raise NotFound(M("error.no_matrix"))
     return current
 
 
@@ -68,7 +69,7 @@ async def get_matrix_item(code: str, actor: CurrentActor, session: SessionDep,
                           cache: MatrixCacheDep) -> MatrixItemOut:
     item = (await _current(cache, session)).items.get(code)
     if item is None:
-        raise NotFound(f"no item {code!r} in the current matrix")
+        raise NotFound(M("error.no_item", code=code))
     return MatrixItemOut.of(item)
 
 

@@ -14,6 +14,7 @@ from app.matrix import repository as repo
 from app.matrix.cache import CurrentMatrix, ItemSnapshot, MatrixCache, matrix_cache
 from app.matrix.csvio import export_matrix_csv, parse_matrix_csv
 from app.matrix.models import MatrixItem, MatrixVersion
+from app.messages import M
 
 __all__ = [
     "CurrentMatrix", "ItemSnapshot", "MatrixCache", "current_version", "export_version",
@@ -64,9 +65,9 @@ async def export_version(*, session: AsyncSession,
     if version_id is None:
         version = await repo.newest_version(session)
         if version is None:
-            raise NotFound("no matrix has been imported yet")
+            raise NotFound(M("error.no_matrix"))
     else:
         version = await session.get(MatrixVersion, version_id)
         if version is None:
-            raise NotFound(f"no matrix version {version_id}")
+            raise NotFound(M("error.no_matrix_version", id=version_id))
     return version, export_matrix_csv(await repo.items_of(session, version.id), headers=headers)

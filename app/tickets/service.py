@@ -107,7 +107,7 @@ async def department_queue(*, session: AsyncSession, actor: Actor, department_co
                            statuses: tuple[str, ...], limit: int) -> list[TicketView]:
     dept = await repo.department_by_code(session, department_code)
     if dept is None or not _may_read_department(actor, dept.id):
-        raise NotFound(f"no department {department_code!r}")
+        raise NotFound(M("error.no_department", code=department_code))
     stmt = repo.view_select().where(
         Ticket.department_id == dept.id,
         Ticket.status.in_(statuses or QUEUE_STATUSES),
@@ -127,7 +127,7 @@ async def jurisdiction_queue(*, session: AsyncSession, actor: Actor, code: str,
     """The queue of a community or a grid: tickets held at that level in that node."""
     node = await repo.node_by_code(session, code)
     if node is None or node.level == "street" or not await _node_in_scope(session, actor, node.id):
-        raise NotFound(f"no community or grid {code!r}")
+        raise NotFound(M("error.no_community_or_grid", code=code))
     column = Ticket.community_id if node.level == "community" else Ticket.grid_id
     stmt = repo.view_select().where(
         column == node.id,

@@ -176,7 +176,7 @@ async def claim_next(code: str, response: Response, actor: ClaimStaff, session: 
     # From the process's cache: no query before the claim (see claiming.claim_next).
     dept_id = await lookups.department_id(session, code)
     if dept_id is None or dept_id != actor.department_id:
-        raise NotFound(f"no department {code!r} of yours")
+        raise NotFound(M("error.no_department_of_yours", code=code))
     ticket = await claiming.claim_next(session=session, actor=actor, department_id=dept_id,
                                       now=clock.now())
     if ticket is None:
