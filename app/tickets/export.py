@@ -106,6 +106,22 @@ def _chunks(file: Any) -> Iterator[bytes]:
         file.close()
 
 
+# A cell Excel would read as a formula (CSV injection: a resident's description starting
+# with "=" or "@" must not run in the office's spreadsheet) is written with a leading "'",
+# which Excel shows as text (OWASP's advice). The .xlsx writer stores strings as strings.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class CsvSink:
     """CSV for Excel: UTF-8 with a BOM, times as ``YYYY-MM-DD HH:MM`` (Asia/Shanghai)."""
 
@@ -117,9 +133,7 @@ class CsvSink:
     @staticmethod
     def _line(row: list[Any]) -> str:
         buffer = io.StringIO()
-        csv.writer(buffer).writerow(
-            ["" if v is None else v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v
-             for v in row])
+        csv.writer(buffer).writerow([_text_cell(v) for v in row])
         return buffer.getvalue()
 
     def add(self, tickets: list[TicketOut]) -> None:

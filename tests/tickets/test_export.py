@@ -115,3 +115,17 @@ async def test_bad_format_is_a_422(client, token_for):
                          headers=token_for("cd01"))
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["query", "format"]
+
+
+async def test_a_description_that_looks_like_a_formula_stays_text(client, token_for):
+    formula = '=HYPERLINK("http://evil.example","点我")'
+    t = await post(client, token_for, description=formula, address="导出-己")
+    rows = _csv_rows(await client.get("/api/v1/tickets/export", headers=token_for("cd01")))
+    column = rows[0].index("问题描述")
+    row = next(r for r in rows[1:] if r[1] == str(t["id"]))
+    assert row[column] == "'" + formula
+    r = await client.get("/api/v1/tickets/export", params={"format": "xlsx"},
+                         headers=token_for("cd01"))
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content))["工单"]
+    cell = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == t["id"])[column]
+    assert cell.value == formula and cell.data_type == "s"  # a string, not a formula
