@@ -201,13 +201,12 @@ async def _row_errors(session: AsyncSession, row: Row, first_row: dict[str, int]
         collect(exc, "username")
     else:
         if username in first_row:
-            errors.append(_error(row.number, "username",
-                                 f"username {username!r} is also on row {first_row[username]}",
-                                 "duplicate"))
+            errors.append(_error(row.number, "username", M(
+                "user.duplicate_row", name=username, row=first_row[username]), "duplicate"))
         else:
             first_row[username] = row.number
             if await repo.user_by_username(session, username) is not None:
-                errors.append(_error(row.number, "username", f"username {username!r} is taken",
+                errors.append(_error(row.number, "username", M("user.taken", name=username),
                                      "conflict"))
     try:
         service.check_display_name(row.name)

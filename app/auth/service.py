@@ -93,13 +93,12 @@ class UserView:
 
 def parse_role(role: str | Role) -> Role:
     if role == Role.integration:
-        raise InvalidInput.at(["body", "role"], "integration clients are not users: create an "
-                              "API key for them (POST /api/v1/admin/api-keys)")
+        raise InvalidInput.at(["body", "role"], M("user.integration_role"))
     try:
         return Role(role)
     except ValueError:
-        raise InvalidInput.at(["body", "role"], f"unknown role {role!r}; one of: "
-                              + ", ".join(r.value for r in USER_ROLES)) from None
+        raise InvalidInput.at(["body", "role"], M(
+            "user.unknown_role", role=role, roles=", ".join(r.value for r in USER_ROLES))) from None
 
 
 def normalise_username(username: str) -> str:
@@ -109,8 +108,7 @@ def normalise_username(username: str) -> str:
 def check_username(username: str) -> str:
     name = normalise_username(username)
     if not USERNAME_PATTERN.match(name):
-        raise InvalidInput.at(["body", "username"], "2–64 characters: lower-case letters, digits, "
-                              "'_', '.' or '-', starting with a letter or digit")
+        raise InvalidInput.at(["body", "username"], M("user.username_rule"))
     return name
 
 
@@ -121,15 +119,14 @@ def check_phone(phone: str | None, *, loc: tuple[str | int, ...] = ("body", "pho
                 ) -> str | None:
     value = (phone or "").strip()
     if value and not PHONE_PATTERN.match(value):
-        raise InvalidInput.at(list(loc), "a mainland mobile (11 digits, 1…) or a landline "
-                              "(0…, 10–12 digits)")
+        raise InvalidInput.at(list(loc), M("user.phone_rule"))
     return value or None
 
 
 def check_display_name(display_name: str | None) -> str:
     name = (display_name or "").strip()
     if not name or len(name) > 100:
-        raise InvalidInput.at(["body", "display_name"], "1–100 characters")
+        raise InvalidInput.at(["body", "display_name"], M("user.display_name_rule"))
     return name
 
 
@@ -143,7 +140,8 @@ def _unwanted(role: Role, scope_code: str | None, grid_codes: Sequence[str],
     }
     given = {"scope_code": scope_code, "grid_codes": list(grid_codes),
              "department_code": department_code}
-    return [{"loc": ["body", field], "msg": f"a {role.value} has no {field}", "type": "value_error"}
+    return [{"loc": ["body", field], "msg": M("user.role_has_no_field", role=role.value,
+                                              field=field), "type": "value_error"}
             for field, value in given.items() if value and not takes[field]]
 
 
@@ -160,11 +158,11 @@ async def resolve_scope(*, session: AsyncSession, role: Role, scope_code: str | 
     if role in DEPARTMENT_ROLES:
         if not department_code:
             raise InvalidInput.at(["body", "department_code"],
-                                  f"a {role.value} needs a department_code")
+                                  M("user.needs_department", role=role.value))
         dept = await repo.department_by_code(session, department_code)
         if dept is None:
             raise InvalidInput.at(["body", "department_code"],
-                                  f"no department {department_code!r}")
+                                  M("error.no_department", code=department_code))
         return Scope(department_id=dept.id)
     return Scope()
 
@@ -172,25 +170,27 @@ async def resolve_scope(*, session: AsyncSession, role: Role, scope_code: str | 
 async def _grid_ids(session: AsyncSession, grid_codes: Sequence[str]) -> tuple[int, ...]:
     codes = list(dict.fromkeys(c.strip() for c in grid_codes if c.strip()))
     if not codes:
-        raise InvalidInput.at(["body", "grid_codes"], "a grid_worker needs at least one grid")
+        raise InvalidInput.at(["body", "grid_codes"], M("user.needs_grid"))
     nodes = await repo.nodes_by_code(session, codes)
     for code in codes:
         node = nodes.get(code)
         if node is None or node.level != Level.grid:
-            raise InvalidInput.at(["body", "grid_codes"], f"no grid {code!r}")
+            raise InvalidInput.at(["body", "grid_codes"], M("user.no_grid", code=code))
     return tuple(nodes[c].id for c in codes)
 
 
 async def _node_id(session: AsyncSession, code: str | None, level: str | None, role: Role) -> int:
-    what = f"a {level}" if level else "a node of the tree"
+    what = M(f"scope.a_{level}") if level else M("scope.a_node")
     if not code:
-        raise InvalidInput.at(["body", "scope_code"], f"a {role.value} needs {what} (scope_code)")
+        raise InvalidInput.at(["body", "scope_code"],
+                              M("user.needs_node", role=role.value, what=what))
     node = (await repo.nodes_by_code(session, [code])).get(code)
     if node is None:
-        raise InvalidInput.at(["body", "scope_code"], f"no node {code!r}")
+        raise InvalidInput.at(["body", "scope_code"], M("user.no_node", code=code))
     if level is not None and node.level != level:
-        raise InvalidInput.at(["body", "scope_code"],
-                              f"{code!r} is a {node.level}; a {role.value} needs {what}")
+        raise InvalidInput.at(["body", "scope_code"], M(
+            "user.wrong_level", code=code, level=M(f"level.{node.level}"), role=role.value,
+            what=what))
     return node.id
 
 
@@ -212,7 +212,7 @@ async def create_user(*, session: AsyncSession, username: str, password: str, ro
     scope = await resolve_scope(session=session, role=parsed, scope_code=scope_code,
                                 grid_codes=grid_codes, department_code=department_code)
     if await repo.user_by_username(session, name) is not None:
-        raise Conflict(f"username {name!r} is taken",
+        raise Conflict(M("user.taken", name=name),
                        errors=[{"loc": ["body", "username"], "msg": "taken", "type": "conflict"}])
     user = User(username=name, display_name=check_display_name(display_name or name),
                 password_hash=password_hash or await hash_password_in_thread(password),

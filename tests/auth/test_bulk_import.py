@@ -91,6 +91,11 @@ async def test_every_bad_row_is_reported_and_nothing_is_imported(
                           headers={**admin_headers, "Accept-Language": "zh-CN"},
                           files={"file": ("u.csv", content)})
     assert r.json()["detail"] == "4 行有误，未导入任何内容"
+    zh = {(e["loc"][1], e["loc"][2]): e["msg"] for e in r.json()["errors"]}
+    assert zh[(3, "username")] == f"用户名 {taken} 已被占用"
+    assert zh[(4, "scope")] == "网格 NO-SUCH-GRID 不存在"
+    assert zh[(5, "username")] == f"用户名 {dup} 与第 4 行重复"
+    assert zh[(6, "scope")].endswith("是社区；角色 street_dispatcher 需要一个街道")
 
 
 async def test_xlsx_import_with_a_phone_stored_as_a_number(client, admin_headers, tree):
