@@ -29,7 +29,6 @@ import asyncio
 import io
 import re
 import secrets
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,15 +101,29 @@ def _cell(value: Any) -> str:
 def _xlsx_rows(raw: bytes) -> Iterator[tuple[int, list[str] | str]]:
     import openpyxl  # only for .xlsx uploads
 
+    # The file is untrusted: whatever fails in reading it (a broken zip, XML or cell) means
+    # it cannot be read, a 422 — never a 500.
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput.at(["file"], M("error.import_file", reason=f".xlsx: {exc}")) from exc
+    except Exception as exc:  # noqa: BLE001
+        raise _unreadable(exc) from exc
     try:
-        for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
+        rows = enumerate(book.worksheets[0].iter_rows(values_only=True), 1)
+        while True:
+            try:
+                number, values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001
+                raise _unreadable(exc) from exc
             yield number, [_cell(v) for v in values]
     finally:
         book.close()
+
+
+def _unreadable(exc: Exception) -> InvalidInput:
+    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return InvalidInput.at(["file"], M("error.import_file", reason=f".xlsx: {reason}"))
 
 
 def _csv_rows(raw: bytes) -> Iterator[tuple[int, list[str] | str]]:

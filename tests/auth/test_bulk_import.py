@@ -222,3 +222,19 @@ async def test_an_admin_can_give_an_initial_password_and_a_phone(client, admin_h
     login = await client.post("/api/v1/auth/token",
                               data={"username": name, "password": "reset password"})
     assert login.json()["must_change_password"] is True
+
+
+async def test_an_xlsx_with_broken_contents_is_a_422(client, admin_headers, tree):
+    import zipfile
+
+    good = _xlsx([["username", "name", "role"], ["x1", "y", "admin"]])
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data = data[: len(data) // 2]  # cut off mid-XML
+            dst.writestr(info, data)
+    r = await _upload(client, admin_headers, broken.getvalue(), name="broken.xlsx")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["file"]
