@@ -74,8 +74,9 @@ async def logout(body: RefreshIn, session: AuthSessionDep, clock: ClockDep) -> R
     description="Checks `current_password`, sets `new_password`, ends every other login of "
     "the user and answers a new login (tokens without `must_change_password`). A user "
     "created with an initial password (bulk import) must do this first: until then every "
-    "other operation answers 403 `password-change-required`.",
-    responses=problem_responses(401, 422),
+    "other operation answers 403 `password-change-required`. An API key has no password "
+    "(403).",
+    responses=problem_responses(401, 403, 422),
 )
 async def change_password(body: PasswordChangeIn, actor: PendingPasswordActor,
                           session: SessionDep, clock: ClockDep,
