@@ -7,7 +7,8 @@ as ``{"loc": ["row", <data row, 1-based>, <column>], "msg": ...}`` (header probl
 
 The header may name the columns in English (``code``, ``handling_level`` …) or in Chinese
 (``事项编码``, ``办理层级`` …, ``HEADERS_ZH``), or mix them; the export writes either
-(``headers="zh"``). Error locations always use the English column names.
+(``headers="zh"``). Error locations always use the English column names. The handling
+level and the time basis may be written in Chinese too (网格/社区/街道, 工作日/自然日).
 
 Limits are written ``30m``, ``4h`` or ``2d``; a day is one 7-hour working day when the
 item's time basis is ``working`` and 24 hours when it is ``calendar``.
@@ -44,6 +45,11 @@ HEADERS_ZH: dict[str, str] = {
     "escalation_limit": "升级时限", "auto_whistle": "自动吹哨", "synonyms": "同义词",
 }
 COLUMN_OF_HEADER: dict[str, str] = {zh: en for en, zh in HEADERS_ZH.items()}
+# Chinese values the import reads too (yes/no cells already take 是/否).
+VALUES_ZH: dict[str, dict[str, str]] = {
+    "handling_level": {"网格": "grid", "社区": "community", "街道": "street"},
+    "time_basis": {"工作日": "working", "工作时间": "working", "自然日": "calendar"},
+}
 HANDLING_LEVELS = ("grid", "community", "street")
 TIME_BASES = ("working", "calendar")
 SAFETY_CATEGORY = "05"  # 安全生产: every item is on the negative list
@@ -126,6 +132,8 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
             problems.add(["row", number], f"has {len(record)} cells, the header has {len(header)}")
             continue
         cells = {name: cell.strip() for name, cell in zip(header, record, strict=True)}
+        for column, names in VALUES_ZH.items():
+            cells[column] = names.get(cells.get(column, ""), cells.get(column, ""))
         row = _parse_row(number, cells, department_codes, problems)
         if row is None:
             continue

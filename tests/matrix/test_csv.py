@@ -172,3 +172,10 @@ def test_a_header_may_mix_chinese_and_english_and_errors_name_english_columns():
     errors = errors_of(zh_header.replace("办理层级", "办理级别") + f"\n{GRID_ROW}\n")
     assert {"loc": ["header", "handling_level"], "msg": "missing column handling_level",
             "type": "missing"} in errors
+
+
+def test_levels_and_time_bases_may_be_written_in_chinese():
+    zh_row = GRID_ROW.replace(",grid,", ",网格,").replace(",working,", ",工作日,")
+    assert parse(f"{HEADER}\n{zh_row}\n") == parse(f"{HEADER}\n{GRID_ROW}\n")
+    safety = SAFETY_ROW.replace(",street,", ",街道,").replace(",calendar,", ",自然日,")
+    assert parse(f"{HEADER}\n{safety}\n") == parse(f"{HEADER}\n{SAFETY_ROW}\n")
