@@ -141,6 +141,25 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "error.import_file": {"en": "cannot read the file: {reason}", "zh": "无法读取文件：{reason}"},
     "error.import_empty": {"en": "the file has no rows", "zh": "文件中没有数据行"},
     "error.import_columns": {"en": "missing column(s): {columns}", "zh": "缺少列：{columns}"},
+    "error.not_utf8": {
+        "en": "the file is not UTF-8 text (Excel on Chinese Windows saves plain 'CSV' as GBK): "
+              "in Excel, save it as 'CSV UTF-8 (逗号分隔)' and import it again",
+        "zh": "文件不是 UTF-8 编码（中文 Windows 上的 Excel 把普通“CSV”存为 GBK）：请在 Excel 中"
+              "另存为“CSV UTF-8（逗号分隔）”后重新导入"},
+    # --- the whistle (吹哨) -------------------------------------------------------------
+    "whistle.already_open_since": {
+        "en": "ticket {id} already has an open whistle ({whistle}), blown at {at}",
+        "zh": "工单 {id} 已有未结束的吹哨（{whistle}），吹哨时间 {at}"},
+    "whistle.already_open": {"en": "ticket {id} already has an open whistle",
+                             "zh": "工单 {id} 已有未结束的吹哨"},
+    "whistle.no_co_departments": {
+        "en": "item {code} names no co-handling department: name the departments to summon",
+        "zh": "事项 {code} 没有协办部门：请指定要召集的部门"},
+    "whistle.not_summoned": {
+        "en": "your department is not summoned by an open whistle on this ticket",
+        "zh": "您的部门未被该工单的吹哨召集"},
+    "whistle.already_reported": {"en": "your department has already reported in to this whistle",
+                                 "zh": "您的部门已对该吹哨报到"},
     # --- users -------------------------------------------------------------------------
     "user.integration_role": {
         "en": "integration clients are not users: create an API key for them "
