@@ -43,7 +43,7 @@ def format_invalid_input(exc: InvalidInput) -> str:
     """One line per problem: ``row 12, column resolve_limit: '4x' is not a time limit...``."""
     if not exc.errors:
         return exc.detail
-    if len(exc.errors) == 1 and exc.errors[0].get("msg") == exc.detail:
+    if len(exc.errors) == 1 and str(exc.errors[0].get("msg")) == exc.detail:
         return f"{_where(exc.errors[0].get('loc', []))}: {exc.detail}"
     lines = [f"{exc.detail}:"]
     for error in exc.errors:
