@@ -27,12 +27,15 @@ def import_matrix_file(path: Path | str, *, label: str | None = None) -> str:
     return run_in_session(work)
 
 
-def export_matrix_file(path: Path | str, *, version_id: int | None = None) -> str:
-    """Write the current (or the given) matrix version to ``path`` as CSV with a BOM."""
+def export_matrix_file(path: Path | str, *, version_id: int | None = None,
+                       headers: str = "en") -> str:
+    """Write the current (or the given) matrix version to ``path`` as CSV with a BOM, its
+    header in English or (``headers="zh"``) Chinese."""
     path = Path(path)
 
     async def work(session) -> str:
-        version, text = await service.export_version(session=session, version_id=version_id)
+        version, text = await service.export_version(session=session, version_id=version_id,
+                                                      headers=headers)
         path.write_text(text, encoding="utf-8", newline="")
         return f"exported matrix version {version.id} ({version.item_count} items) to {path}"
 
