@@ -97,3 +97,13 @@ def test_stored_routing_reasons_are_translated_back():
     assert translate_stored(rerouted, "zh") == "改派：事项 0301 由社区办理：进入社区队列"
     assert translate_stored("bulk", "zh") == "bulk"  # not made from a template: as stored
     assert translate_stored(None, "zh") is None
+
+
+def test_the_triage_reason_reads_in_chinese():
+    from app.suggest.triage import triage_routing
+
+    reason = triage_routing("0202", 0.31).reason
+    assert reason == ("awaiting triage (待分拨): no confident suggestion (best guess 0202 at "
+                      "0.31); a street dispatcher routes it")
+    assert translate_stored(reason, "zh") == \
+        "待分拨：未能可靠识别事项（最可能为 0202，置信度 0.31），由街道调度员分拨"
