@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 
 import openpyxl
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from app.tickets import export
 
 pytestmark = pytest.mark.usefixtures("reference")
+RUN = uuid.uuid4().hex[:8]  # the test database may be reused: addresses unique to this run
 
 
 async def post(client, token_for, user="gw01", **overrides):
@@ -30,7 +32,7 @@ def _csv_rows(response):
 
 
 async def test_csv_has_chinese_headers_bom_filters_and_masking(client, token_for):
-    marker = "导出-甲"
+    marker = f"导出-甲-{RUN}"
     mine = [await post(client, token_for, grid="BH01-02", urgency="urgent", address=marker)
             for _ in range(3)]
     await post(client, token_for, grid="BH01-02", urgency="normal", address=marker)
@@ -56,7 +58,7 @@ async def test_csv_has_chinese_headers_bom_filters_and_masking(client, token_for
 
 
 async def test_export_is_scoped_as_the_api(client, token_for):
-    marker = "导出-乙"
+    marker = f"导出-乙-{RUN}"
     t = await post(client, token_for, address=marker)
     for user, sees in (("cd01", True), ("cd02", False), ("gw02", False), ("admin", True)):
         rows = _csv_rows(await client.get("/api/v1/tickets/export", headers=token_for(user)))
@@ -70,7 +72,7 @@ async def test_export_is_scoped_as_the_api(client, token_for):
 
 
 async def test_english_headers_and_values(client, token_for):
-    marker = "导出-丙"
+    marker = f"导出-丙-{RUN}"
     t = await post(client, token_for, address=marker)
     rows = _csv_rows(await client.get("/api/v1/tickets/export", params={"headers": "en"},
                                       headers=token_for("cd01")))
@@ -83,7 +85,7 @@ async def test_more_than_a_page_is_exported(client, token_for, monkeypatch):
     from app.tickets import service
 
     monkeypatch.setattr(service, "MAX_PAGE", 2)
-    marker = "导出-丁"
+    marker = f"导出-丁-{RUN}"
     made = {(await post(client, token_for, address=marker))["id"] for _ in range(5)}
     rows = _csv_rows(await client.get("/api/v1/tickets/export", headers=token_for("cd01")))
     address = rows[0].index("地址")
@@ -91,7 +93,7 @@ async def test_more_than_a_page_is_exported(client, token_for, monkeypatch):
 
 
 async def test_xlsx_opens_with_chinese_headers_numbers_and_dates(client, token_for):
-    marker = "导出-戊"
+    marker = f"导出-戊-{RUN}"
     t = await post(client, token_for, address=marker)
     r = await client.get("/api/v1/tickets/export", params={"format": "xlsx"},
                          headers=token_for("cd01"))
@@ -119,7 +121,7 @@ async def test_bad_format_is_a_422(client, token_for):
 
 async def test_a_description_that_looks_like_a_formula_stays_text(client, token_for):
     formula = '=HYPERLINK("http://evil.example","点我")'
-    t = await post(client, token_for, description=formula, address="导出-己")
+    t = await post(client, token_for, description=formula, address=f"导出-己-{RUN}")
     rows = _csv_rows(await client.get("/api/v1/tickets/export", headers=token_for("cd01")))
     column = rows[0].index("问题描述")
     row = next(r for r in rows[1:] if r[1] == str(t["id"]))
