@@ -174,11 +174,17 @@ def import_matrix(
 def export_matrix(
     file: Annotated[Path, typer.Argument(help="where to write the CSV (UTF-8 with BOM)")],
     version: Annotated[int | None, typer.Option(help="a version id; default: current")] = None,
+    headers: Annotated[str, typer.Option(help="column headers: en (code, name …) or zh "
+                                         "(事项编码, 事项名称 …); the import reads either")]
+    = "en",
 ) -> None:
     """Export the current (or a given) matrix version as CSV that Excel opens."""
     from app.matrix.commands import export_matrix_file
 
-    typer.echo(export_matrix_file(file, version_id=version))
+    if headers not in ("en", "zh"):
+        typer.echo("error: --headers: en or zh", err=True)
+        raise typer.Exit(2)
+    typer.echo(export_matrix_file(file, version_id=version, headers=headers))
 
 
 @cli.command("import-grids")

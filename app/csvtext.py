@@ -7,16 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.errors import InvalidInput
+from app.messages import M, render
 
-NOT_UTF8 = ("the file is not UTF-8 text (Excel on Chinese Windows saves plain 'CSV' as "
-            "GBK): in Excel, save it as 'CSV UTF-8 (逗号分隔)' and import it again")
+NOT_UTF8 = render("error.not_utf8")
 
 
 def decode_csv(raw: bytes, *, loc: list[str | int]) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput.at(loc, NOT_UTF8) from None
+        raise InvalidInput.at(loc, M("error.not_utf8")) from None
 
 
 def read_csv_file(path: Path) -> str:

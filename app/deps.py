@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.config import Settings
+from app.messages import Lang, preferred_language
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -33,3 +34,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_language(request: Request) -> Lang:
+    """The language the client prefers for texts (``Accept-Language``): ``zh`` or ``en``."""
+    return preferred_language(request.headers.get("accept-language"))
+
+
+LangDep = Annotated[Lang, Depends(get_language)]

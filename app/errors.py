@@ -7,6 +7,7 @@
     ├── NotAuthenticated              401  no credentials, or bad / expired ones
     ├── Forbidden                     403  known actor, but it may never do this (its role, or
     │                                      its standing to this object, gives it no part)
+    │   └── PasswordChangeRequired    403  an initial password must be changed first
     ├── NotFound                      404  no such resource, *or* it is outside the actor's scope
     ├── Conflict                      409  the resource's state does not allow it (e.g. claimed)
     │   ├── InvalidTransition         409  the workflow table has no such move from this state
@@ -27,6 +28,13 @@ line; a unique key lost to a concurrent writer answers 409; anything else is a b
 
 Every problem body has ``type``, ``title``, ``status``, ``detail`` and, where a field is at
 fault, ``errors``: a list of ``{"loc": [...], "msg": ..., "type": ...}`` naming the field path.
+
+Language: each class's title is the catalogue message ``title.<slug>`` (``app.messages``),
+and an error may carry its detail (and its ``errors[].msg``) as a ``Message`` — a message id
+with parameters — instead of a string: ``NotFound(M("error.no_ticket", id=7))``. The body is
+rendered in the language the request's ``Accept-Language`` prefers (``zh`` or ``en``, the
+default) and says which in ``Content-Language``. ``str(exc)`` and ``exc.detail`` are the
+English text. A detail given as a plain string is answered as written.
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.messages import CATALOGUE, Lang, M, Message, preferred_language, render
+
 log = logging.getLogger("whistle.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -58,25 +68,43 @@ class WhistleError(Exception):
 
     def __init__(
         self,
-        detail: str | None = None,
+        detail: str | Message | None = None,
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+        self.message = detail if isinstance(detail, Message) else None
+        text = str(detail) if detail else self.title
+        super().__init__(text)
+        self.detail = text
         self.errors = errors
         self.headers = headers
         self.extra = extra
+
+    def title_in(self, lang: Lang) -> str:
+        return render(f"title.{self.slug}", lang)
+
+    def detail_in(self, lang: Lang) -> str:
+        if self.message is not None:
+            return self.message.render(lang)
+        return self.title_in(lang) if self.detail == self.title else self.detail
+
+    def errors_in(self, lang: Lang) -> list[dict[str, Any]] | None:
+        if not self.errors:
+            return self.errors
+        return [{**e, "msg": e["msg"].render(lang)} if isinstance(e.get("msg"), Message) else e
+                for e in self.errors]
 
 
 class InvalidInput(WhistleError):
     status, title, slug = 422, "Invalid input", "invalid-input"
 
     @classmethod
-    def at(cls, loc: list[str | int] | tuple[str | int, ...], msg: str, kind: str = "value_error"):
-        """An error about one field: ``InvalidInput.at(["body", "item"], "no such item")``."""
+    def at(cls, loc: list[str | int] | tuple[str | int, ...], msg: str | Message,
+           kind: str = "value_error"):
+        """An error about one field: ``InvalidInput.at(["body", "item"], "no such item")``
+        (``msg`` may be a catalogue ``Message``)."""
         return cls(msg, errors=[{"loc": list(loc), "msg": msg, "type": kind}])
 
 
@@ -98,6 +126,12 @@ class NotAuthenticated(WhistleError):
 
 class Forbidden(WhistleError):
     status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class PasswordChangeRequired(Forbidden):
+    """The user signed in with an initial password: only changing it is allowed."""
+
+    title, slug = "Password change required", "password-change-required"
 
 
 class NotFound(WhistleError):
@@ -182,6 +216,16 @@ def database_outage(exc: BaseException) -> BaseException | None:
     return None
 
 
+_STATUS_SLUGS = {
+    400: "bad-request", 401: "not-authenticated", 403: "forbidden", 404: "not-found",
+    405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+    415: "unsupported-media-type", 422: "invalid-input", 429: "too-many-requests",
+    503: "database-unavailable",
+}
+# Starlette's own details for the statuses it raises itself, as catalogue messages.
+_STARLETTE_DETAILS = {"Not Found": "error.route_not_found",
+                      "Method Not Allowed": "error.method_not_allowed"}
+
 _STATUS_TITLES = {
     400: "Bad request",
     401: "Not authenticated",
@@ -223,35 +267,72 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-def _clean_validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in errors]
+def request_language(request: Request) -> Lang:
+    """The language the request prefers for texts: ``zh`` or ``en`` (``app.messages``)."""
+    return preferred_language(request.headers.get("accept-language"))
+
+
+def _in_language(response: JSONResponse, lang: Lang) -> JSONResponse:
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+def _validation_msg(error: dict[str, Any], lang: Lang) -> str:
+    """pydantic's message for a known error type, from the catalogue; else its own."""
+    message_id = f"validation.{error.get('type', '')}"
+    if lang == "en" or message_id not in CATALOGUE:
+        return error.get("msg", "")
+    try:
+        return render(message_id, lang, **(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return error.get("msg", "")
+
+
+def _clean_validation_errors(errors: list[dict[str, Any]], lang: Lang = "en"
+                             ) -> list[dict[str, Any]]:
+    return [{"loc": list(e.get("loc", ())), "msg": _validation_msg(e, lang),
+             "type": e.get("type", "")} for e in errors]
+
+
+def problem_for(exc: WhistleError, *, lang: Lang, instance: str | None) -> JSONResponse:
+    """The problem+json answer of ``exc``, its texts in ``lang``."""
+    return _in_language(problem(
+        exc.status, exc.title_in(lang), exc.detail_in(lang), slug=exc.slug, instance=instance,
+        errors=exc.errors_in(lang), headers=exc.headers, **exc.extra), lang)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WhistleError)
     async def _whistle_error(request: Request, exc: WhistleError):
-        return problem(exc.status, exc.title, exc.detail, slug=exc.slug, instance=request.url.path,
-                       errors=exc.errors, headers=exc.headers, **exc.extra)
+        return problem_for(exc, lang=request_language(request), instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
-        errors = _clean_validation_errors(exc.errors())
+        lang = request_language(request)
+        errors = _clean_validation_errors(exc.errors(), lang)
         where = ", ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in errors[:5])
-        return problem(422, "Invalid input", where or "invalid request", slug="invalid-input",
-                       instance=request.url.path, errors=errors)
+        return _in_language(problem(
+            422, render("title.invalid-input", lang),
+            where or render("error.invalid_request", lang), slug="invalid-input",
+            instance=request.url.path, errors=errors), lang)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        lang = request_language(request)
+        slug = _STATUS_SLUGS.get(exc.status_code)
+        title = render(f"title.{slug}" if slug else "title.error", lang)
+        detail = str(exc.detail)
+        if detail in _STARLETTE_DETAILS:
+            detail = render(_STARLETTE_DETAILS[detail], lang)
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # every method of the path, not just the first route's
             from app.route_methods import allowed_methods
 
             headers = {**(headers or {}),
                        "Allow": ", ".join(allowed_methods(request.app, request.url.path))}
-        return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
-                       headers=headers)
+        return _in_language(problem(exc.status_code, title, detail, instance=request.url.path,
+                                    headers=headers), lang)
 
     async def _database_unavailable(request: Request, exc: Exception):
         cause = database_outage(exc)
@@ -261,9 +342,11 @@ def install_error_handlers(app: FastAPI) -> None:
         # has been discarded by SQLAlchemy (with the pool's others), so a retry gets a new one.
         log.warning("database unavailable: %s %s: %s: %s", request.method, request.url.path,
                     type(cause).__name__, str(cause).splitlines()[0][:200] if str(cause) else "")
-        error = DatabaseUnavailable("the database cannot be reached right now; retry the request")
-        return problem(error.status, error.title, error.detail, slug=error.slug,
-                       instance=request.url.path, headers=error.headers)
+        error = DatabaseUnavailable(M("error.database_unavailable"))
+        lang = request_language(request)
+        return _in_language(problem(error.status, error.title_in(lang), error.detail_in(lang),
+                                    slug=error.slug, instance=request.url.path,
+                                    headers=error.headers), lang)
 
     # Connecting raises the socket's own errors (refused, timed out) past SQLAlchemy; a
     # statement's failure arrives as a DBAPIError; asyncpg's, on the paths that use it
@@ -275,8 +358,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity_error(request: Request, exc: IntegrityError):
         # Reached only when a concurrent writer beat us to a unique key the service did not
         # anticipate; the transaction is already rolled back, so nothing was half-written.
-        return problem(409, "Conflict", "the change conflicts with a concurrent change; retry",
-                       slug="conflict", instance=request.url.path)
+        lang = request_language(request)
+        return _in_language(problem(409, render("title.conflict", lang),
+                                    render("error.concurrent_change", lang), slug="conflict",
+                                    instance=request.url.path), lang)
 
 
 PROBLEM_RESPONSE_SCHEMA: dict[str, Any] = {

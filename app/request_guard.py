@@ -22,7 +22,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import InvalidInput, NotAuthenticated, problem
+from app.errors import InvalidInput, NotAuthenticated, problem_for
+from app.messages import M, preferred_language
 from app.storable import UNSTORABLE, unstorable_fields
 
 # A JSON body can spell an unstorable character only like this (a raw NUL is not JSON).
@@ -38,12 +39,12 @@ def _refusal(locs: list[list[str | int]]) -> InvalidInput:
 
 
 def _needs_actor(route: APIRoute) -> bool:
-    from app.auth.deps import current_actor
+    from app.auth.deps import actor_before_password_change, current_actor
 
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
-        if dependant.call is current_actor:
+        if dependant.call in (current_actor, actor_before_password_change):
             return True
         pending.extend(dependant.dependencies)
     return False
@@ -55,8 +56,7 @@ def _guard(inner: ASGIApp, *, methods: set[str], needs_actor: bool) -> ASGIApp:
         if scope["method"] not in methods:  # the route answers 405
             error: InvalidInput | NotAuthenticated | None = None
         elif needs_actor and not any(name in _CREDENTIALS for name, _ in scope["headers"]):
-            error = NotAuthenticated(
-                "send a Bearer access token or an X-API-Key header")
+            error = NotAuthenticated(M("error.credentials_missing"))
         else:
             locs = [["path", name] for name, value in scope.get("path_params", {}).items()
                     if isinstance(value, str) and UNSTORABLE.search(value)]
@@ -69,8 +69,8 @@ def _guard(inner: ASGIApp, *, methods: set[str], needs_actor: bool) -> ASGIApp:
         if error is None:
             await inner(scope, receive, send)
             return
-        response = problem(error.status, error.title, error.detail, slug=error.slug,
-                           instance=path, errors=error.errors, headers=error.headers)
+        accept = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+        response = problem_for(error, lang=preferred_language(accept), instance=path)
         await response(scope, receive, send)
 
     return guarded

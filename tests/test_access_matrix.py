@@ -41,6 +41,9 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     ("POST", "/api/v1/auth/refresh"): "public",
     ("POST", "/api/v1/auth/logout"): "public",
     ("GET", "/api/v1/auth/me"): EVERYONE,
+    # every user may change their own password (here: a wrong current one, 422); a key has none
+    ("POST", "/api/v1/auth/password"): {**{r: 422 for r in EVERYONE}, "integration": 403},
+    ("POST", "/api/v1/admin/users/import"): only(201, {"admin"}),
     ("GET", "/api/v1/admin/users"): only(200, {"admin"}),
     ("POST", "/api/v1/admin/users"): only(201, {"admin"}),
     ("GET", "/api/v1/admin/users/{user_id}"): only(200, {"admin"}),
@@ -82,6 +85,7 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     ("GET", "/api/v1/tickets"): EVERYONE,
     ("GET", "/api/v1/tickets/duplicates"): EVERYONE,  # scoped like the list
     ("GET", "/api/v1/tickets/nearby"): EVERYONE,  # scoped like the list
+    ("GET", "/api/v1/tickets/export"): EVERYONE,
     ("GET", "/api/v1/tickets/{ticket_id}"): only(200, SEES_TICKET, 404),
     ("GET", "/api/v1/tickets/{ticket_id}/events"): only(200, SEES_TICKET, 404),
     ("PATCH", "/api/v1/tickets/{ticket_id}"): {
@@ -191,6 +195,11 @@ async def request_for(method: str, path: str, role: str, world, client, token_fo
         created = await client.post("/api/v1/admin/api-keys", json={"name": f"acl-{u}"},
                                     headers=token_for("admin"))
         fill["key_id"] = created.json()["id"]
+    if path == "/api/v1/auth/password":
+        kwargs["json"] = {"current_password": "not the password", "new_password": "long enough"}
+    if path == "/api/v1/admin/users/import":
+        kwargs["files"] = {"file": ("users.csv", f"username,name,role\nacl-{u},访问,admin\n"
+                                    .encode(), "text/csv")}
     if path == "/api/v1/attachments" and method == "POST":
         kwargs["files"] = {"file": ("p.png", png(), "image/png")}
     if path == "/api/v1/tickets" and method == "POST":

@@ -24,6 +24,8 @@ class Actor:
     # The refresh-token family of the login an access token came from (None for API keys
     # and tokens minted without a login): revoking the family ends the token too.
     session_family: str | None = None
+    # Signed in with an initial password: may only change it (``auth.deps``).
+    must_change_password: bool = False
 
     @property
     def user_id(self) -> int | None:

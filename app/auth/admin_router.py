@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from app.auth import service
+from app.auth import bulk, service
 from app.auth.deps import Admin
 from app.auth.models import ApiKey, Role
 from app.auth.schemas import (
@@ -15,7 +15,9 @@ from app.auth.schemas import (
     ApiKeyCreated,
     ApiKeyOut,
     ApiKeyPage,
+    ImportedUserOut,
     UserCreate,
+    UserImportOut,
     UserOut,
     UserPage,
     UserRole,
@@ -50,7 +52,8 @@ def _user_out(view: UserView) -> UserOut:
     return UserOut(id=u.id, username=u.username, display_name=u.display_name, role=Role(u.role),
                    is_active=u.is_active, created_at=u.created_at, scope_code=view.scope_code,
                    scope_level=view.scope_level, department_code=view.department_code,
-                   grid_codes=list(view.grid_codes))
+                   grid_codes=list(view.grid_codes), phone=u.phone,
+                   must_change_password=u.must_change_password)
 
 
 def _key_out(key: ApiKey, codes: dict[int, str], raw: str | None = None) -> ApiKeyOut:
@@ -62,6 +65,28 @@ def _key_out(key: ApiKey, codes: dict[int, str], raw: str | None = None) -> ApiK
 
 
 # --- users ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/users/import", operation_id="admin_import_users", response_model=UserImportOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Import users from a CSV or .xlsx file (批量导入): all rows or none",
+    description="Columns `username`, `name`, `role`, `scope`, `phone` (or 用户名, 姓名, 角色, "
+    "范围, 手机号); see the README. Every bad row is reported in one 422, each error's `loc` "
+    "`[\"file\", <row number>, <column>]` (the header is row 1), and nothing is imported. "
+    "Otherwise every user is created with a random initial password, returned only here, "
+    "that must be changed at first login.",
+    responses=problem_responses(401, 403, 413, 422),
+)
+async def import_users(
+    admin: Admin, session: SessionDep, clock: ClockDep,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) or .xlsx, header row first")],
+) -> UserImportOut:
+    raw = await file.read(bulk.MAX_BYTES + 1)
+    imported = await bulk.import_users(session=session, raw=raw, now=clock.now())
+    return UserImportOut(count=len(imported), users=[
+        ImportedUserOut(id=u.id, username=u.username, name=u.name, role=Role(u.role),
+                        initial_password=u.initial_password) for u in imported])
 
 
 @router.get("/users", operation_id="admin_list_users", response_model=UserPage,
@@ -84,7 +109,8 @@ async def create_user(body: UserCreate, admin: Admin, session: SessionDep,
     user = await service.create_user(
         session=session, username=body.username, password=body.password, role=body.role,
         display_name=body.display_name, scope_code=body.scope_code, grid_codes=body.grid_codes,
-        department_code=body.department_code, now=clock.now())
+        department_code=body.department_code, now=clock.now(), phone=body.phone,
+        must_change_password=body.must_change_password)
     return _user_out((await service.describe_users(session=session, users=[user]))[0])
 
 

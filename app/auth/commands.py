@@ -6,12 +6,13 @@ WHISTLE_DATABASE_URL. Mounted by the CLI as ``cli.add_typer(users_app, name="use
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import service
+from app.auth import bulk, service
 from app.cli import run_in_session
 from app.clock import Clock
 from app.errors import WhistleError
@@ -66,6 +67,38 @@ def create_user(
         return f"created user {user.id} {user.username} ({user.role})"
 
     typer.echo(_run(work))
+
+
+@users_app.command("import")
+def import_users(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or .xlsx: username, name, role, "
+                                         "scope, phone (or 用户名, 姓名, 角色, 范围, 手机号)")],
+) -> None:
+    """Import users from a file, all or none; print each one's initial password (tab-separated
+    username, name, role, password), which must be changed at first login."""
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from exc
+
+    async def work(session: AsyncSession) -> list[bulk.Imported]:
+        return await bulk.import_users(session=session, raw=raw, now=Clock().now())
+
+    try:
+        imported = run_in_session(work)
+    except WhistleError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        for error in exc.errors or ():
+            where = error.get("loc", [])[1:]
+            row = f"row {where[0]}" if where else "file"
+            column = f", {where[1]}" if len(where) > 1 else ""
+            typer.echo(f"  {row}{column}: {error['msg']}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"imported {len(imported)} users; their initial passwords (shown only now, "
+               "to be changed at first login):", err=True)
+    for u in imported:
+        typer.echo(f"{u.username}\t{u.name}\t{u.role}\t{u.initial_password}")
 
 
 @users_app.command("list")

@@ -18,7 +18,8 @@ from app.auth.revocations import EndedSessions
 from app.auth.sessions import CredentialsRejected
 from app.auth.tokens import decode_access_token
 from app.deps import ClockDep, SessionDep, SettingsDep
-from app.errors import Forbidden, NotAuthenticated
+from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
+from app.messages import M
 from app.observability.requests import note_actor
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -43,13 +44,33 @@ async def current_actor(
     *,
     ended_sessions: EndedSessionsDep,
 ) -> Actor:
+    """The caller; a user signed in with an initial password may do nothing but change it
+    (403 ``password-change-required``)."""
+    actor = await actor_before_password_change(settings, clock, session, token, api_key,
+                                               ended_sessions=ended_sessions)
+    if actor.must_change_password:
+        raise PasswordChangeRequired(M("error.password_change_required"))
+    return actor
+
+
+async def actor_before_password_change(
+    settings: SettingsDep,
+    clock: ClockDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
+    api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    *,
+    ended_sessions: EndedSessionsDep,
+) -> Actor:
+    """The caller, even one who must change an initial password first: only for changing
+    it and for ``/auth/me``."""
     if token:
         actor = decode_access_token(token, secret=settings.secret_key, now=clock.now())
         await ended_sessions.check(actor, session=session, now=clock.now())
         return actor
     if api_key:
         return await authenticate_api_key(session=session, raw=api_key, now=clock.now())
-    raise NotAuthenticated("send a Bearer access token or an X-API-Key header")
+    raise NotAuthenticated(M("error.credentials_missing"))
 
 
 async def _noted_actor(request: Request,
@@ -59,6 +80,7 @@ async def _noted_actor(request: Request,
 
 
 CurrentActor = Annotated[Actor, Depends(_noted_actor)]
+PendingPasswordActor = Annotated[Actor, Depends(actor_before_password_change)]
 
 
 def require_roles(*roles: Role):
@@ -66,8 +88,8 @@ def require_roles(*roles: Role):
 
     async def _check(actor: CurrentActor) -> Actor:
         if actor.role not in allowed:
-            raise Forbidden(f"role {actor.role.value} may not do this; allowed: "
-                            + ", ".join(sorted(r.value for r in allowed)))
+            raise Forbidden(M("error.role_forbidden", role=actor.role.value,
+                              allowed=", ".join(sorted(r.value for r in allowed))))
         return actor
 
     return Depends(_check)

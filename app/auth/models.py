@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, UTCDateTime, utc_now
@@ -37,6 +37,11 @@ class User(Base):
     jurisdiction_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("jurisdictions.id"))
     department_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("departments.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An initial password (given by a bulk import): the user's tokens allow only changing
+    # it (POST /auth/password) until they do.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 

@@ -17,11 +17,22 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.errors import InvalidInput
+from app.messages import M
+
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 8
 # Argon2 is happy with long inputs, but a megabyte "password" is a cheap way to burn CPU.
 MAX_PASSWORD_LENGTH = 256
+
+
+def check_password(password: str, *, loc: tuple[str | int, ...] = ("body", "password")) -> None:
+    """The length rule for a new password; the error names the field at ``loc``."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput.at(list(loc), M("user.password_too_short", n=MIN_PASSWORD_LENGTH))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput.at(list(loc), M("user.password_too_long", n=MAX_PASSWORD_LENGTH))
 
 
 def hash_password(password: str) -> str:

@@ -13,6 +13,9 @@ from app.auth.models import Role
 from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 NEXT_CURSOR = "pass as ?cursor= for the next page; null at the end"
+PHONE_DOC = "a mainland mobile (11 digits) or a landline (0…)"
+INITIAL_DOC = ("the password is an initial one: the user must change it at first login "
+               "(POST /auth/password) before anything else")
 
 # The roles a user may hold: integration clients authenticate with API keys instead.
 UserRole = StrEnum("UserRole", {r.name: r.value for r in Role if r is not Role.integration})
@@ -25,6 +28,16 @@ class TokenOut(BaseModel):
     refresh_token: str = Field(description="opaque; trade it at /auth/refresh, once")
     refresh_expires_in: int = Field(description="seconds until the refresh token expires")
     role: Role
+    must_change_password: bool = Field(
+        False, description="signed in with an initial password: these tokens allow only "
+        "POST /auth/password (and GET /auth/me) until it is changed")
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class RefreshIn(BaseModel):
@@ -48,6 +61,8 @@ class MeOut(BaseModel):
     name: str = Field(description="display name of the user, or the API key's name")
     role: Role
     scope: ScopeOut
+    must_change_password: bool = Field(False, description="true until an initial password "
+                                       "is changed (POST /auth/password)")
 
 
 class UserCreate(BaseModel):
@@ -61,6 +76,8 @@ class UserCreate(BaseModel):
                                    "street_dispatcher: a street; supervisor: any node")
     grid_codes: list[str] = Field(default_factory=list, description="grid_worker: its grids")
     department_code: str | None = Field(None, description="department_staff/lead")
+    phone: str | None = Field(None, max_length=32, description=PHONE_DOC)
+    must_change_password: bool = Field(False, description=INITIAL_DOC)
 
 
 class UserUpdate(BaseModel):
@@ -77,6 +94,9 @@ class UserUpdate(BaseModel):
     scope_code: str | None = None
     grid_codes: list[str] | None = None
     department_code: str | None = None
+    phone: str | None = Field(None, max_length=32, description=PHONE_DOC + "; null clears it")
+    must_change_password: bool | None = Field(None, description=INITIAL_DOC + " (true ends "
+                                              "the user's sessions)")
 
 
 class UserOut(ScopeOut):
@@ -86,6 +106,21 @@ class UserOut(ScopeOut):
     role: Role
     is_active: bool
     created_at: datetime
+    phone: str | None = None
+    must_change_password: bool = False
+
+
+class ImportedUserOut(BaseModel):
+    id: int
+    username: str
+    name: str
+    role: Role
+    initial_password: str = Field(description="shown only now; must be changed at first login")
+
+
+class UserImportOut(BaseModel):
+    count: int
+    users: list[ImportedUserOut]
 
 
 class UserPage(BaseModel):

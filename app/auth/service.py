@@ -30,7 +30,7 @@ from app.auth import repository as repo
 from app.auth.actor import Actor
 from app.auth.apikeys import generate_api_key
 from app.auth.models import ApiKey, Role, User
-from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password_in_thread
+from app.auth.passwords import check_password, hash_password_in_thread
 from app.auth.revocations import note_ended
 
 # The sign-in half of this service (who a user acts as, login, refresh, logout) lives in
@@ -39,6 +39,7 @@ from app.auth.sessions import (  # noqa: F401
     CredentialsRejected,
     TokenPair,
     actor_for_user,
+    change_password,
     login,
     logout,
     refresh,
@@ -46,6 +47,7 @@ from app.auth.sessions import (  # noqa: F401
 from app.db import utc_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jurisdiction.models import Level
+from app.messages import M
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 USER_ROLES = tuple(r for r in Role if r is not Role.integration)
@@ -91,40 +93,40 @@ class UserView:
 
 def parse_role(role: str | Role) -> Role:
     if role == Role.integration:
-        raise InvalidInput.at(["body", "role"], "integration clients are not users: create an "
-                              "API key for them (POST /api/v1/admin/api-keys)")
+        raise InvalidInput.at(["body", "role"], M("user.integration_role"))
     try:
         return Role(role)
     except ValueError:
-        raise InvalidInput.at(["body", "role"], f"unknown role {role!r}; one of: "
-                              + ", ".join(r.value for r in USER_ROLES)) from None
-
-
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput.at(["body", "password"],
-                              f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput.at(["body", "password"],
-                              f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+        raise InvalidInput.at(["body", "role"], M(
+            "user.unknown_role", role=role, roles=", ".join(r.value for r in USER_ROLES))) from None
 
 
 def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def _check_username(username: str) -> str:
+def check_username(username: str) -> str:
     name = normalise_username(username)
     if not USERNAME_PATTERN.match(name):
-        raise InvalidInput.at(["body", "username"], "2–64 characters: lower-case letters, digits, "
-                              "'_', '.' or '-', starting with a letter or digit")
+        raise InvalidInput.at(["body", "username"], M("user.username_rule"))
     return name
 
 
-def _check_display_name(display_name: str | None) -> str:
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def check_phone(phone: str | None, *, loc: tuple[str | int, ...] = ("body", "phone")
+                ) -> str | None:
+    value = (phone or "").strip()
+    if value and not PHONE_PATTERN.match(value):
+        raise InvalidInput.at(list(loc), M("user.phone_rule"))
+    return value or None
+
+
+def check_display_name(display_name: str | None) -> str:
     name = (display_name or "").strip()
     if not name or len(name) > 100:
-        raise InvalidInput.at(["body", "display_name"], "1–100 characters")
+        raise InvalidInput.at(["body", "display_name"], M("user.display_name_rule"))
     return name
 
 
@@ -138,7 +140,8 @@ def _unwanted(role: Role, scope_code: str | None, grid_codes: Sequence[str],
     }
     given = {"scope_code": scope_code, "grid_codes": list(grid_codes),
              "department_code": department_code}
-    return [{"loc": ["body", field], "msg": f"a {role.value} has no {field}", "type": "value_error"}
+    return [{"loc": ["body", field], "msg": M("user.role_has_no_field", role=role.value,
+                                              field=field), "type": "value_error"}
             for field, value in given.items() if value and not takes[field]]
 
 
@@ -155,11 +158,11 @@ async def resolve_scope(*, session: AsyncSession, role: Role, scope_code: str | 
     if role in DEPARTMENT_ROLES:
         if not department_code:
             raise InvalidInput.at(["body", "department_code"],
-                                  f"a {role.value} needs a department_code")
+                                  M("user.needs_department", role=role.value))
         dept = await repo.department_by_code(session, department_code)
         if dept is None:
             raise InvalidInput.at(["body", "department_code"],
-                                  f"no department {department_code!r}")
+                                  M("error.no_department", code=department_code))
         return Scope(department_id=dept.id)
     return Scope()
 
@@ -167,25 +170,27 @@ async def resolve_scope(*, session: AsyncSession, role: Role, scope_code: str | 
 async def _grid_ids(session: AsyncSession, grid_codes: Sequence[str]) -> tuple[int, ...]:
     codes = list(dict.fromkeys(c.strip() for c in grid_codes if c.strip()))
     if not codes:
-        raise InvalidInput.at(["body", "grid_codes"], "a grid_worker needs at least one grid")
+        raise InvalidInput.at(["body", "grid_codes"], M("user.needs_grid"))
     nodes = await repo.nodes_by_code(session, codes)
     for code in codes:
         node = nodes.get(code)
         if node is None or node.level != Level.grid:
-            raise InvalidInput.at(["body", "grid_codes"], f"no grid {code!r}")
+            raise InvalidInput.at(["body", "grid_codes"], M("user.no_grid", code=code))
     return tuple(nodes[c].id for c in codes)
 
 
 async def _node_id(session: AsyncSession, code: str | None, level: str | None, role: Role) -> int:
-    what = f"a {level}" if level else "a node of the tree"
+    what = M(f"scope.a_{level}") if level else M("scope.a_node")
     if not code:
-        raise InvalidInput.at(["body", "scope_code"], f"a {role.value} needs {what} (scope_code)")
+        raise InvalidInput.at(["body", "scope_code"],
+                              M("user.needs_node", role=role.value, what=what))
     node = (await repo.nodes_by_code(session, [code])).get(code)
     if node is None:
-        raise InvalidInput.at(["body", "scope_code"], f"no node {code!r}")
+        raise InvalidInput.at(["body", "scope_code"], M("user.no_node", code=code))
     if level is not None and node.level != level:
-        raise InvalidInput.at(["body", "scope_code"],
-                              f"{code!r} is a {node.level}; a {role.value} needs {what}")
+        raise InvalidInput.at(["body", "scope_code"], M(
+            "user.wrong_level", code=code, level=M(f"level.{node.level}"), role=role.value,
+            what=what))
     return node.id
 
 
@@ -195,19 +200,25 @@ async def _node_id(session: AsyncSession, code: str | None, level: str | None, r
 async def create_user(*, session: AsyncSession, username: str, password: str, role: str | Role,
                       display_name: str | None = None, scope_code: str | None = None,
                       grid_codes: Sequence[str] = (), department_code: str | None = None,
-                      now: datetime | None = None) -> User:
-    name = _check_username(username)
+                      now: datetime | None = None, phone: str | None = None,
+                      must_change_password: bool = False,
+                      password_hash: str | None = None) -> User:
+    """Create a user; ``must_change_password`` makes ``password`` an initial one (its
+    tokens allow only changing it). ``password_hash``, when given, is ``password`` already
+    hashed (a bulk import hashes its passwords side by side)."""
+    name = check_username(username)
     check_password(password)
     parsed = parse_role(role)
     scope = await resolve_scope(session=session, role=parsed, scope_code=scope_code,
                                 grid_codes=grid_codes, department_code=department_code)
     if await repo.user_by_username(session, name) is not None:
-        raise Conflict(f"username {name!r} is taken",
+        raise Conflict(M("user.taken", name=name),
                        errors=[{"loc": ["body", "username"], "msg": "taken", "type": "conflict"}])
-    user = User(username=name, display_name=_check_display_name(display_name or name),
-                password_hash=await hash_password_in_thread(password), role=parsed.value,
-                jurisdiction_id=scope.jurisdiction_id, department_id=scope.department_id,
-                is_active=True, created_at=now or utc_now())
+    user = User(username=name, display_name=check_display_name(display_name or name),
+                password_hash=password_hash or await hash_password_in_thread(password),
+                role=parsed.value, jurisdiction_id=scope.jurisdiction_id,
+                department_id=scope.department_id, is_active=True, created_at=now or utc_now(),
+                phone=check_phone(phone), must_change_password=must_change_password)
     session.add(user)
     await session.flush()
     await repo.replace_grids(session, user.id, scope.grid_ids)
@@ -218,7 +229,7 @@ async def create_user(*, session: AsyncSession, username: str, password: str, ro
 async def get_user(*, session: AsyncSession, user_id: int) -> User:
     user = await repo.user_by_id(session, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(M("error.no_user", id=user_id))
     return user
 
 
@@ -232,7 +243,8 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
                       acting_user_id: int | None = None, display_name: Any = UNSET,
                       password: Any = UNSET, is_active: Any = UNSET, role: Any = UNSET,
                       scope_code: Any = UNSET, grid_codes: Any = UNSET,
-                      department_code: Any = UNSET) -> User:
+                      department_code: Any = UNSET, phone: Any = UNSET,
+                      must_change_password: Any = UNSET) -> User:
     """Change what was given (UNSET: leave as is). Scope fields are checked as a whole
     against the resulting role: fields not sent keep their value if the role stays, and are
     cleared if it changes. Any change to who the user is or what they may do (password,
@@ -241,7 +253,14 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
     user = await get_user(session=session, user_id=user_id)
     ends_sessions = False
     if display_name is not UNSET:
-        user.display_name = _check_display_name(display_name)
+        user.display_name = check_display_name(display_name)
+    if phone is not UNSET:
+        user.phone = check_phone(phone)
+    if must_change_password is not UNSET:
+        if must_change_password is None:
+            raise InvalidInput.at(["body", "must_change_password"], "true or false")
+        ends_sessions |= bool(must_change_password) and not user.must_change_password
+        user.must_change_password = bool(must_change_password)
     if password is not UNSET:
         check_password(password or "")
         user.password_hash = await hash_password_in_thread(password)
@@ -344,7 +363,7 @@ async def revoke_api_key(*, session: AsyncSession, key_id: int, now: datetime) -
     """Revoke a key (idempotent: the first revocation time is kept)."""
     key = await session.get(ApiKey, key_id)
     if key is None:
-        raise NotFound(f"no API key {key_id}")
+        raise NotFound(M("error.no_api_key", id=key_id))
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()

@@ -31,6 +31,7 @@ from app.auth import repository as repo
 from app.auth.actor import Actor
 from app.auth.models import LoginFailure, RefreshToken, Role, User
 from app.auth.passwords import (
+    check_password,
     dummy_verify_in_thread,
     hash_password_in_thread,
     needs_rehash,
@@ -38,10 +39,9 @@ from app.auth.passwords import (
 )
 from app.auth.tokens import encode_access_token, new_secret_token, sha256_hex
 from app.config import Settings
-from app.errors import NotAuthenticated, TooManyRequests
+from app.errors import Forbidden, InvalidInput, NotAuthenticated, TooManyRequests
+from app.messages import M
 from app.sla.dialect import is_postgres
-
-BAD_CREDENTIALS = "invalid username or password"
 
 
 class CredentialsRejected(NotAuthenticated):
@@ -55,6 +55,7 @@ class TokenPair:
     refresh_token: str
     refresh_expires_in: int  # seconds
     role: Role
+    must_change_password: bool = False
 
 
 async def actor_for_user(*, session: AsyncSession, user: User) -> Actor:
@@ -65,6 +66,7 @@ async def actor_for_user(*, session: AsyncSession, user: User) -> Actor:
         scope_level=await repo.node_level(session, user.jurisdiction_id),
         department_id=user.department_id,
         grid_ids=await repo.grid_ids_of(session, user.id),
+        must_change_password=user.must_change_password,
     )
 
 
@@ -87,7 +89,7 @@ async def login(*, session: AsyncSession, username: str, password: str, client_a
         await _reject(session, username=username, client_addr=client_addr, now=now)
     if not user.is_active:
         # Only someone holding the right password learns that the account is disabled.
-        raise NotAuthenticated("this account is disabled")
+        raise NotAuthenticated(M("error.account_disabled"))
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password_in_thread(password)
     await repo.clear_failures(session, username, client_addr)
@@ -122,8 +124,8 @@ async def _check_throttle(session: AsyncSession, *, username: str, client_addr: 
              if len(times) >= limit]
     if waits:
         retry_after = max(waits)
-        raise TooManyRequests(f"too many failed logins for this account; retry in "
-                              f"{retry_after} s", retry_after=retry_after)
+        raise TooManyRequests(M("error.too_many_logins", seconds=retry_after),
+                              retry_after=retry_after)
 
 
 def _seconds_until_below_limit(times: list[datetime], limit: int, window: timedelta,
@@ -138,7 +140,7 @@ async def _reject(session: AsyncSession, *, username: str, client_addr: str,
                   now: datetime) -> None:
     session.add(LoginFailure(username=username, client_addr=client_addr, created_at=now))
     await session.flush()
-    raise CredentialsRejected(BAD_CREDENTIALS)
+    raise CredentialsRejected(M("error.bad_credentials"))
 
 
 # --- refresh tokens ---------------------------------------------------------------------
@@ -163,7 +165,31 @@ async def _issue(session: AsyncSession, *, user: User, family: str, signed_in_at
         refresh_token=raw,
         refresh_expires_in=int(lifetime.total_seconds()),
         role=actor.role,
+        must_change_password=actor.must_change_password,
     )
+
+
+async def change_password(*, session: AsyncSession, actor: Actor, current_password: str,
+                          new_password: str, now: datetime, settings: Settings) -> TokenPair:
+    """The user's own password change (the only thing an initial password's tokens allow):
+    the current password is checked, every other login of the user ends, and the answer is
+    a new login without the flag."""
+    if actor.kind != "user":
+        raise Forbidden(M("error.api_key_no_password"))
+    user = await repo.user_by_id(session, actor.id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated(M("error.account_disabled"))
+    if not await verify_password_in_thread(user.password_hash, current_password):
+        raise InvalidInput.at(["body", "current_password"], M("error.wrong_current_password"))
+    check_password(new_password, loc=("body", "new_password"))
+    if new_password == current_password:
+        raise InvalidInput.at(["body", "new_password"], M("error.same_password"))
+    user.password_hash = await hash_password_in_thread(new_password)
+    user.must_change_password = False
+    await session.flush()
+    await repo.revoke_user_tokens(session, user.id, now)
+    return await _issue(session, user=user, family=new_secret_token(16), signed_in_at=now,
+                        now=now, settings=settings)
 
 
 async def refresh(*, session: AsyncSession, refresh_token: str, now: datetime,
@@ -181,7 +207,7 @@ async def refresh(*, session: AsyncSession, refresh_token: str, now: datetime,
         raise CredentialsRejected("refresh token already used or revoked; sign in again")
     user = await repo.user_by_id(session, row.user_id)
     if user is None or not user.is_active:
-        raise NotAuthenticated("this account is disabled")
+        raise NotAuthenticated(M("error.account_disabled"))
     signed_in_at = await repo.family_started_at(session, row.family)
     return await _issue(session, user=user, family=row.family, signed_in_at=signed_in_at,
                         now=now, settings=settings)

@@ -33,6 +33,7 @@ def _actor_claims(actor: Actor) -> dict[str, Any]:
         "grids": sorted(actor.grid_ids),
         "jti": secrets.token_hex(8),
         **({"fam": actor.session_family} if actor.session_family else {}),
+        **({"pwc": True} if actor.must_change_password else {}),
     }
 
 
@@ -67,6 +68,7 @@ def _actor_of(claims: dict[str, Any], kind: Literal["user", "api_key"]) -> Actor
         department_id=claims.get("dept"),
         grid_ids=frozenset(claims.get("grids") or ()),
         session_family=claims.get("fam"),
+        must_change_password=bool(claims.get("pwc")),
     )
 
 

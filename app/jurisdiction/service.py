@@ -30,6 +30,7 @@ from app.jurisdiction.schemas import (
     JurisdictionNode,
 )
 from app.jurisdiction.scope import Visibility, visibility
+from app.messages import M
 
 LEVEL_ORDER = (Level.street, Level.community, Level.grid)
 
@@ -181,7 +182,7 @@ async def list_departments(*, session: AsyncSession) -> list[DepartmentOut]:
 async def get_department(*, session: AsyncSession, code: str) -> DepartmentOut:
     found = await repo.departments_with_streets(session, code)
     if not found:
-        raise NotFound(f"no department {code!r}")
+        raise NotFound(M("error.no_department", code=code))
     department, streets = found[0]
     return DepartmentOut(code=department.code, name=department.name, streets=streets)
 
@@ -216,7 +217,7 @@ async def get_node(*, session: AsyncSession, tree: JurisdictionTree, actor: Acto
     node = tree.node_by_code(code)
     seen = await _visibility_for(session, tree, actor)
     if node is None or node.id not in seen.in_scope:
-        raise NotFound(f"no jurisdiction {code!r} in your scope")
+        raise NotFound(M("error.no_jurisdiction_in_scope", code=code))
     out = _node_out(tree, node.id, seen, include_geometry)
     parent = tree.node(node.parent_id) if node.parent_id else None
     street = tree.node(node.street_id) if node.street_id else None

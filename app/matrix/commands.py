@@ -27,12 +27,15 @@ def import_matrix_file(path: Path | str, *, label: str | None = None) -> str:
     return run_in_session(work)
 
 
-def export_matrix_file(path: Path | str, *, version_id: int | None = None) -> str:
-    """Write the current (or the given) matrix version to ``path`` as CSV with a BOM."""
+def export_matrix_file(path: Path | str, *, version_id: int | None = None,
+                       headers: str = "en") -> str:
+    """Write the current (or the given) matrix version to ``path`` as CSV with a BOM, its
+    header in English or (``headers="zh"``) Chinese."""
     path = Path(path)
 
     async def work(session) -> str:
-        version, text = await service.export_version(session=session, version_id=version_id)
+        version, text = await service.export_version(session=session, version_id=version_id,
+                                                      headers=headers)
         path.write_text(text, encoding="utf-8", newline="")
         return f"exported matrix version {version.id} ({version.item_count} items) to {path}"
 
@@ -43,7 +46,7 @@ def format_invalid_input(exc: InvalidInput) -> str:
     """One line per problem: ``row 12, column resolve_limit: '4x' is not a time limit...``."""
     if not exc.errors:
         return exc.detail
-    if len(exc.errors) == 1 and exc.errors[0].get("msg") == exc.detail:
+    if len(exc.errors) == 1 and str(exc.errors[0].get("msg")) == exc.detail:
         return f"{_where(exc.errors[0].get('loc', []))}: {exc.detail}"
     lines = [f"{exc.detail}:"]
     for error in exc.errors:

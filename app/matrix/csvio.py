@@ -5,6 +5,11 @@ as ``{"loc": ["row", <data row, 1-based>, <column>], "msg": ...}`` (header probl
 ``["header", <column>]``), so an editor can fix a whole file in one pass.
 ``export_matrix_csv`` writes the same format back; export → import round-trips exactly.
 
+The header may name the columns in English (``code``, ``handling_level`` …) or in Chinese
+(``事项编码``, ``办理层级`` …, ``HEADERS_ZH``), or mix them; the export writes either
+(``headers="zh"``). Error locations always use the English column names. The handling
+level and the time basis may be written in Chinese too (网格/社区/街道, 工作日/自然日).
+
 Limits are written ``30m``, ``4h`` or ``2d``; a day is one 7-hour working day when the
 item's time basis is ``working`` and 24 hours when it is ``calendar``.
 
@@ -42,6 +47,22 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("response_grace", "resolve_grace", "synonym
 # Columns of older files that are read and ignored (see the module's docstring).
 LEGACY_COLUMNS: tuple[str, ...] = ("escalation_limit",)
 _ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS + LEGACY_COLUMNS
+HEADERS_ZH: dict[str, str] = {
+    "code": "事项编码", "category": "类别", "name": "事项名称", "description": "说明",
+    "keywords": "关键词", "handling_level": "办理层级", "self_handle": "网格自处",
+    "negative_list": "负面清单", "primary_department": "主责部门",
+    "co_departments": "协办部门", "time_basis": "计时方式", "response_limit": "响应时限",
+    "resolve_limit": "办结时限", "urgent_response_limit": "紧急响应时限",
+    "urgent_resolve_limit": "紧急办结时限", "photo_required": "须附照片",
+    "escalation_limit": "升级时限", "auto_whistle": "自动吹哨", "synonyms": "同义词",
+    "response_grace": "响应宽限", "resolve_grace": "办结宽限",
+}
+COLUMN_OF_HEADER: dict[str, str] = {zh: en for en, zh in HEADERS_ZH.items()}
+# Chinese values the import reads too (yes/no cells already take 是/否).
+VALUES_ZH: dict[str, dict[str, str]] = {
+    "handling_level": {"网格": "grid", "社区": "community", "街道": "street"},
+    "time_basis": {"工作日": "working", "工作时间": "working", "自然日": "calendar"},
+}
 HANDLING_LEVELS = ("grid", "community", "street")
 TIME_BASES = ("working", "calendar")
 SAFETY_CATEGORY = "05"  # 安全生产: every item is on the negative list
@@ -110,7 +131,8 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
     if records and isinstance(records[0][1], str):
         problems.add(["header"], f"the header {records[0][1]}")
         raise _invalid(problems)
-    header = [h.strip() for h in records[0][1]] if records else []
+    header = ([COLUMN_OF_HEADER.get(h.strip(), h.strip()) for h in records[0][1]]
+              if records else [])
     if not _header_ok(header, problems):
         raise _invalid(problems)
     rows: list[ItemRow] = []
@@ -125,6 +147,8 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
             problems.add(["row", number], f"has {len(record)} cells, the header has {len(header)}")
             continue
         cells = {name: cell.strip() for name, cell in zip(header, record, strict=True)}
+        for column, names in VALUES_ZH.items():
+            cells[column] = names.get(cells.get(column, ""), cells.get(column, ""))
         row = _parse_row(number, cells, department_codes, problems)
         if row is None:
             continue
@@ -312,11 +336,13 @@ def format_grace(minutes: int | None, basis: str) -> str:
     return format_limit(minutes, basis) if minutes else "0"
 
 
-def export_matrix_csv(items: Iterable[Any]) -> str:
-    """Items (``ItemRow`` or ``MatrixItem``) → the CSV text, with a BOM for Excel."""
+def export_matrix_csv(items: Iterable[Any], *, headers: str = "en") -> str:
+    """Items (``ItemRow`` or ``MatrixItem``) → the CSV text, with a BOM for Excel; the
+    header in English or (``headers="zh"``) Chinese."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS + OPTIONAL_COLUMNS)
+    names = COLUMNS + OPTIONAL_COLUMNS
+    writer.writerow([HEADERS_ZH.get(n, n) for n in names] if headers == "zh" else names)
     for item in items:
         writer.writerow(_cells(item))
     return BOM + out.getvalue()

@@ -3,7 +3,7 @@ list versions."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Response, UploadFile, status
 
@@ -22,6 +22,7 @@ from app.matrix.schemas import (
     MatrixVersionOut,
     MatrixVersionSummary,
 )
+from app.messages import M
 
 router = APIRouter(prefix="/matrix", tags=["matrix"])
 
@@ -31,7 +32,7 @@ MAX_CSV_BYTES = 2 * 1024 * 1024  # the shipped 130-item file is ~30 KB
 async def _current(cache: MatrixCacheDep, session: SessionDep) -> CurrentMatrix:
     current = await cache.current(session)
     if current is None:
-        raise NotFound("no matrix has been imported yet")
+        raise NotFound(M("error.no_matrix"))
     return current
 
 
@@ -68,7 +69,7 @@ async def get_matrix_item(code: str, actor: CurrentActor, session: SessionDep,
                           cache: MatrixCacheDep) -> MatrixItemOut:
     item = (await _current(cache, session)).items.get(code)
     if item is None:
-        raise NotFound(f"no item {code!r} in the current matrix")
+        raise NotFound(M("error.no_item", code=code))
     return MatrixItemOut.of(item)
 
 
@@ -116,7 +117,11 @@ async def export_matrix(
     session: SessionDep,
     version: Annotated[Id | None, Query(description="a version id; default the current")]
     = None,
+    headers: Annotated[Literal["en", "zh"], Query(
+        description="column headers: en (code, name …) or zh (事项编码, 事项名称 …); the "
+        "import reads either")] = "en",
 ) -> Response:
-    found, text = await service.export_version(session=session, version_id=version)
+    found, text = await service.export_version(session=session, version_id=version,
+                                               headers=headers)
     return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="matrix-v{found.id}.csv"'})

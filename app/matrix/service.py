@@ -14,6 +14,7 @@ from app.matrix import repository as repo
 from app.matrix.cache import CurrentMatrix, ItemSnapshot, MatrixCache, matrix_cache
 from app.matrix.csvio import export_matrix_csv, parse_matrix_csv
 from app.matrix.models import MatrixItem, MatrixVersion
+from app.messages import M
 
 __all__ = [
     "CurrentMatrix", "ItemSnapshot", "MatrixCache", "current_version", "export_version",
@@ -57,14 +58,16 @@ async def list_versions(*, session: AsyncSession) -> list[MatrixVersion]:
 
 
 async def export_version(*, session: AsyncSession,
-                         version_id: int | None = None) -> tuple[MatrixVersion, str]:
-    """A version (default: the current one) as CSV text that imports back unchanged."""
+                         version_id: int | None = None,
+                         headers: str = "en") -> tuple[MatrixVersion, str]:
+    """A version (default: the current one) as CSV text that imports back unchanged, its
+    header in English or (``headers="zh"``) Chinese."""
     if version_id is None:
         version = await repo.newest_version(session)
         if version is None:
-            raise NotFound("no matrix has been imported yet")
+            raise NotFound(M("error.no_matrix"))
     else:
         version = await session.get(MatrixVersion, version_id)
         if version is None:
-            raise NotFound(f"no matrix version {version_id}")
-    return version, export_matrix_csv(await repo.items_of(session, version.id))
+            raise NotFound(M("error.no_matrix_version", id=version_id))
+    return version, export_matrix_csv(await repo.items_of(session, version.id), headers=headers)

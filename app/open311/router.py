@@ -64,7 +64,8 @@ def _as_open311(exc: Exception) -> Open311Error | None:
     if isinstance(exc, NotAuthenticated):  # the spec: 403 for a missing or invalid key
         return Open311Error(403, exc.detail)
     if isinstance(exc, WhistleError) and exc.status < 500:
-        messages = [e.get("msg", "") for e in exc.errors or ()] or [exc.detail]
+        # Open311 clients read English (the spec's language): catalogue texts render so.
+        messages = [str(e.get("msg", "")) for e in exc.errors_in("en") or ()] or [exc.detail]
         status = exc.status if exc.status in KEPT_STATUSES else 400
         return Open311Error(status, messages[0], *[(status, m) for m in messages[1:]],
                             headers=exc.headers)

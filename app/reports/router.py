@@ -22,9 +22,12 @@ from app.reports.scope import RequestFilters
 router = APIRouter(tags=["reports"])
 
 FORMULAS = (Path(__file__).parent / "FORMULAS.md").read_text(encoding="utf-8")
-CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                      "description": "JSON by default; CSV (UTF-8 with BOM) with format=csv"}}
-Format = Literal["json", "csv"]
+CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                                  csvout.XLSX_MEDIA_TYPE: {"schema": {"type": "string",
+                                                                      "format": "binary"}}},
+                      "description": "JSON by default; CSV (UTF-8 with BOM) with format=csv; "
+                      "Excel with format=xlsx (rates formatted as percentages)"}}
+Format = Literal["json", "csv", "xlsx"]
 # Reports cover the years a deployment can have data for: a date at the calendar's edge
 # (0001-01-01, 9999-12-31) overflows the period arithmetic.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -40,13 +43,15 @@ MAX_WEIGHT = 1000.0
 def Weight(description: str):  # noqa: N802  (a type, as the parameter lists read it)
     return Annotated[float, Query(ge=0, le=MAX_WEIGHT, allow_inf_nan=False,
                                   description=description)]
-FormatQ = Annotated[Format, Query(description="json, or csv for Excel")]
-LangQ = Annotated[csvout.Lang, Query(description="CSV header language")]
+FormatQ = Annotated[Format, Query(description="json, or csv / xlsx for Excel")]
+LangQ = Annotated[csvout.Lang, Query(description="CSV / xlsx header language")]
 
 
-def _csv(content: bytes, filename: str) -> Response:
-    return Response(content, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _file(table: csvout.Table, format: str, stem: str) -> Response:  # noqa: A002
+    content, media_type = ((table.xlsx(), csvout.XLSX_MEDIA_TYPE) if format == "xlsx"
+                           else (table.csv(), "text/csv; charset=utf-8"))
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.{format}"'})
 
 
 def _split(values: list[str]) -> list[str]:
@@ -80,8 +85,8 @@ async def get_sla_report(
                                category=category))
     report = await service.sla_report(session=session, actor=actor, request=request,
                                       now=clock.now(), settings=settings)
-    if format == "csv":
-        return _csv(csvout.report_csv(report, lang), f"sla-report-{start}-{to}.csv")
+    if format != "json":
+        return _file(csvout.report_table(report, lang), format, f"sla-report-{start}-{to}")
     return SlaReportOut(
         from_=start, to=to, group_by=list(request.group_by), series=series,
         jurisdiction=jurisdiction, department=department, category=category,
@@ -114,8 +119,8 @@ async def get_rankings(
     ranking = await rankings.rankings(session=session, actor=actor, by=by, start=start,
                                       end=to, weights=weights, jurisdiction=jurisdiction,
                                       settings=settings)
-    if format == "csv":
-        return _csv(csvout.ranking_csv(ranking, lang), f"rankings-{by}-{start}-{to}.csv")
+    if format != "json":
+        return _file(csvout.ranking_table(ranking, lang), format, f"rankings-{by}-{start}-{to}")
     return RankingsOut(
         by=by, from_=start, to=to, previous_from=ranking.previous_start,
         previous_to=ranking.previous_end, weights=weights,

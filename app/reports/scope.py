@@ -23,6 +23,7 @@ from app.auth.models import Role
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.matrix.categories import CATEGORY_BY_CODE
+from app.messages import M
 
 LEVEL_COLUMN = {"street": "street_id", "community": "community_id", "grid": "grid_id"}
 READERS = frozenset({Role.admin, Role.supervisor, Role.street_dispatcher,
@@ -84,7 +85,7 @@ async def resolve_filters(session: AsyncSession, actor: Actor,
         node = (await session.execute(select(Jurisdiction).where(
             Jurisdiction.code == wanted.jurisdiction))).scalar_one_or_none()
         if node is None or not _inside(node, filters) or not await _served(session, actor, node):
-            raise NotFound(f"no jurisdiction {wanted.jurisdiction!r} in your scope")
+            raise NotFound(M("error.no_jurisdiction_in_scope", code=wanted.jurisdiction))
         filters[LEVEL_COLUMN[node.level]] = node.id
     if wanted.department:
         department_id = (await session.execute(select(Department.id).where(
@@ -93,7 +94,7 @@ async def resolve_filters(session: AsyncSession, actor: Actor,
             raise InvalidInput.at(["query", "department"],
                                   f"no department {wanted.department!r}")
         if filters.get("department_id", department_id) != department_id:
-            raise NotFound(f"no department {wanted.department!r} in your scope")
+            raise NotFound(M("error.no_department_in_scope", code=wanted.department))
         filters["department_id"] = department_id
     if wanted.category:
         if wanted.category not in CATEGORY_BY_CODE:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jurisdiction.models import Jurisdiction
+from app.messages import M
 from app.sla.calendar import DEFAULT_PERIODS, WorkingCalendar
 from app.sla.models import CalendarOverride, StreetCalendar
 
@@ -73,7 +74,7 @@ async def street_id_for(session: AsyncSession, code: str, *, allow_all: bool = F
     street_id = (await session.execute(select(Jurisdiction.id).where(
         Jurisdiction.code == code, Jurisdiction.level == "street"))).scalar_one_or_none()
     if street_id is None:
-        raise NotFound(f"no street {code!r}")
+        raise NotFound(M("error.no_street", code=code))
     return street_id
 
 

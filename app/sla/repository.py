@@ -13,6 +13,7 @@ from app.auth.models import Role, User
 from app.auth.scope import ticket_scope_clause
 from app.errors import NotFound
 from app.jurisdiction.models import Department, Jurisdiction
+from app.messages import M
 from app.sla.models import Whistle, WhistleSummons
 from app.tickets.models import Ticket, ticket_number
 
@@ -83,7 +84,7 @@ async def list_whistles(session: AsyncSession, *, actor: Actor, state: str | Non
 async def get_whistle(session: AsyncSession, *, actor: Actor, whistle_id: int) -> dict[str, Any]:
     row = (await session.execute(_listing(actor).where(Whistle.id == whistle_id))).first()
     if row is None:
-        raise NotFound(f"no whistle {whistle_id}")
+        raise NotFound(M("error.no_whistle", id=whistle_id))
     summons = await session.execute(
         select(WhistleSummons, Department.code, Department.name, User.display_name)
         .join(Department, Department.id == WhistleSummons.department_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from app.auth.actor import Actor
 from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
-from app.deps import SessionDep
+from app.deps import LangDep, SessionDep
 from app.errors import problem_responses
 from app.matrix.cache import MatrixCacheDep
 from app.suggest import service, triage
@@ -55,7 +55,7 @@ async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: Sess
                 "recorded as a correction, and `whistle suggest-train` learns from it.",
     responses=problem_responses(401, 403, 404),
 )
-async def triage_queue(code: str, actor: Triager, session: SessionDep,
+async def triage_queue(code: str, actor: Triager, session: SessionDep, lang: LangDep,
                        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[TicketOut]:
     views = await triage.triage_queue(session=session, actor=actor, street_code=code, limit=limit)
-    return [ticket_out(v, actor) for v in views]
+    return [ticket_out(v, actor, lang=lang) for v in views]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.scope import ticket_scope_clause
 from app.errors import NotFound
+from app.messages import M, render
 from app.tickets import repository as tickets_repo
 from app.tickets.models import Status, Ticket
 from app.tickets.repository import TicketView
@@ -21,8 +22,7 @@ TRIAGE_LEVEL = "street"
 def triage_routing(item_code: str, score: float) -> Routing:
     """Where a post goes when no suggestion is confident: the street's triage queue."""
     return Routing(TRIAGE_LEVEL, Status.dispatched, None,
-                   f"awaiting triage (待分拨): no confident suggestion (best guess {item_code} "
-                   f"at {score:.2f}); a street dispatcher routes it")
+                   render("routing.triage", item=item_code, score=f"{score:.2f}"))
 
 
 def is_awaiting_triage():
@@ -36,7 +36,7 @@ async def triage_queue(*, session: AsyncSession, actor: Actor, street_code: str,
                        limit: int) -> list[TicketView]:
     node = await tickets_repo.node_by_code(session, street_code)
     if node is None or node.level != "street":
-        raise NotFound(f"no street {street_code!r}")
+        raise NotFound(M("error.no_street", code=street_code))
     stmt = (tickets_repo.view_select()
             .where(Ticket.street_id == node.id, is_awaiting_triage(),
                    ticket_scope_clause(actor, Ticket))

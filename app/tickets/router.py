@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 
 from app.auth.actor import Actor
 from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
 from app.auth.scope import can_see_contact, mask_phone
-from app.deps import ClockDep, SessionDep, SettingsDep
+from app.clock import SHANGHAI
+from app.deps import ClockDep, LangDep, SessionDep, SettingsDep
 from app.duplicates.schemas import PossibleDuplicate, PostedTicketOut
 from app.duplicates.service import Nearby
 from app.errors import InvalidInput, problem_responses
@@ -20,7 +22,8 @@ from app.ids import IdPath
 from app.jurisdiction import service as jurisdictions
 from app.jurisdiction.coordinates import DEFAULT_SYSTEM, CoordinateSystem, from_wgs84
 from app.jurisdiction.geo import JurisdictionsDep
-from app.tickets import service
+from app.messages import Lang, M, translate_stored
+from app.tickets import export, service
 from app.tickets.lookups import LookupsDep
 from app.tickets.masking import mask_name
 from app.tickets.models import Source, Status, Ticket, Urgency, ticket_number
@@ -63,19 +66,23 @@ def reporter_out(actor: Actor, t: Ticket | Row) -> ReporterOut | None:
     )
 
 
-def ticket_out(view: TicketView, actor: Actor,
-               system: CoordinateSystem = DEFAULT_SYSTEM) -> TicketOut:
-    return TicketOut(**_ticket_fields(view, actor, system))
+def ticket_out(view: TicketView, actor: Actor, system: CoordinateSystem = DEFAULT_SYSTEM,
+               lang: Lang = "en") -> TicketOut:
+    """The ticket as ``actor`` may see it (contacts masked unless theirs to see), its
+    locations in ``system``, its routing reason in ``lang``."""
+    return TicketOut(**_ticket_fields(view, actor, system, lang))
 
 
-def _ticket_fields(view: TicketView, actor: Actor, system: CoordinateSystem) -> dict[str, Any]:
+def _ticket_fields(view: TicketView, actor: Actor, system: CoordinateSystem,
+                   lang: Lang = "en") -> dict[str, Any]:
     t = view.ticket
     reporter = reporter_out(actor, t)
     return dict(
         id=t.id, number=t.number, status=Status(t.status), level=t.level,
         grid=view.grid_code, community=view.community_code, street=view.street_code,
         item=t.item_code, item_name=view.item_name, category=t.category_code,
-        department=view.department_code, routing_reason=t.routing_reason,
+        department=view.department_code,
+        routing_reason=translate_stored(t.routing_reason, lang) or "",
         urgency=Urgency(t.urgency), source=Source(t.source), description=t.description,
         address=t.address,
         location=location_out(t.lat, t.lon, system),
@@ -118,6 +125,7 @@ async def post_ticket(
     clock: ClockDep,
     lookups: LookupsDep,
     settings: SettingsDep,
+    lang: LangDep,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=200,
         description="makes retries safe: same key and body → the same ticket")] = None,
@@ -130,7 +138,7 @@ async def post_ticket(
     response.headers["ETag"] = etag(posted.view)
     response.headers["Location"] = f"/api/v1/tickets/{posted.view.ticket.id}"
     return PostedTicketOut(
-        **_ticket_fields(posted.view, actor, DEFAULT_SYSTEM),
+        **_ticket_fields(posted.view, actor, DEFAULT_SYSTEM, lang),
         possible_duplicates=[duplicate_out(n, actor) for n in posted.possible_duplicates])
 
 
@@ -145,20 +153,7 @@ def duplicate_out(nearby: Nearby, actor: Actor,
         created_at=row.created_at)
 
 
-@router.get("/tickets/{ticket_id}", operation_id="get_ticket", response_model=TicketOut,
-            summary="One ticket (404 when outside your scope)",
-            responses=problem_responses(401, 404))
-async def get_ticket(ticket_id: IdPath, response: Response, actor: CurrentActor,
-                     session: SessionDep, system: AnswerSystem = DEFAULT_SYSTEM) -> TicketOut:
-    view = await service.get_ticket(session=session, actor=actor, ticket_id=ticket_id)
-    response.headers["ETag"] = etag(view)
-    return ticket_out(view, actor, system)
-
-
-@router.get("/tickets", operation_id="list_tickets", response_model=TicketPage,
-            summary="Tickets in your scope, newest first, cursor-paginated",
-            responses=problem_responses(401, 422))
-async def list_tickets(
+async def ticket_filters(
     actor: CurrentActor,
     session: SessionDep,
     tree: JurisdictionsDep,
@@ -173,25 +168,90 @@ async def list_tickets(
     source: Source | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    cursor: str | None = None,
-    system: AnswerSystem = DEFAULT_SYSTEM,
-) -> TicketPage:
+) -> service.TicketFilter:
+    """The ticket list's filters, shared by the list and the export."""
     if jurisdiction:  # outside the scope it is answered like a code that does not exist
         node = (await tree.get(session)).node_by_code(jurisdiction)
         if node is None or not await jurisdictions.in_scope(
                 session=session, tree=await tree.get(session), actor=actor, node_id=node.id):
-            raise InvalidInput.at(["query", "jurisdiction"], f"no jurisdiction {jurisdiction!r}")
-    filters = service.TicketFilter(
+            raise InvalidInput.at(["query", "jurisdiction"],
+                                  M("error.no_jurisdiction", code=jurisdiction))
+    return service.TicketFilter(
         statuses=_values(status_), open_only=open_only,
         jurisdiction=jurisdiction, department=department, category=category, item=item,
         urgency=urgency.value if urgency else None, source=source.value if source else None,
         created_from=created_from, created_to=created_to,
     )
+
+
+Filters = Annotated[service.TicketFilter, Depends(ticket_filters)]
+
+
+@router.get("/tickets", operation_id="list_tickets", response_model=TicketPage,
+            summary="Tickets in your scope, newest first, cursor-paginated",
+            responses=problem_responses(401, 422))
+async def list_tickets(
+    actor: CurrentActor,
+    session: SessionDep,
+    filters: Filters,
+    lang: LangDep,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    cursor: str | None = None,
+    system: AnswerSystem = DEFAULT_SYSTEM,
+) -> TicketPage:
     views, next_cursor = await service.list_tickets(session=session, actor=actor, filters=filters,
                                                     limit=limit, cursor=cursor)
-    return TicketPage(items=[ticket_out(v, actor, system) for v in views],
+    return TicketPage(items=[ticket_out(v, actor, system, lang) for v in views],
                       next_cursor=next_cursor)
+
+
+@router.get(
+    "/tickets/export", operation_id="export_tickets",
+    summary="The tickets of the list, one row each, as CSV (UTF-8 with BOM) or .xlsx for Excel",
+    description="The list's filters, scope and masking; every matching ticket (no pages), "
+    "newest first. `format=csv` (default) or `xlsx`; `headers=zh` (default) for Chinese "
+    "column headers and values (状态 已签收…), `en` for the API's names. Times are "
+    "Asia/Shanghai. Memory stays bounded: rows are written as they are read, a page at a "
+    "time, to a temporary file that is then streamed.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                                 export.XLSX_MEDIA_TYPE: {"schema": {"type": "string",
+                                                                     "format": "binary"}}},
+                     "description": "the file, as an attachment"},
+               **problem_responses(401, 422)},
+)
+async def export_tickets(
+    actor: CurrentActor,
+    session: SessionDep,
+    filters: Filters,
+    lang: LangDep,
+    clock: ClockDep,
+    format: Annotated[export.ExportFormat, Query(description="csv or xlsx")] = "csv",  # noqa: A002
+    headers: Annotated[export.HeaderLang, Query(description="column headers: zh or en")] = "zh",
+) -> StreamingResponse:
+    out = export.sink(format, headers)
+    cursor: str | None = None
+    while True:
+        views, cursor = await service.list_tickets(session=session, actor=actor, filters=filters,
+                                                   limit=service.MAX_PAGE, cursor=cursor)
+        out.add([ticket_out(v, actor, lang="zh" if headers == "zh" else lang) for v in views])
+        if cursor is None:
+            break
+    stamp = clock.now().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        out.finish(), media_type=export.media_type(format),
+        headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.{format}"'})
+
+
+@router.get("/tickets/{ticket_id}", operation_id="get_ticket", response_model=TicketOut,
+            summary="One ticket (404 when outside your scope)",
+            responses=problem_responses(401, 404))
+async def get_ticket(ticket_id: IdPath, response: Response, actor: CurrentActor,
+                     session: SessionDep, lang: LangDep,
+                     system: AnswerSystem = DEFAULT_SYSTEM) -> TicketOut:
+    view = await service.get_ticket(session=session, actor=actor, ticket_id=ticket_id)
+    response.headers["ETag"] = etag(view)
+    return ticket_out(view, actor, system, lang)
 
 
 @router.get("/tickets/{ticket_id}/events", operation_id="list_ticket_events",
@@ -208,13 +268,13 @@ async def list_ticket_events(ticket_id: IdPath, actor: CurrentActor,
             summary="A department's queue: most urgent, then nearest deadline, then oldest",
             responses=problem_responses(401, 404))
 async def department_queue(
-    code: str, actor: CurrentActor, session: SessionDep,
+    code: str, actor: CurrentActor, session: SessionDep, lang: LangDep,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> list[TicketOut]:
     views = await service.department_queue(session=session, actor=actor, department_code=code,
                                            statuses=_values(status_), limit=limit)
-    return [ticket_out(v, actor) for v in views]
+    return [ticket_out(v, actor, lang=lang) for v in views]
 
 
 @router.get("/jurisdictions/{code}/queue", operation_id="jurisdiction_queue", tags=["queues"],
@@ -222,10 +282,10 @@ async def department_queue(
             summary="A community's or grid's queue: tickets held at that level",
             responses=problem_responses(401, 404))
 async def jurisdiction_queue(
-    code: str, actor: CurrentActor, session: SessionDep,
+    code: str, actor: CurrentActor, session: SessionDep, lang: LangDep,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> list[TicketOut]:
     views = await service.jurisdiction_queue(session=session, actor=actor, code=code,
                                              statuses=_values(status_), limit=limit)
-    return [ticket_out(v, actor) for v in views]
+    return [ticket_out(v, actor, lang=lang) for v in views]

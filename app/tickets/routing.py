@@ -4,6 +4,9 @@
 - grid-level items wait in the grid's queue;
 - community-level items go to the community's queue (大事不出社区);
 - street-level items go to the primary department's queue at the street.
+
+The reason is stored in English, rendered from the message catalogue (``app.messages``),
+which translates it back for a reader who prefers Chinese.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.errors import InvalidInput
+from app.messages import render
 from app.tickets.models import Status
 
 
@@ -44,15 +48,13 @@ def route(item: RoutableItem, *, self_handle: bool, may_self_handle: bool) -> Ro
                 f"item {item.code} ({item.name}) may not be handled on the spot by a grid worker",
             )
         return Routing("grid", Status.self_handling, None,
-                       f"self-handled in the grid: item {item.code} allows on-the-spot handling")
+                       render("routing.self_handled", item=item.code))
     if item.handling_level == "grid":
-        return Routing("grid", Status.dispatched, None,
-                       f"item {item.code} is handled at grid level: queued for the grid")
+        return Routing("grid", Status.dispatched, None, render("routing.grid", item=item.code))
     if item.handling_level == "community":
         return Routing("community", Status.dispatched, None,
-                       f"item {item.code} is handled at community level: queued for the community")
+                       render("routing.community", item=item.code))
     if item.primary_department is None:  # the matrix validator forbids this; guard anyway
         raise InvalidInput.at(["body", "item"], f"item {item.code} names no primary department")
     return Routing("street", Status.dispatched, item.primary_department,
-                   f"item {item.code} is handled by department {item.primary_department} "
-                   "at street level: queued for that department")
+                   render("routing.street", item=item.code, department=item.primary_department))

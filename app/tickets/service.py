@@ -13,6 +13,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import ticket_scope_clause
 from app.errors import InvalidInput, NotFound
+from app.messages import M
 from app.tickets import repository as repo
 from app.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
 from app.tickets.queue_order import queue_order as in_queue_order
@@ -24,7 +25,7 @@ MAX_PAGE = 200
 async def get_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int) -> TicketView:
     view = await repo.get_view(session, ticket_id, ticket_scope_clause(actor, Ticket))
     if view is None:
-        raise NotFound(f"no ticket {ticket_id}")
+        raise NotFound(M("error.no_ticket", id=ticket_id))
     return view
 
 
@@ -59,14 +60,16 @@ async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list:
     if f.jurisdiction:
         node = await repo.node_by_code(session, f.jurisdiction)
         if node is None:
-            raise InvalidInput.at(["query", "jurisdiction"], f"no jurisdiction {f.jurisdiction!r}")
+            raise InvalidInput.at(["query", "jurisdiction"],
+                                  M("error.no_jurisdiction", code=f.jurisdiction))
         column = {"street": Ticket.street_id, "community": Ticket.community_id,
                   "grid": Ticket.grid_id}[node.level]
         clauses.append(column == node.id)
     if f.department:
         dept = await repo.department_by_code(session, f.department)
         if dept is None:
-            raise InvalidInput.at(["query", "department"], f"no department {f.department!r}")
+            raise InvalidInput.at(["query", "department"],
+                                  M("error.no_department", code=f.department))
         clauses.append(Ticket.department_id == dept.id)
     for value, column in ((f.category, Ticket.category_code), (f.item, Ticket.item_code),
                           (f.urgency, Ticket.urgency), (f.source, Ticket.source)):
@@ -104,7 +107,7 @@ async def department_queue(*, session: AsyncSession, actor: Actor, department_co
                            statuses: tuple[str, ...], limit: int) -> list[TicketView]:
     dept = await repo.department_by_code(session, department_code)
     if dept is None or not _may_read_department(actor, dept.id):
-        raise NotFound(f"no department {department_code!r}")
+        raise NotFound(M("error.no_department", code=department_code))
     stmt = repo.view_select().where(
         Ticket.department_id == dept.id,
         Ticket.status.in_(statuses or QUEUE_STATUSES),
@@ -124,7 +127,7 @@ async def jurisdiction_queue(*, session: AsyncSession, actor: Actor, code: str,
     """The queue of a community or a grid: tickets held at that level in that node."""
     node = await repo.node_by_code(session, code)
     if node is None or node.level == "street" or not await _node_in_scope(session, actor, node.id):
-        raise NotFound(f"no community or grid {code!r}")
+        raise NotFound(M("error.no_community_or_grid", code=code))
     column = Ticket.community_id if node.level == "community" else Ticket.grid_id
     stmt = repo.view_select().where(
         column == node.id,

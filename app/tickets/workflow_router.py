@@ -8,9 +8,10 @@ from pydantic import BaseModel
 
 from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
-from app.deps import ClockDep, SessionDep, SettingsDep
+from app.deps import ClockDep, LangDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, NotFound, PreconditionRequired, problem_responses
 from app.ids import IdPath
+from app.messages import Lang, M
 from app.tickets import action_schemas as body
 from app.tickets import service
 from app.tickets.action_context import ActionInput
@@ -64,14 +65,15 @@ async def get_workflow() -> list[TransitionOut]:
 
 
 async def _act(action: str, ticket_id: int, data: ActionInput, *, response: Response, actor,
-               session, clock, settings, lookups, if_match: str | None) -> TicketOut:
+               session, clock, settings, lookups, if_match: str | None,
+               lang: Lang = "en") -> TicketOut:
     ticket = await actions.take_action(
         session=session, actor=actor, ticket_id=ticket_id, action=action, data=data,
         if_match=parse_if_match(if_match, ticket_id), now=clock.now(), settings=settings,
         lookups=lookups, summoned_departments=await summoned_departments(session, ticket_id))
     view = await service.get_ticket(session=session, actor=actor, ticket_id=ticket.id)
     response.headers["ETag"] = etag(view)
-    return ticket_out(view, actor)
+    return ticket_out(view, actor, lang=lang)
 
 
 def _route(action: str, body_model: type[BaseModel] | None, to_input, *, path: str | None = None,
@@ -82,19 +84,19 @@ def _route(action: str, body_model: type[BaseModel] | None, to_input, *, path: s
     if body_model is None:
         async def endpoint(ticket_id: IdPath, response: Response, actor: CurrentActor,
                            session: SessionDep, clock: ClockDep, settings: SettingsDep,
-                           lookups: LookupsDep, if_match: IfMatch = None,
+                           lookups: LookupsDep, lang: LangDep, if_match: IfMatch = None,
                            payload: body.CommentBody | None = None) -> TicketOut:
             return await _act(action, ticket_id, to_input(payload), response=response,
                               actor=actor, session=session, clock=clock, settings=settings,
-                              lookups=lookups, if_match=if_match)
+                              lookups=lookups, if_match=if_match, lang=lang)
     else:
         async def endpoint(ticket_id: IdPath, payload: body_model, response: Response,  # type: ignore[valid-type]
                            actor: CurrentActor, session: SessionDep, clock: ClockDep,
-                           settings: SettingsDep, lookups: LookupsDep,
+                           settings: SettingsDep, lookups: LookupsDep, lang: LangDep,
                            if_match: IfMatch = None) -> TicketOut:
             return await _act(to_action(action, payload), ticket_id, to_input(payload),
                               response=response, actor=actor, session=session, clock=clock,
-                              settings=settings, lookups=lookups, if_match=if_match)
+                              settings=settings, lookups=lookups, if_match=if_match, lang=lang)
 
     router.add_api_route(url, endpoint, methods=["POST"], response_model=TicketOut,
                          operation_id=f"ticket_{path or action}", summary=summary or doc,
@@ -150,8 +152,7 @@ async def edit_ticket(ticket_id: IdPath, payload: body.EditBody, response: Respo
                       settings: SettingsDep, lookups: LookupsDep,
                       if_match: IfMatch = None) -> TicketOut:
     if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag you read, so that a stale "
-                                   "edit cannot overwrite someone else's change")
+        raise PreconditionRequired(M("error.if_match_required"))
     ticket = await actions.edit_ticket(
         session=session, actor=actor, ticket_id=ticket_id,
         changes=payload.model_dump(exclude_none=True),
@@ -175,7 +176,7 @@ async def claim_next(code: str, response: Response, actor: ClaimStaff, session: 
     # From the process's cache: no query before the claim (see claiming.claim_next).
     dept_id = await lookups.department_id(session, code)
     if dept_id is None or dept_id != actor.department_id:
-        raise NotFound(f"no department {code!r} of yours")
+        raise NotFound(M("error.no_department_of_yours", code=code))
     ticket = await claiming.claim_next(session=session, actor=actor, department_id=dept_id,
                                       now=clock.now())
     if ticket is None:

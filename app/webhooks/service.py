@@ -17,6 +17,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.config import Settings
 from app.errors import Forbidden, InvalidInput, NotFound
+from app.messages import M
 from app.webhooks import repository as repo
 from app.webhooks.models import WebhookSubscription
 from app.webhooks.sealing import keys_of, seal
@@ -87,7 +88,7 @@ async def get_subscription(*, session: AsyncSession, actor: Actor,
     subscription = await session.get(WebhookSubscription, subscription_id)
     if subscription is None or (department_id is not None
                                 and subscription.department_id != department_id):
-        raise NotFound(f"no webhook {subscription_id}")
+        raise NotFound(M("error.no_webhook", id=subscription_id))
     return subscription
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.jurisdiction.models import Department
 from app.matrix.models import MatrixItem
+from app.messages import M
 from app.sla.dialect import insert_for
 from app.sla.models import Whistle, WhistleSummons
 from app.tickets.action_context import Context
@@ -97,25 +98,26 @@ async def blow_whistle(ctx: Context) -> None:
     ticket, data = ctx.ticket, ctx.data
     existing = await open_whistle_of(ctx.session, ticket.id)
     if existing is not None:
-        raise Conflict(f"ticket {ticket.id} already has an open whistle ({existing.id}), "
-                       f"blown at {existing.blown_at.isoformat()}", whistle_id=existing.id)
+        raise Conflict(M("whistle.already_open_since", id=ticket.id, whistle=existing.id,
+                         at=existing.blown_at.isoformat()), whistle_id=existing.id)
     codes = list(dict.fromkeys(data.departments or []))
     if not codes:
         item = await ctx.session.get_one(MatrixItem, ticket.item_id)
         codes = default_departments(item)
         if not codes:
-            raise InvalidInput.at(["body", "departments"], f"item {item.code} names no "
-                                  "co-handling department: name the departments to summon")
+            raise InvalidInput.at(["body", "departments"],
+                                  M("whistle.no_co_departments", code=item.code))
     found = await _department_ids(ctx.session, codes)
     for index, code in enumerate(codes):
         if code not in found:
-            raise InvalidInput.at(["body", "departments", index], f"no department {code!r}")
+            raise InvalidInput.at(["body", "departments", index],
+                                  M("error.no_department", code=code))
     blown = await blow(ctx.session, ticket=ticket, department_ids=found,
                        minutes=data.minutes or ctx.settings.whistle_report_in_minutes,
                        reason=data.reason or "", now=ctx.now, blown_by=ctx.actor.user_id,
                        auto=False)
     if blown is None:  # lost a race with another blower (or the sweep)
-        raise Conflict(f"ticket {ticket.id} already has an open whistle")
+        raise Conflict(M("whistle.already_open", id=ticket.id))
     ctx.event_data.update(blown.event_data(auto=False))
 
 
@@ -127,7 +129,7 @@ async def report_in(ctx: Context) -> None:
         .where(Whistle.ticket_id == ctx.ticket.id, Whistle.closed_at.is_(None),
                WhistleSummons.department_id == department_id))).scalar_one_or_none()
     if summons is None:
-        raise Forbidden("your department is not summoned by an open whistle on this ticket")
+        raise Forbidden(M("whistle.not_summoned"))
     on_time = ctx.now <= summons.due_at
     reported = (await ctx.session.execute(
         update(WhistleSummons)
@@ -136,6 +138,6 @@ async def report_in(ctx: Context) -> None:
         .returning(WhistleSummons.id)
         .execution_options(synchronize_session=False))).first()
     if reported is None:
-        raise Conflict("your department has already reported in to this whistle")
+        raise Conflict(M("whistle.already_reported"))
     ctx.event_data.update(whistle_id=summons.whistle_id, department_id=department_id,
                           on_time=on_time, report_in_due_at=summons.due_at.isoformat())

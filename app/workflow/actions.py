@@ -33,6 +33,7 @@ from app.errors import (
     PreconditionFailed,
 )
 from app.matrix.models import MatrixItem
+from app.messages import M, Message, render
 from app.sla import effects as sla_effects
 from app.sla import service as sla
 from app.tickets import repository as repo
@@ -55,13 +56,13 @@ async def load_for_action(session: AsyncSession, actor: Actor, ticket_id: int) -
         .execution_options(populate_existing=True)
     )).scalar_one_or_none()
     if ticket is None:
-        raise NotFound(f"no ticket {ticket_id}")
+        raise NotFound(M("error.no_ticket", id=ticket_id))
     return ticket
 
 
-async def _holder_name(session: AsyncSession, user_id: int | None) -> str:
+async def _holder_name(session: AsyncSession, user_id: int | None) -> str | Message:
     if user_id is None:
-        return "someone else"
+        return M("error.someone_else")
     user = await session.get(User, user_id)
     return user.display_name if user else f"user {user_id}"
 
@@ -73,8 +74,8 @@ async def _check_who_and_when(ctx: Context, summoned_departments: tuple[int, ...
     assignee: claim first; not summoned)."""
     ticket, tr, actor = ctx.ticket, ctx.transition, ctx.actor
     if not may_ever_take(tr, actor, ticket, summoned_departments=summoned_departments):
-        raise Forbidden(f"you may not {tr.action} this ticket (allowed: "
-                        + ", ".join(sorted(r.value for r in tr.who)) + ")")
+        raise Forbidden(M("error.action_forbidden", action=tr.action,
+                          roles=", ".join(sorted(r.value for r in tr.who))))
     if ticket.status not in tr.sources:
         await _refuse_wrong_state(ctx)
     if not may_take(tr, actor, ticket, summoned_departments=summoned_departments):
@@ -99,37 +100,38 @@ async def _refuse_wrong_state(ctx: Context) -> None:
     ticket, tr = ctx.ticket, ctx.transition
     if tr.action == "claim" and ticket.status == "claimed":
         holder = await _holder_name(ctx.session, ticket.assignee_id)
-        raise Conflict(f"ticket {ticket.id} is already claimed by {holder}",
-                       holder_id=ticket.assignee_id, holder=holder)
+        raise Conflict(M("error.already_claimed", id=ticket.id, holder=holder),
+                       holder_id=ticket.assignee_id, holder=str(holder))
     allowed = sorted(a for a, t in BY_ACTION.items() if ticket.status in t.sources)
     raise InvalidTransition(
-        f"cannot {tr.action} a ticket that is {ticket.status}; allowed now: {', '.join(allowed)}",
+        M("error.transition", action=tr.action, status=M(f"status.{ticket.status}"),
+          allowed=", ".join(allowed)),
         status_now=ticket.status, allowed_actions=allowed)
 
 
-def _require(ctx: Context, need: Need, value: Any, loc: str, msg: str) -> None:
+def _require(ctx: Context, need: Need, value: Any, loc: str, msg: Message) -> None:
     if need in ctx.transition.needs and not value:
         raise InvalidInput.at(["body", loc], msg, "missing")
 
 
 async def _check_needs(ctx: Context) -> None:
     d = ctx.data
-    _require(ctx, Need.reason, d.reason, "reason", "a reason is required")
-    _require(ctx, Need.result, d.result, "result", "the result or progress text is required")
-    _require(ctx, Need.photos, d.attachments, "attachments", "at least one photo is required")
+    _require(ctx, Need.reason, d.reason, "reason", M("error.reason_required"))
+    _require(ctx, Need.result, d.result, "result", M("error.result_required"))
+    _require(ctx, Need.photos, d.attachments, "attachments", M("error.photo_required"))
     if Need.photos_if_item_requires in ctx.transition.needs and not d.attachments:
         item = await ctx.session.get(MatrixItem, ctx.ticket.item_id)
         if item is not None and item.photo_required:
             raise InvalidInput.at(["body", "attachments"],
-                                  f"item {item.code} requires a photo of the result", "missing")
+                                  M("error.item_photo_required", code=item.code), "missing")
     _require(ctx, Need.target_ticket, d.target_ticket_id, "target_ticket_id",
-             "the ticket to merge into is required")
-    _require(ctx, Need.assignee, d.assignee_id, "assignee_id", "the new assignee is required")
+             M("error.merge_target_required"))
+    _require(ctx, Need.assignee, d.assignee_id, "assignee_id", M("error.assignee_required"))
     if Need.rating in ctx.transition.needs and d.rating not in RATINGS:
-        raise InvalidInput.at(["body", "rating"], f"rating must be one of {', '.join(RATINGS)}")
-    _require(ctx, Need.minutes, d.minutes, "minutes", "how many minutes more are needed")
+        raise InvalidInput.at(["body", "rating"], M("error.rating_values", values=", ".join(RATINGS)))
+    _require(ctx, Need.minutes, d.minutes, "minutes", M("error.minutes_required"))
     if Need.new_routing in ctx.transition.needs and not (d.item or d.department):
-        raise InvalidInput.at(["body", "item"], "give another item or a department", "missing")
+        raise InvalidInput.at(["body", "item"], M("error.new_routing_required"), "missing")
 
 
 async def take_action(
@@ -151,7 +153,7 @@ async def take_action(
     await _check_who_and_when(ctx, summoned_departments)
     if if_match is not None and if_match != ticket.version:
         raise PreconditionFailed(
-            f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
+            M("error.version_stale", id=ticket.id, current=ticket.version, given=if_match),
             current_version=ticket.version)
     await _check_needs(ctx)
     if transition.effect is not None:
@@ -213,9 +215,8 @@ async def _explain_lost_race(ctx: Context) -> None:
     await ctx.session.refresh(ctx.ticket)
     if ctx.transition.action == "claim" and ctx.ticket.status == "claimed":
         await _refuse_wrong_state(ctx)
-    raise Conflict(f"ticket {ctx.ticket.id} changed while you were acting "
-                   f"(now {ctx.ticket.status}, version {ctx.ticket.version}); reload and retry",
-                   current_version=ctx.ticket.version)
+    raise Conflict(M("error.lost_race", id=ctx.ticket.id, status=M(f"status.{ctx.ticket.status}"),
+                     version=ctx.ticket.version), current_version=ctx.ticket.version)
 
 
 def _event_payload(ctx: Context) -> dict[str, Any]:
@@ -319,23 +320,25 @@ async def _reroute(ctx: Context) -> None:
     if d.item:
         found = await ctx.lookups.current_item(ctx.session, d.item)
         if found is None:
-            raise InvalidInput.at(["body", "item"], f"no item {d.item!r} in the current matrix")
+            raise InvalidInput.at(["body", "item"], M("error.no_item", code=d.item))
         version_id, item = found
         routing = route(item, self_handle=False, may_self_handle=False)
         values.update(matrix_version_id=version_id, item_id=item.id, item_code=item.code,
                       category_code=item.category_code, level=routing.level,
-                      routing_reason=f"rerouted: {routing.reason}")
+                      routing_reason=render("routing.rerouted", reason=routing.reason))
         department_code = routing.department_code
     else:
         department_code = None
     if d.department:
         department_code = d.department
-        values.update(level="street", routing_reason=f"rerouted to department {d.department}")
+        values.update(level="street", routing_reason=render("routing.rerouted_department",
+                                                    department=d.department))
     department_id = None
     if department_code:
         department_id = await ctx.lookups.department_id(ctx.session, department_code)
         if department_id is None:
-            raise InvalidInput.at(["body", "department"], f"no department {department_code!r}")
+            raise InvalidInput.at(["body", "department"],
+                                  M("error.no_department", code=department_code))
     values["department_id"] = department_id
     ctx.values.update(values)
     ctx.event_data.update(item=d.item or ctx.ticket.item_code, department=department_code,
@@ -398,7 +401,7 @@ async def edit_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int,
     await _check_who_and_when(ctx)
     if if_match != ticket.version:
         raise PreconditionFailed(
-            f"ticket {ticket.id} is at version {ticket.version}, not {if_match}; reload it",
+            M("error.version_stale", id=ticket.id, current=ticket.version, given=if_match),
             current_version=ticket.version)
     ctx.values.update({k: changes[k] for k in EDITABLE if k in changes})
     ctx.event_data.update(changed={k: {"from": getattr(ticket, k), "to": changes[k]}

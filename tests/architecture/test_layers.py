@@ -28,7 +28,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 
 FOUNDATION = {"app", "app.config", "app.db", "app.errors", "app.clock", "app.deps",
               "app.migrate", "app.ids", "app.csvrows", "app.csvtext", "app.settings_check", "app.storable",
-              "app.route_methods", "app.sse"}
+              "app.route_methods", "app.sse", "app.messages"}
 DATA_PACKAGES = ("auth", "jurisdiction", "matrix", "tickets", "attachments", "whistle", "suggest",
                  "observability", "duplicates")
 DATA_MODULES = {"app.sla.calendar", "app.sla.calendars", "app.sla.deadlines",

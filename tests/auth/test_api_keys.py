@@ -27,7 +27,8 @@ async def test_key_is_shown_once_and_authenticates(client, admin_headers, tree):
     assert me.json() == {"kind": "api_key", "id": created["id"], "username": None,
                          "name": "12345 hotline", "role": "integration",
                          "scope": {"scope_code": tree.street.code, "scope_level": "street",
-                                   "department_code": None, "grid_codes": []}}
+                                   "department_code": None, "grid_codes": []},
+                         "must_change_password": False}
 
 
 async def test_list_never_shows_the_key(client, admin_headers):

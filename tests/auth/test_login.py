@@ -34,7 +34,9 @@ async def test_login_returns_bearer_access_and_refresh_tokens(client_from, make_
         "role": "community_dispatcher",
         "scope": {"scope_code": tree.comm_a.code, "scope_level": "community",
                   "department_code": None, "grid_codes": []},
+        "must_change_password": False,
     }
+    assert body["must_change_password"] is False
 
 
 async def test_me_shows_a_grid_workers_grids(client_from, make_user, tree):

@@ -171,3 +171,30 @@ def test_a_grace_cell_is_blank_zero_or_a_limit_and_round_trips(cell, minutes):
     row = parse(f"{HEADER}\n{GRID_ROW}{cell}\n")[0]  # the row's last cell: resolve_grace
     assert row.resolve_grace_minutes == minutes
     assert parse(export_matrix_csv([row])) == [row]
+def test_chinese_headers_export_and_import_back():
+    from app.matrix.csvio import HEADERS_ZH
+
+    rows = shipped_rows()
+    text = export_matrix_csv(rows, headers="zh")
+    header = text.removeprefix("\ufeff").splitlines()[0].split(",")
+    assert header[:3] == ["事项编码", "类别", "事项名称"]
+    assert header == [HEADERS_ZH[c] for c in (*COLUMNS, "synonyms")]
+    assert parse(text) == rows
+
+
+def test_a_header_may_mix_chinese_and_english_and_errors_name_english_columns():
+    zh_header = HEADER.replace("code,", "事项编码,", 1).replace("handling_level", "办理层级")
+    assert parse(f"{zh_header}\n{GRID_ROW}\n") == parse(f"{HEADER}\n{GRID_ROW}\n")
+    bad = GRID_ROW.replace(",grid,", ",nowhere,")
+    errors = errors_of(f"{zh_header}\n{bad}\n")
+    assert errors[0]["loc"] == ["row", 1, "handling_level"]
+    errors = errors_of(zh_header.replace("办理层级", "办理级别") + f"\n{GRID_ROW}\n")
+    assert {"loc": ["header", "handling_level"], "msg": "missing column handling_level",
+            "type": "missing"} in errors
+
+
+def test_levels_and_time_bases_may_be_written_in_chinese():
+    zh_row = GRID_ROW.replace(",grid,", ",网格,").replace(",working,", ",工作日,")
+    assert parse(f"{HEADER}\n{zh_row}\n") == parse(f"{HEADER}\n{GRID_ROW}\n")
+    safety = SAFETY_ROW.replace(",street,", ",街道,").replace(",calendar,", ",自然日,")
+    assert parse(f"{HEADER}\n{safety}\n") == parse(f"{HEADER}\n{SAFETY_ROW}\n")

@@ -162,6 +162,17 @@ async def test_export_is_excel_csv_that_imports_back(client, headers_for, shippe
     assert missing.status_code == 404
 
 
+async def test_export_with_chinese_headers_imports_back(client, headers_for, shipped_version):
+    admin = headers_for(Role.admin)
+    r = await client.get("/api/v1/matrix/export", headers=admin, params={"headers": "zh"})
+    assert r.status_code == 200
+    assert r.content.decode("utf-8-sig").startswith("事项编码,类别,事项名称,")
+    again = await upload(client, admin, r.content)
+    assert again.status_code == 201, again.text
+    english = await client.get("/api/v1/matrix/export", headers=admin)
+    assert english.content.decode("utf-8") == shipped_text()  # the same items
+
+
 async def test_an_import_refreshes_this_processs_cache_at_once(app, client, headers_for,
                                                               shipped_version):
     reader = headers_for(Role.grid_worker)

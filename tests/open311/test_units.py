@@ -216,3 +216,15 @@ def test_bad_filters_are_400(kw, message):
 
 def test_a_bare_date_is_local_midnight():
     assert parse_w3c("start_date", "2026-11-23") == datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
+
+
+def test_a_catalogue_message_becomes_an_english_open311_error():
+    from app.errors import InvalidInput
+    from app.messages import M
+    from app.open311.router import _as_open311
+
+    exc = InvalidInput.at(["body", "item"], M("error.no_item", code="9999"))
+    error = _as_open311(exc)
+    assert error is not None and error.errors == [(400, "no item '9999' in the current matrix")]
+    body = json.loads(error_response("json", error).body)
+    assert body == [{"code": 400, "description": "no item '9999' in the current matrix"}]
