@@ -41,6 +41,8 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "title.method-not-allowed": {"en": "Method not allowed", "zh": "不支持该请求方法"},
     "title.conflict": {"en": "Conflict", "zh": "状态冲突"},
     "title.invalid-transition": {"en": "Transition not allowed", "zh": "当前状态不允许此操作"},
+    "title.not-your-turn": {"en": "Not your turn", "zh": "尚未轮到您（请先签收，或未被吹哨召集）"},
+    "title.gone": {"en": "Gone", "zh": "已失效"},
     "title.precondition-failed": {"en": "Precondition failed", "zh": "版本已变更（前提条件不满足）"},
     "title.precondition-required": {"en": "Precondition required", "zh": "缺少前提条件（If-Match）"},
     "title.payload-too-large": {"en": "Payload too large", "zh": "内容过大"},

@@ -172,13 +172,13 @@ def test_a_grace_cell_is_blank_zero_or_a_limit_and_round_trips(cell, minutes):
     assert row.resolve_grace_minutes == minutes
     assert parse(export_matrix_csv([row])) == [row]
 def test_chinese_headers_export_and_import_back():
-    from app.matrix.csvio import HEADERS_ZH
+    from app.matrix.csvio import HEADERS_ZH, OPTIONAL_COLUMNS
 
     rows = shipped_rows()
     text = export_matrix_csv(rows, headers="zh")
     header = text.removeprefix("\ufeff").splitlines()[0].split(",")
     assert header[:3] == ["事项编码", "类别", "事项名称"]
-    assert header == [HEADERS_ZH[c] for c in (*COLUMNS, "synonyms")]
+    assert header == [HEADERS_ZH[c] for c in (*COLUMNS, *OPTIONAL_COLUMNS)]
     assert parse(text) == rows
 
 
