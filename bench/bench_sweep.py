@@ -31,7 +31,7 @@ import asyncpg
 from bench import bulk
 from bench.harness import fresh_database
 
-TOTAL = 1_000_000
+TOTAL = int(os.environ.get("WHISTLE_BENCH_SWEEP_TOTAL", 1_000_000))
 DUE = 10_000
 CHUNK = 100_000  # tickets per INSERT ... SELECT
 REPEAT = 5
