@@ -60,9 +60,10 @@ class SeedFigures:
     load_after: float
     summary: str
     checks: dict[str, int]
+    phases: dict[str, float]
 
 
-async def _load(url: str) -> tuple[float, str]:
+async def _load(url: str, phases: dict[str, float]) -> tuple[float, str]:
     from app.db import make_engine
     from app.demo.bulk import seed_bulk
     from app.migrate import upgrade_to_head
@@ -72,7 +73,7 @@ async def _load(url: str) -> tuple[float, str]:
         await upgrade_to_head(engine)
         t0 = time.perf_counter()
         summary = await seed_bulk(engine=engine, tickets=TICKETS, streets=STREETS, days=365,
-                                  copies=COPIES)
+                                  copies=COPIES, phases=phases)
         return time.perf_counter() - t0, summary
     finally:
         await engine.dispose()
@@ -89,11 +90,12 @@ async def _checks(url: str) -> dict[str, int]:
 def run() -> SeedFigures:
     load_before = os.getloadavg()[0]
     with fresh_database("whistle_bench_seed") as url:
-        seconds, summary = asyncio.run(_load(url))
+        phases: dict[str, float] = {}
+        seconds, summary = asyncio.run(_load(url, phases))
         load_after = os.getloadavg()[0]
         checks = asyncio.run(_checks(url))
     return SeedFigures(TICKETS, COPIES, STREETS, seconds, load_before, load_after, summary,
-                       checks)
+                       checks, phases)
 
 
 def table(f: SeedFigures) -> str:
@@ -107,6 +109,10 @@ def table(f: SeedFigures) -> str:
         "|---|---|---|---|---|",
         f"| {f.tickets:,} | {f.copies} | {f.seconds:,.0f} | {rate:,.0f} | "
         f"{5_000_000 / rate / 60:,.1f} min (extrapolated) |",
+        "",
+        "| phase | seconds |",
+        "|---|---|",
+        *(f"| {name} | {value:,.1f} |" for name, value in f.phases.items()),
         "",
         "| check | value |",
         "|---|---|",

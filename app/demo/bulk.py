@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
+from time import monotonic
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -242,9 +243,19 @@ async def _flush(sink: Sink, batch: Batch, rollups: dict[str, list[dict]]) -> No
 
 async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days: int = 365,
                     end: datetime | None = None, seed: int = 20261123, batch_size: int = 20_000,
-                    progress: Callable[[int], None] | None = None, copies: int = 1) -> str:
+                    progress: Callable[[int], None] | None = None, copies: int = 1,
+                    phases: dict[str, float] | None = None) -> str:
     """Load ``tickets`` tickets posted over the ``days`` days before ``end``; with
-    ``copies`` > 1 (PostgreSQL only) Python draws one in ``copies`` and SQL the rest."""
+    ``copies`` > 1 (PostgreSQL only) Python draws one in ``copies`` and SQL the rest.
+    ``phases``, when given, receives the seconds each phase took."""
+    phases = {} if phases is None else phases
+    started = monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        phases[name] = monotonic() - started
+        started = monotonic()
+
     wanted = tickets
     if engine.dialect.name != "postgresql":
         copies = 1
@@ -285,12 +296,16 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
             await writing
         if copies > 1:
             await _flush(sink, batch, {name: [] for name in TABLES})
+            lap("draw and COPY the templates")
             await _stamp(conn, world, first_ids=ids_before, templates=tickets, wanted=wanted,
                          copies=copies)
+            lap("copy in SQL")
             await _rollups_from_facts(conn, ids_before["tickets"])
+            lap("rollups from the facts in SQL")
             done = wanted
         else:
             await _flush(sink, batch, accumulator.take())
+            lap("draw and COPY every ticket")
         if conn.dialect.name == "postgresql":
             for name in SIDE_TABLES:
                 await conn.execute(text(
@@ -299,6 +314,7 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
             # Fresh statistics, so that the first reports are planned for millions of rows.
             for table in (*SIDE_TABLES.values(), FACTS_TABLE, *TABLES.values()):
                 await conn.execute(text(f"ANALYZE {table.name}"))
+        lap("sequences and ANALYZE")
     return (f"loaded {done} tickets over {days} days up to {end:%Y-%m-%d} "
             f"in {len(world.streets)} street(s)")
 
