@@ -287,12 +287,16 @@ def seed_bulk(
                                          "plus generated ones)")] = 1,
     days: Annotated[int, typer.Option(help="over how many days before today")] = 365,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 20261123,
+    copies: Annotated[int, typer.Option(help="PostgreSQL: Python draws one ticket in this "
+                                        "many, SQL copies each into other grids of its "
+                                        "street (1: every ticket drawn)")] = 10,
 ) -> None:
     """Generate a large realistic dataset (tickets, timelines, SLA rows, report rollups);
-    bulk COPY on PostgreSQL, executemany on SQLite."""
+    bulk COPY and INSERT … SELECT on PostgreSQL, executemany on SQLite."""
     from app.reports.commands import seed_bulk_command
 
-    typer.echo(seed_bulk_command(tickets=tickets, streets=streets, days=days, seed=seed))
+    typer.echo(seed_bulk_command(tickets=tickets, streets=streets, days=days, seed=seed,
+                                 copies=copies))
 
 
 @cli.command()

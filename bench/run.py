@@ -1,6 +1,6 @@
 """Run benchmarks and record their figures in bench/RESULTS.md.
 
-    .venv/bin/python -m bench.run [post|claim|sweep|reports|suggest|all] [--seconds N]
+    .venv/bin/python -m bench.run [post|claim|sweep|seed|reports|suggest|all] [--seconds N]
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth), like the test suite; each benchmark makes
 and drops its own database.
@@ -48,7 +48,7 @@ def record(section: str, body: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("which", nargs="?", default="all",
-                        choices=["post", "claim", "sweep", "reports", "suggest", "all"])
+                        choices=["post", "claim", "sweep", "seed", "reports", "suggest", "all"])
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     if args.which in ("post", "all"):
@@ -70,6 +70,12 @@ def main() -> None:
         body = bench_sweep.table(bench_sweep.run())
         print(body)
         record("The SLA sweep over 1M tickets (10k due)", body)
+    if args.which in ("seed", "all"):
+        from bench import bench_seed
+
+        body = bench_seed.table(bench_seed.run())
+        print(body)
+        record("seed-bulk at database speed", body)
     if args.which in ("reports", "all"):
         from bench import bench_reports
 

@@ -9,6 +9,15 @@ writes the same rollup rows. On PostgreSQL rows go in with binary ``COPY``
 (asyncpg ``copy_records_to_table``), on SQLite with ``executemany`` (small N only). The
 whole load is one transaction.
 
+At database speed (PostgreSQL, ``copies`` > 1): Python draws only one ticket in ``copies``
+(the *templates*: their stories, deadlines and facts as above), and SQL stamps out the rest
+with ``INSERT … SELECT … generate_series``: copy *k* of a template is the same story —
+item, department, states, times, timeline, side rows — in another grid of the same street
+(so the same working calendar: its fact differs from the template's only in its place). The
+rollups are then summed from all the facts in SQL (``GROUP BY``), which is what adding each
+fact to them one by one comes to. A 5M load is then a few minutes, not half an hour; the
+price is that every template's posting instant recurs ``copies`` times in different grids.
+
 Bulk tickets are not scheduled for the SLA sweep (``next_check_at`` is left empty): they
 are history, not work. ``--streets`` adds generated streets (8 communities of 10 grids
 each) beside the demo street, so that the tickets spread over a city.
@@ -23,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
+from time import monotonic
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -33,6 +43,7 @@ from app.demo import bulk_world
 from app.demo.bulk_story import SOURCES, Story, pick, tell
 from app.demo.seed import seed_reference
 from app.reports.facts import Fact, TicketSnapshot, TimelineEvent, fact_of
+from app.reports.models import COUNTERS, KEY, SUMMONS_COUNTERS
 from app.reports.rebuild import Accumulator
 from app.reports.repository import FACTS_TABLE, TABLES, fact_row
 from app.sla.deadlines import Pause, deadline
@@ -232,8 +243,24 @@ async def _flush(sink: Sink, batch: Batch, rollups: dict[str, list[dict]]) -> No
 
 async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days: int = 365,
                     end: datetime | None = None, seed: int = 20261123, batch_size: int = 20_000,
-                    progress: Callable[[int], None] | None = None) -> str:
-    """Load ``tickets`` tickets posted over the ``days`` days before ``end``."""
+                    progress: Callable[[int], None] | None = None, copies: int = 1,
+                    phases: dict[str, float] | None = None) -> str:
+    """Load ``tickets`` tickets posted over the ``days`` days before ``end``; with
+    ``copies`` > 1 (PostgreSQL only) Python draws one in ``copies`` and SQL the rest.
+    ``phases``, when given, receives the seconds each phase took."""
+    phases = {} if phases is None else phases
+    started = monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        phases[name] = monotonic() - started
+        started = monotonic()
+
+    wanted = tickets
+    if engine.dialect.name != "postgresql":
+        copies = 1
+    copies = max(1, min(copies, tickets))
+    tickets = -(-tickets // copies)  # the templates
     rng = random.Random(seed)
     end = end or datetime.now(SHANGHAI)
     first_day = (end.astimezone(SHANGHAI) - timedelta(days=days)).date()
@@ -245,12 +272,15 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
         await session.flush()
         ids = Ids({name: 1 + ((await conn.execute(select(func.coalesce(
             func.max(table.c.id), 0)))).scalar_one()) for name, table in SIDE_TABLES.items()})
+        ids_before = dict(ids.next)
         sink = await Sink.open(conn)
         accumulator, batch, done = Accumulator(), Batch.empty(), 0
         writing: asyncio.Task | None = None  # the previous batch's COPY, while we draw on
         for day, count in day_counts(tickets, first_day, days, rng):
             for n, posted in enumerate(posting_times(day, count, rng)):
-                accumulator.add([build(world, ids, batch, rng, posted, end)])
+                fact = build(world, ids, batch, rng, posted, end)
+                if copies == 1:
+                    accumulator.add([fact])
                 if n % 200 == 0:
                     await asyncio.sleep(0)  # let the COPY in flight send its next chunk
             done += count
@@ -261,10 +291,21 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
                     _flush(sink, batch, accumulator.take(before=day)))
                 batch = Batch.empty()
             if progress:
-                progress(done)
+                progress(done * copies)
         if writing is not None:
             await writing
-        await _flush(sink, batch, accumulator.take())
+        if copies > 1:
+            await _flush(sink, batch, {name: [] for name in TABLES})
+            lap("draw and COPY the templates")
+            await _stamp(conn, world, first_ids=ids_before, templates=tickets, wanted=wanted,
+                         copies=copies)
+            lap("copy in SQL")
+            await _rollups_from_facts(conn, ids_before["tickets"])
+            lap("rollups from the facts in SQL")
+            done = wanted
+        else:
+            await _flush(sink, batch, accumulator.take())
+            lap("draw and COPY every ticket")
         if conn.dialect.name == "postgresql":
             for name in SIDE_TABLES:
                 await conn.execute(text(
@@ -273,5 +314,113 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
             # Fresh statistics, so that the first reports are planned for millions of rows.
             for table in (*SIDE_TABLES.values(), FACTS_TABLE, *TABLES.values()):
                 await conn.execute(text(f"ANALYZE {table.name}"))
+        lap("sequences and ANALYZE")
     return (f"loaded {done} tickets over {days} days up to {end:%Y-%m-%d} "
             f"in {len(world.streets)} street(s)")
+
+
+# --- copies in SQL -----------------------------------------------------------------------------
+
+# Per side table: what changes in copy k (``c.k``) of a template row. ``{t}``: the ticket id
+# offset, ``{w}``: the whistle id offset, ``{own}``: the table's own id offset.
+_SHIFTED: dict[str, dict[str, str]] = {
+    "tickets": {"id": "src.id + c.k * {own}", "street_id": "m.street_id",
+                "community_id": "m.community_id", "grid_id": "m.grid_id"},
+    "ticket_events": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
+    "escalations": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
+    "ticket_requests": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
+    "ticket_pauses": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
+    "whistles": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
+    "whistle_summons": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}",
+                        "whistle_id": "src.whistle_id + c.k * {w}"},
+    FACTS_TABLE.name: {"ticket_id": "src.ticket_id + c.k * {t}", "street_id": "m.street_id",
+                       "community_id": "m.community_id", "grid_id": "m.grid_id"},
+}
+
+
+async def _stamp(conn: AsyncConnection, world: bulk_world.World, *, first_ids: dict[str, int],
+                 templates: int, wanted: int, copies: int) -> None:
+    """Copies 1 … copies-1 of the templates (ticket ids ``first_ids['tickets']`` on), each
+    in another grid of its street, until ``wanted`` tickets exist."""
+    by_street: dict[int, list] = {}
+    for grid in sorted(world.grids, key=lambda g: g.id):
+        by_street.setdefault(grid.street_id, []).append(grid)
+    moves = []  # (template grid, k, copy's street, community, grid)
+    for grids in by_street.values():
+        for i, grid in enumerate(grids):
+            for k in range(1, copies):
+                to = grids[(i + k) % len(grids)]
+                moves.append((grid.id, k, to.street_id, to.community_id, to.id))
+    await conn.execute(text("CREATE TEMP TABLE bulk_moves (grid_id bigint, k int, "
+                            "street_id bigint, community_id bigint, new_grid_id bigint, "
+                            "PRIMARY KEY (grid_id, k)) ON COMMIT DROP"))
+    raw = (await conn.get_raw_connection()).driver_connection
+    await raw.copy_records_to_table("bulk_moves", records=moves)
+    first_ticket = first_ids["tickets"]
+    spans = {}
+    for name in SIDE_TABLES:
+        top = (await conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {name}"))).scalar_one()
+        spans[name] = max(top - first_ids[name] + 1, 1)
+    offsets = {"t": spans["tickets"], "w": spans["whistles"]}
+    for name, changes in _SHIFTED.items():
+        table = FACTS_TABLE if name == FACTS_TABLE.name else SIDE_TABLES[name]
+        own = spans.get(name, 0)
+        ticket = "id" if name == "tickets" else "ticket_id"
+        columns = [c.name for c in table.columns]
+        values = ", ".join(
+            changes[c].format(own=own, **offsets) if c in changes else f"src.{c}"
+            for c in columns)
+        values = values.replace("m.grid_id", "m.new_grid_id")
+        placed = name in ("tickets", FACTS_TABLE.name)  # the rows that name a grid
+        # Copy k of template n (n counted from 0) exists while k * templates + n < wanted.
+        await conn.execute(text(
+            f"INSERT INTO {name} ({', '.join(columns)}) "
+            f"SELECT {values} FROM {name} AS src "
+            f"CROSS JOIN generate_series(1, :last) AS c(k) "
+            + ("JOIN bulk_moves m ON m.k = c.k AND m.grid_id = src.grid_id " if placed else "")
+            + f"WHERE src.{ticket} >= :first AND src.{ticket} < :first + :templates"
+            f" AND c.k * :templates + (src.{ticket} - :first) < :wanted"),
+            {"last": copies - 1, "first": first_ticket, "templates": templates,
+             "wanted": wanted})
+
+
+def _sums(names: tuple[str, ...], source: str) -> str:
+    return ", ".join(f"sum({source}) AS {n}".format(i=i + 1) for i, n in enumerate(names))
+
+
+async def _rollups_from_facts(conn: AsyncConnection, first_ticket: int) -> None:
+    """Add the facts of the tickets from ``first_ticket`` on to the rollups
+    (``Fact.contributions`` as GROUP BY, each row added to what is there)."""
+    facts = f"(SELECT * FROM {FACTS_TABLE.name} WHERE ticket_id >= {int(first_ticket)}) AS f"
+    key = ", ".join(KEY)
+    month = "date_trunc('month', day)::date"
+    monthly_key = f"street_id, {month}, community_id, department_id"
+    counters = _sums(COUNTERS, "substr(counters, {i}, 1)::int")
+    durations = (f"SELECT {{cols}}, 'claim', claim_bucket, count(*) FROM {facts} "
+                 f"WHERE claim_bucket IS NOT NULL GROUP BY {{cols}}, claim_bucket "
+                 f"UNION ALL SELECT {{cols}}, 'resolve', resolve_bucket, count(*) FROM {facts} "
+                 f"WHERE resolve_bucket IS NOT NULL GROUP BY {{cols}}, resolve_bucket")
+    summons_key = ("street_id, day, community_id, grid_id, (s->>0)::bigint, category_code, "
+                   "item_code, source")
+    monthly_columns = "street_id, month, community_id, department_id"
+    statements = {
+        "daily": (f"({key}, {', '.join(COUNTERS)}) "
+                  f"SELECT {key}, {counters} FROM {facts} GROUP BY {key}", COUNTERS),
+        "monthly": (f"({monthly_columns}, category_code, source, {', '.join(COUNTERS)}) "
+                    f"SELECT {monthly_key}, category_code, source, {counters} FROM {facts} "
+                    f"GROUP BY {monthly_key}, category_code, source", COUNTERS),
+        "durations": (f"({key}, measure, bucket, tickets) " + durations.format(cols=key),
+                      ("tickets",)),
+        "monthly_durations": (f"({monthly_columns}, measure, bucket, tickets) "
+                              + durations.format(cols=monthly_key), ("tickets",)),
+        "summons": (f"({key}, {', '.join(SUMMONS_COUNTERS)}) "
+                    f"SELECT {summons_key}, count(*), sum((s->>1)::int), sum((s->>2)::int) "
+                    f"FROM {facts}, json_array_elements(f.summons) AS s "
+                    f"GROUP BY {summons_key}", SUMMONS_COUNTERS),
+    }
+    for name, (body, values) in statements.items():
+        table = TABLES[name]
+        keys = ", ".join(c.name for c in table.primary_key.columns)
+        added = ", ".join(f"{v} = {table.name}.{v} + excluded.{v}" for v in values)
+        await conn.execute(text(f"INSERT INTO {table.name} {body} "
+                                f"ON CONFLICT ({keys}) DO UPDATE SET {added}"))

@@ -10,12 +10,16 @@ commits.
 
 from __future__ import annotations
 
-from sqlalchemy import Text, cast, event, func, select
+from collections.abc import Sequence
+
+from sqlalchemy import Text, bindparam, cast, event, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.live.broker import CHANNEL, QueueEvent, database_key_of, has_notifier, publish_committed
 from app.live.concerned import other_departments
+from app.live.postgres import batches
 from app.tickets.catalogue import LIVE_EVENTS
 from app.tickets.events import Event
 from app.tickets.models import Ticket
@@ -66,6 +70,44 @@ async def publish_queue_event(session: AsyncSession, event: Event) -> None:
             await session.execute(select(func.pg_notify(CHANNEL, queue_event.to_json())))
     else:
         _pending(session.sync_session, key).extend(events)
+
+
+_TICKETS_OF = select(Ticket.id, *_TICKET.selected_columns).where(
+    Ticket.id.in_(bindparam("ids", expanding=True)))
+_NOTIFY_MANY = select(func.pg_notify(CHANNEL, func.unnest(
+    bindparam("payloads", type_=postgresql.ARRAY(Text)))))
+
+
+async def publish_queue_events(session: AsyncSession, events: Sequence[Event]) -> None:
+    """The step over a set of events: their tickets read in one query, and on PostgreSQL
+    without a broker the events NOTIFYed in a few payloads (lists, as a broker sends them)
+    by one statement. Events that concern other departments too go one by one."""
+    plain: list[Event] = []
+    for e in events:
+        if e.kind not in LIVE_EVENTS:
+            continue
+        if await other_departments(session, e.kind, e.data):
+            await publish_queue_event(session, e)
+        else:
+            plain.append(e)
+    if not plain:
+        return
+    rows = {r.id: r for r in (await session.execute(
+        _TICKETS_OF, {"ids": sorted({e.ticket_id for e in plain})})).all()}
+    queue_events = [
+        QueueEvent(event_id=e.id, kind=e.kind, ticket_id=e.ticket_id,
+                   department_id=row.department_id, street_id=row.street_id,
+                   community_id=row.community_id, grid_id=row.grid_id, status=row.status)
+        for e in plain if (row := rows.get(e.ticket_id)) is not None
+        and row.department_id is not None]
+    if not queue_events:
+        return
+    bind = session.get_bind()
+    key = database_key_of(bind.engine)
+    if bind.dialect.name == "postgresql" and not has_notifier(key):
+        await session.execute(_NOTIFY_MANY, {"payloads": batches(queue_events)})
+    else:
+        _pending(session.sync_session, key).extend(queue_events)
 
 
 def _pending(session: Session, database_key: str) -> list[QueueEvent]:

@@ -20,6 +20,8 @@ changes nothing. ``app.workflow.pipeline`` calls it as the ``notifications`` ste
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +37,7 @@ from app.notifications.recipients import (
     owners_for,
     users_for,
     within_scope,
+    within_scope_many,
 )
 from app.notifications.rules import (
     INBOX,
@@ -43,6 +46,8 @@ from app.notifications.rules import (
     SPECS,
     Kind,
     KindSpec,
+    Robots,
+    Who,
     default_enabled,
 )
 from app.sla.calendars import calendar_for
@@ -107,64 +112,191 @@ async def notify(session: AsyncSession, kind: Kind, *, ticket_id: int, at: datet
                  settings: Settings) -> None:
     """Notify of ``kind`` about a ticket; ``key`` names what caused it (an event, a
     summons), so that notifying twice of the same cause writes nothing new."""
-    spec = SPECS[kind]
     t = await repo.ticket_context(session, ticket_id)
     if t is None:
         return
-    urgent = spec.urgent or t.urgency == "urgent"
-    aggregated = spec.aggregated and not urgent
-    link = f"/app/tickets/{t.id}"
-    if aggregated and t.department_code:
-        link = f"/app/queues/{t.department_code}"
-    message = _message(spec, t, data, public_url=settings.public_url, link=link)
-
-    # Aggregated kinds share one key per queue and window; the rest one per event.
-    if aggregated:
-        window, window_end = _window(at, settings.notification_aggregate_seconds)
-        queue = f"d{t.department_id}" if t.department_id else f"{t.level}{t.community_id}"
-        scope, not_before = f"{kind}:{queue}:w{window}", window_end
-    else:
-        scope, not_before = f"{key}:{kind}", at
-
+    spec = SPECS[kind]
+    plan = _Plan.of(spec, t, at=at, data=data, event_id=event_id, key=key, settings=settings)
     user_ids: set[int] = set()
     for who in spec.who:
         user_ids |= await users_for(session, who, t, data)
     recipients = await within_scope(session, user_ids, t)
     chosen = await repo.choices(session, [r.user_id for r in recipients], kind)
-
-    def wants(r: Recipient, channel: str) -> bool:
-        return chosen.get((r.user_id, channel), default_enabled(r.role, kind, channel))
-
-    await repo.add_inbox(session, [
-        {"user_id": r.user_id, "kind": kind.value, "ticket_id": t.id, "event_id": event_id,
-         "title": spec.title, "link": message.link, "urgent": urgent, "count": 1,
-         "body": render(message if r.sees_contact else message.masked()),
-         "dedupe_key": f"{scope}:u{r.user_id}", "created_at": at,
-         "updated_at": at}
-        for r in recipients if wants(r, INBOX)], aggregated=aggregated)
+    await repo.add_inbox(session, plan.inbox(recipients, chosen), aggregated=plan.aggregated)
 
     calendar = await calendar_for(session, t.street_id, settings=settings)
-    send_at = release_at(not_before, calendar, urgent=urgent)
-
-    def outbox_row(channel_id: int, user_id: int | None) -> dict[str, Any]:
-        return {"channel_id": channel_id, "user_id": user_id, "kind": kind.value,
-                "ticket_id": t.id, "event_id": event_id,
-                "payload": message.masked().to_payload(), "count": 1, "urgent": urgent,
-                "dedupe_key": f"{scope}:c{channel_id}" + (f":u{user_id}" if user_id else ""),
-                "status": "pending", "attempts": 0, "next_attempt_at": send_at,
-                "created_at": at}
-
+    send_at = release_at(plan.not_before, calendar, urgent=plan.urgent)
     owners = await owners_for(session, spec.robots, t, data)
-    rows = [outbox_row(c.id, None) for c in await repo.robot_channels(session, owners, kind)]
-    texting = [r for r in recipients if wants(r, SMS)]
+    robots = await repo.robot_channels(session, owners, kind)
+    texting = plan.texting(recipients, chosen)
+    phones: dict[int, str] = {}
+    accounts: dict[int | None, Any] = {}
     if texting:
         phones = await repo.phones(session, [r.user_id for r in texting])
         accounts = await repo.sms_channels(
             session, department_ids=[r.department_id for r in texting if r.department_id],
             street_id=t.street_id)
+    await repo.add_outbox(session, plan.outbox(robots, texting, phones, accounts, send_at),
+                          aggregated=plan.aggregated, late_suffix=f":late-{key}")
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One notification of one ticket: its message, its dedupe scope, and the rows it
+    writes once the recipients and channels are known (the same for one event and for a
+    set)."""
+
+    spec: KindSpec
+    t: TicketContext
+    at: datetime
+    event_id: int | None
+    urgent: bool
+    aggregated: bool
+    message: Message
+    scope: str
+    not_before: datetime
+
+    @classmethod
+    def of(cls, spec: KindSpec, t: TicketContext, *, at: datetime, data: dict[str, Any],
+           event_id: int | None, key: str, settings: Settings) -> _Plan:
+        kind = spec.kind
+        urgent = spec.urgent or t.urgency == "urgent"
+        aggregated = spec.aggregated and not urgent
+        link = f"/app/tickets/{t.id}"
+        if aggregated and t.department_code:
+            link = f"/app/queues/{t.department_code}"
+        message = _message(spec, t, data, public_url=settings.public_url, link=link)
+        # Aggregated kinds share one key per queue and window; the rest one per event.
+        if aggregated:
+            window, window_end = _window(at, settings.notification_aggregate_seconds)
+            queue = f"d{t.department_id}" if t.department_id else f"{t.level}{t.community_id}"
+            scope, not_before = f"{kind}:{queue}:w{window}", window_end
+        else:
+            scope, not_before = f"{key}:{kind}", at
+        return cls(spec, t, at, event_id, urgent, aggregated, message, scope, not_before)
+
+    def _wants(self, chosen: dict[tuple[int, str], bool], r: Recipient, channel: str) -> bool:
+        return chosen.get((r.user_id, channel), default_enabled(r.role, self.spec.kind, channel))
+
+    def inbox(self, recipients: list[Recipient],
+              chosen: dict[tuple[int, str], bool]) -> list[dict[str, Any]]:
+        t, message = self.t, self.message
+        return [
+            {"user_id": r.user_id, "kind": self.spec.kind.value, "ticket_id": t.id,
+             "event_id": self.event_id, "title": self.spec.title, "link": message.link,
+             "urgent": self.urgent, "count": 1,
+             "body": render(message if r.sees_contact else message.masked()),
+             "dedupe_key": f"{self.scope}:u{r.user_id}", "created_at": self.at,
+             "updated_at": self.at}
+            for r in recipients if self._wants(chosen, r, INBOX)]
+
+    def texting(self, recipients: list[Recipient],
+                chosen: dict[tuple[int, str], bool]) -> list[Recipient]:
+        return [r for r in recipients if self._wants(chosen, r, SMS)]
+
+    def outbox(self, robots: list[Any], texting: list[Recipient], phones: dict[int, str],
+               accounts: dict[int | None, Any], send_at: datetime) -> list[dict[str, Any]]:
+        kind, t = self.spec.kind, self.t
+        payload = self.message.masked().to_payload()
+
+        def row(channel_id: int, user_id: int | None) -> dict[str, Any]:
+            return {"channel_id": channel_id, "user_id": user_id, "kind": kind.value,
+                    "ticket_id": t.id, "event_id": self.event_id, "payload": payload,
+                    "count": 1, "urgent": self.urgent,
+                    "dedupe_key": f"{self.scope}:c{channel_id}"
+                    + (f":u{user_id}" if user_id else ""),
+                    "status": "pending", "attempts": 0, "next_attempt_at": send_at,
+                    "created_at": self.at}
+
+        rows = [row(c.id, None) for c in robots]
         for r in texting:
             account = accounts.get(r.department_id) or accounts.get(None)
             if r.user_id in phones and account is not None and (
                     not account.kinds or kind in account.kinds):
-                rows.append(outbox_row(account.id, r.user_id))
-    await repo.add_outbox(session, rows, aggregated=aggregated, late_suffix=f":late-{key}")
+                rows.append(row(account.id, r.user_id))
+        return rows
+
+
+# Recipients and robots that depend on the event's data (which departments a whistle
+# summons, who asked): such kinds, and the aggregated ones, are notified event by event.
+_DATA_WHO = frozenset({Who.summoned, Who.concerned_department_lead, Who.requester})
+_DATA_ROBOTS = frozenset({Robots.summoned, Robots.concerned_department})
+
+
+def _by_itself(spec: KindSpec) -> bool:
+    return spec.aggregated or bool(_DATA_WHO.intersection(spec.who)) or bool(
+        _DATA_ROBOTS.intersection(spec.robots))
+
+
+async def notify_for_events(session: AsyncSession, events: Sequence[Event], *,
+                            settings: Settings) -> None:
+    """``notify_for_event`` for a set of events, with the same rows: the tickets read in one
+    query, each distinct recipient group, scope check, preference and channel looked up once
+    for the set, and the inbox entries and outbox rows written in a few statements. Kinds
+    whose recipients come from the event's data, and aggregated kinds, go event by event."""
+    together: list[tuple[Event, KindSpec]] = []
+    for event in events:
+        kind = ON_EVENT.get(event.kind)
+        if kind is None:
+            continue
+        if _by_itself(SPECS[kind]):
+            await notify_for_event(session, event, settings=settings)
+        else:
+            together.append((event, SPECS[kind]))
+    if not together:
+        return
+    contexts = await repo.ticket_contexts(session, sorted({e.ticket_id for e, _ in together}))
+    plans: list[tuple[_Plan, set[int]]] = []
+    groups: dict[tuple, set[int]] = {}
+    for event, spec in together:
+        t = contexts.get(event.ticket_id)
+        if t is None:
+            continue
+        data = {**event.data, "_event_kind": event.kind}
+        plan = _Plan.of(spec, t, at=event.at, data=data, event_id=event.id,
+                        key=f"e{event.id}", settings=settings)
+        user_ids: set[int] = set()
+        for who in spec.who:  # these depend on the ticket's place and assignee only
+            group = (who, t.level, t.department_id, t.street_id, t.community_id, t.grid_id,
+                     t.assignee_id)
+            if group not in groups:
+                groups[group] = await users_for(session, who, t, data)
+            user_ids |= groups[group]
+        plans.append((plan, user_ids))
+    recipients = await within_scope_many(session, [(p.t, ids) for p, ids in plans])
+    chosen: dict[Kind, dict[tuple[int, str], bool]] = {}
+    for kind in {p.spec.kind for p, _ in plans}:
+        chosen[kind] = await repo.choices(session, {
+            r.user_id for (p, _), rs in zip(plans, recipients, strict=True)
+            if p.spec.kind is kind for r in rs}, kind)
+    texting = [p.texting(rs, chosen[p.spec.kind])
+               for (p, _), rs in zip(plans, recipients, strict=True)]
+    texters = {r.user_id for rs in texting for r in rs}
+    phones = await repo.phones(session, texters) if texters else {}
+    inbox: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    robots: dict[tuple, list[Any]] = {}
+    accounts: dict[tuple, dict[int | None, Any]] = {}
+    releases: dict[tuple, datetime] = {}
+    for (plan, _), rs, texts in zip(plans, recipients, texting, strict=True):
+        t, kind = plan.t, plan.spec.kind
+        inbox += plan.inbox(rs, chosen[kind])
+        release = (t.street_id, plan.not_before, plan.urgent)  # the set shares its instant
+        if release not in releases:
+            calendar = await calendar_for(session, t.street_id, settings=settings)
+            releases[release] = release_at(plan.not_before, calendar, urgent=plan.urgent)
+        send_at = releases[release]
+        owners = await owners_for(session, plan.spec.robots, t, {})
+        if (owners, kind) not in robots:
+            robots[owners, kind] = await repo.robot_channels(session, owners, kind)
+        texts = [r for r in texts if r.user_id in phones]
+        sms: dict[int | None, Any] = {}
+        if texts:
+            departments = tuple(sorted({r.department_id for r in texts if r.department_id}))
+            if (departments, t.street_id) not in accounts:
+                accounts[departments, t.street_id] = await repo.sms_channels(
+                    session, department_ids=departments, street_id=t.street_id)
+            sms = accounts[departments, t.street_id]
+        outbox += plan.outbox(robots[owners, kind], texts, phones, sms, send_at)
+    await repo.add_inbox(session, inbox, aggregated=False)
+    await repo.add_outbox(session, outbox, aggregated=False)

@@ -4,7 +4,7 @@ inbox reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,25 +30,35 @@ _GRID = aliased(Jurisdiction)
 
 
 async def ticket_context(session: AsyncSession, ticket_id: int) -> TicketContext | None:
-    row = (await session.execute(
-        select(Ticket, MatrixItem.name.label("item_name"), _GRID.name.label("grid_name"),
+    return (await ticket_contexts(session, [ticket_id])).get(ticket_id)
+
+
+async def ticket_contexts(session: AsyncSession,
+                          ticket_ids: Sequence[int]) -> dict[int, TicketContext]:
+    """The tickets as messages show them, by id, in one query."""
+    rows = (await session.execute(
+        select(Ticket.id, Ticket.created_at, Ticket.level, Ticket.urgency, Ticket.status,
+               Ticket.department_id, Ticket.street_id, Ticket.community_id, Ticket.grid_id,
+               Ticket.assignee_id, Ticket.item_code, Ticket.address, Ticket.reporter_name,
+               Ticket.resolve_due_at, Ticket.response_due_at,
+               MatrixItem.name.label("item_name"), _GRID.name.label("grid_name"),
                Department.code.label("department_code"))
         .join(MatrixItem, MatrixItem.id == Ticket.item_id)
         .join(_GRID, _GRID.id == Ticket.grid_id)
         .outerjoin(Department, Department.id == Ticket.department_id)
-        .where(Ticket.id == ticket_id)
-        .execution_options(populate_existing=True))).first()
-    if row is None:
-        return None
-    t: Ticket = row[0]
-    place = row.grid_name + (f" {t.address}" if t.address else "")
-    return TicketContext(
-        id=t.id, number=ticket_number(t.id, t.created_at), level=t.level, urgency=t.urgency,
-        status=t.status, department_id=t.department_id, department_code=row.department_code,
-        street_id=t.street_id, community_id=t.community_id, grid_id=t.grid_id,
-        assignee_id=t.assignee_id, item_code=t.item_code, item_name=row.item_name,
-        place=place, address=t.address, reporter_name=t.reporter_name,
-        resolve_due_at=t.resolve_due_at, response_due_at=t.response_due_at)
+        .where(Ticket.id.in_(list(ticket_ids))))).all()
+    out = {}
+    for t in rows:  # columns, not entities: nothing to load into the session
+        place = t.grid_name + (f" {t.address}" if t.address else "")
+        out[t.id] = TicketContext(
+            id=t.id, number=ticket_number(t.id, t.created_at), level=t.level,
+            urgency=t.urgency, status=t.status, department_id=t.department_id,
+            department_code=t.department_code, street_id=t.street_id,
+            community_id=t.community_id, grid_id=t.grid_id, assignee_id=t.assignee_id,
+            item_code=t.item_code, item_name=t.item_name, place=place, address=t.address,
+            reporter_name=t.reporter_name, resolve_due_at=t.resolve_due_at,
+            response_due_at=t.response_due_at)
+    return out
 
 
 async def robot_channels(session: AsyncSession, owners: Owners,
@@ -99,6 +109,10 @@ async def add_inbox(session: AsyncSession, entries: list[dict[str, Any]], *,
     (and shows the latest ticket, unread again)."""
     if not entries:
         return
+    if not aggregated:  # Core executemany: compiled once however many entries
+        await session.execute(insert_for(session)(Notification.__table__).on_conflict_do_nothing(
+            index_elements=[Notification.__table__.c.dedupe_key]), entries)
+        return
     insert = insert_for(session)(Notification).values(entries)
     if aggregated:
         insert = insert.on_conflict_do_update(
@@ -119,9 +133,10 @@ async def add_outbox(session: AsyncSession, rows: list[dict[str, Any]], *,
     if not rows:
         return
     insert = insert_for(session)
-    if not aggregated:
-        await session.execute(insert(NotificationOutbox).values(rows).on_conflict_do_nothing(
-            index_elements=[NotificationOutbox.dedupe_key]))
+    if not aggregated:  # Core executemany: compiled once however many rows
+        table = NotificationOutbox.__table__
+        await session.execute(insert(table).on_conflict_do_nothing(
+            index_elements=[table.c.dedupe_key]), rows)
         return
     stmt = insert(NotificationOutbox).values(rows)
     counted = set((await session.execute(stmt.on_conflict_do_update(

@@ -82,6 +82,13 @@ async def mark(session: AsyncSession, ticket_id: int, at: datetime) -> None:
                           {"ticket_id": ticket_id, "marked_at": at})
 
 
+async def mark_many(session: AsyncSession, marks: Sequence[tuple[int, datetime]]) -> None:
+    """``mark`` for many tickets, in one statement (executemany)."""
+    if marks:
+        await session.execute(_MARK[session.get_bind().dialect.name],
+                              [{"ticket_id": tid, "marked_at": at} for tid, at in marks])
+
+
 async def drain(session: AsyncSession, *, settings: Settings, batch: int | None = 500,
                 wait: bool = True) -> int:
     """Take up to ``batch`` markers (all when None), delete them and bring their tickets'

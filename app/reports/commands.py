@@ -48,7 +48,8 @@ def rebuild_command() -> str:
     return asyncio.run(main())
 
 
-def seed_bulk_command(*, tickets: int, streets: int, days: int, seed: int) -> str:
+def seed_bulk_command(*, tickets: int, streets: int, days: int, seed: int,
+                      copies: int = 1) -> str:
     from app.demo.bulk import seed_bulk
 
     async def main() -> str:
@@ -64,7 +65,8 @@ def seed_bulk_command(*, tickets: int, streets: int, days: int, seed: int) -> st
                     bar.update(task, completed=done, rate=f"{rate:,.0f} tickets/s")
 
                 summary = await seed_bulk(engine=engine, tickets=tickets, streets=streets,
-                                          days=days, seed=seed, progress=progress)
+                                          days=days, seed=seed, progress=progress,
+                                          copies=copies)
             return f"{summary} in {time.monotonic() - started:,.0f} s"
         finally:
             await engine.dispose()

@@ -20,6 +20,8 @@ stores.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.reports import backlog, repository
@@ -37,3 +39,17 @@ async def keep_report_facts(session: AsyncSession, event: Event) -> None:
                                               "month": day.replace(day=1)})
     elif kind.moves_report_facts(event.data):
         await backlog.mark(session, event.ticket_id, event.at)
+
+
+async def keep_report_facts_of(session: AsyncSession, events: Sequence[Event]) -> None:
+    """The step over a set of events: posted tickets one by one (a rollup upsert each), the
+    changed ones marked in the backlog with one statement."""
+    changed: dict[int, Event] = {}
+    for event in events:
+        kind = declared(event.kind)
+        if kind.report is ReportFacts.posted:
+            await keep_report_facts(session, event)
+        elif kind.moves_report_facts(event.data):
+            changed.setdefault(event.ticket_id, event)
+    if changed:
+        await backlog.mark_many(session, [(e.ticket_id, e.at) for e in changed.values()])

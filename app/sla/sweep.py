@@ -28,11 +28,12 @@ from app.sla import service
 from app.sla.dialect import insert_for, is_postgres
 from app.sla.models import SlaAlert, SlaClock, Whistle, WhistleSummons
 from app.sla.service import LADDER, RUNNING, Deadlines
-from app.tickets.events import record_event
+from app.tickets.events import NewEvent, record_event, record_events
 from app.tickets.models import Ticket
 from app.whistle.service import blow, default_departments
 
 _TICKETS = Ticket.__table__
+_ALERTS = SlaAlert.__table__
 
 # How the sweep takes a ticket one level up: the workflow's ``escalate`` action by the system
 # actor (``app.workflow.actions.system_escalate``: effect, conditional update, ``escalate``
@@ -107,12 +108,14 @@ async def _raise(session: AsyncSession, alerts: list[dict], now: datetime) -> li
     """Insert alerts; return the (ticket_id, kind, due_at) of those that were new."""
     if not alerts:
         return []
+    # Core and executemany (``insertmanyvalues``): compiled once, not one bound parameter
+    # object per value as a multi-row ``values()`` builds.
     rows = await session.execute(
-        insert_for(session)(SlaAlert)
-        .values([{**a, "created_at": now} for a in alerts])
-        .on_conflict_do_nothing(index_elements=[SlaAlert.ticket_id, SlaAlert.kind,
-                                                SlaAlert.due_at])
-        .returning(SlaAlert.ticket_id, SlaAlert.kind, SlaAlert.due_at))
+        insert_for(session)(_ALERTS)
+        .on_conflict_do_nothing(index_elements=[_ALERTS.c.ticket_id, _ALERTS.c.kind,
+                                                _ALERTS.c.due_at])
+        .returning(_ALERTS.c.ticket_id, _ALERTS.c.kind, _ALERTS.c.due_at),
+        [{**a, "created_at": now} for a in alerts])
     return sorted(rows.all())
 
 
@@ -167,16 +170,21 @@ async def _sweep_tickets(session: AsyncSession, *, now: datetime, batch: int,
 
 async def _raise_sla_alerts(session: AsyncSession, plans: dict, now: datetime,
                             report: SweepReport) -> None:
+    """The batch's warnings and breaches as sets: one insert for the alerts (each raised
+    once: unique key), one for the events of those that were new, and the after-event
+    pipeline over them together (``record_events``)."""
     wanted = [a for tid, (_, _, d) in plans.items() for a in _sla_alerts(tid, d, now)]
+    events = []
     for ticket_id, kind, due_at in await _raise(session, wanted, now):
         clock, _, level = kind.partition("_")
-        await record_event(session, ticket_id=ticket_id, actor=None, at=now,
-                           kind="sla_overdue" if level == "overdue" else "sla_warning",
-                           data={"clock": clock, "due_at": due_at.isoformat()})
+        events.append(NewEvent(ticket_id=ticket_id,
+                               kind="sla_overdue" if level == "overdue" else "sla_warning",
+                               data={"clock": clock, "due_at": due_at.isoformat()}))
         if level == "overdue":
             report.overdue += 1
         else:
             report.warnings += 1
+    await record_events(session, events, at=now)
 
 
 async def _auto_escalate(session: AsyncSession, ticket: Ticket, deadlines: Deadlines,
@@ -208,11 +216,15 @@ async def _supervise(session: AsyncSession, plans: dict, now: datetime, settings
               for tid, (ticket, _, d) in plans.items()
               if ticket.level == "street" and d.resolve_due_at is not None
               and d.resolve_due_at <= now]
-    for ticket_id, _, due_at in await _raise(session, wanted, now):
+    raised = await _raise(session, wanted, now)
+    await record_events(session, [
+        NewEvent(ticket_id=ticket_id, kind="supervised",
+                 data={"due_at": due_at.isoformat(),
+                       "auto_whistle": plans[ticket_id][1].auto_whistle})
+        for ticket_id, _, due_at in raised], at=now)
+    report.supervised += len(raised)
+    for ticket_id, _, _ in raised:
         ticket, item, _ = plans[ticket_id]
-        await record_event(session, ticket_id=ticket_id, kind="supervised", actor=None, at=now,
-                           data={"due_at": due_at.isoformat(), "auto_whistle": item.auto_whistle})
-        report.supervised += 1
         if item.auto_whistle:
             await _auto_whistle(session, ticket, item, now, settings, report)
 

@@ -41,8 +41,9 @@ def _string_constants(tree: ast.Module) -> dict[str, str]:
 
 
 def _kinds_written_in_code() -> set[tuple[str, str]]:
-    """Every string given as ``kind=`` to ``record_event``, or as the kind of an ``Event``
-    a hot statement wrote, with the file it is in."""
+    """Every string given as ``kind=`` to ``record_event`` or to a ``NewEvent`` (the sets
+    ``record_events`` writes), or as the kind of an ``Event`` a hot statement wrote, with
+    the file it is in."""
     found = set()
     trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in APP.rglob("*.py")}
     names: dict[str, str] = {}  # module-level string constants, wherever imported from
@@ -55,7 +56,7 @@ def _kinds_written_in_code() -> set[tuple[str, str]]:
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
             if name == "Event" and len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
                 found.add((node.args[2].value, str(path.relative_to(APP))))
-            if name != "record_event":
+            if name not in ("record_event", "NewEvent"):
                 continue
             for keyword in node.keywords:
                 if keyword.arg != "kind":
