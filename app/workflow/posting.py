@@ -83,14 +83,70 @@ async def post_ticket(
     settings: Settings,
     source: Source | None = None,
 ) -> Posted:
-    """Route a new issue by the current matrix and queue it, once per Idempotency-Key."""
-    if idempotency_key is not None:
-        digest = request_hash(data)
+    """Route a new issue by the current matrix and queue it, once per Idempotency-Key.
+
+    On PostgreSQL the key's record is written by posting's one statement
+    (``app.workflow.posting_statement``), which writes nothing when the key was used; on
+    SQLite the key is claimed first and bound to the ticket after."""
+    digest = None if idempotency_key is None else request_hash(data)
+    keyed_statement = digest is not None and is_postgres(session)
+    if digest is not None and not keyed_statement:
         fresh = await repo.claim_idempotency_key(session, owner=actor.owner_key,
                                                  key=idempotency_key, request_hash=digest, at=now)
         if not fresh:
             return Posted(await _replay(session, actor, idempotency_key, digest), created=False)
+    try:
+        new = await _route_new(session=session, lookups=lookups, actor=actor, data=data,
+                               now=now, settings=settings, source=source)
+    except InvalidInput:
+        # A retry is answered with the first ticket even if the body no longer routes
+        # (the matrix changed since), as when the key was claimed before routing.
+        if keyed_statement and await repo.find_idempotency_record(
+                session, owner=actor.owner_key, key=idempotency_key) is not None:
+            return Posted(await _replay(session, actor, idempotency_key, digest), created=False)
+        raise
+    written = await _write_posted(
+        session, actor=actor, values=new.values, deadlines=new.deadlines, now=now,
+        event_data=new.event_data,
+        idempotency=None if not keyed_statement else {
+            "owner": actor.owner_key, "key": idempotency_key, "request_hash": digest,
+            "created_at": now})
+    if written is None:  # the key was used: nothing was written
+        return Posted(await _replay(session, actor, idempotency_key, digest), created=False)
+    ticket_id, event_id = written
+    await repo.link_attachments(session, attachment_ids=data.attachments,
+                                uploader=(actor.user_id, actor.api_key_id),
+                                ticket_id=ticket_id, event_id=event_id)
+    if digest is not None and not keyed_statement:
+        await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
+                                        ticket_id=ticket_id)
+    # The response is built from what was written (a new ticket's attachments are exactly
+    # those just linked: any other id was a 422), not read back.
+    view = TicketView(Ticket(id=ticket_id, **new.values), new.grid.code, new.community_code,
+                      new.street_code, new.department_code, new.item_name,
+                      tuple(sorted(set(data.attachments))))
+    return Posted(view, created=True)
 
+
+@dataclass(frozen=True, slots=True)
+class _NewTicket:
+    """A routed post: the ticket's columns, its deadlines and what its event and its view
+    show."""
+
+    values: dict[str, Any]
+    deadlines: sla.Deadlines
+    event_data: dict[str, Any]
+    grid: GridRef
+    community_code: str
+    street_code: str
+    department_code: str | None
+    item_name: str
+
+
+async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
+                     data: TicketCreate, now: datetime, settings: Settings,
+                     source: Source | None) -> _NewTicket:
+    """Route the post by the current matrix and compute its deadlines; no writes."""
     grid = await _resolve_grid(session=session, lookups=lookups, actor=actor, data=data)
     # Every lookup before the first write: nothing may wait once rows are locked.
     community_code, street_code = await lookups.codes_above(session, grid)
@@ -142,36 +198,28 @@ async def post_ticket(
         "updated_at": now,
         **deadlines.ticket_values(now),
     }
-    ticket_id, event_id = await _write_posted(
-        session, actor=actor, values=values, deadlines=deadlines, now=now,
-        event_data={"level": routing.level, "department": routing.department_code,
-                    "item": item.code, "matrix_version": version_id, "reason": routing.reason,
-                    **({"suggestion": by_text.event_data()} if by_text else {})})
-    await repo.link_attachments(session, attachment_ids=data.attachments,
-                                uploader=(actor.user_id, actor.api_key_id),
-                                ticket_id=ticket_id, event_id=event_id)
-    if idempotency_key is not None:
-        await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
-                                        ticket_id=ticket_id)
-    # The response is built from what was written (a new ticket's attachments are exactly
-    # those just linked: any other id was a 422), not read back.
-    view = TicketView(Ticket(id=ticket_id, **values), grid.code, community_code, street_code,
-                      routing.department_code, item.name, tuple(sorted(set(data.attachments))))
-    return Posted(view, created=True)
+    event_data = {"level": routing.level, "department": routing.department_code,
+                  "item": item.code, "matrix_version": version_id, "reason": routing.reason,
+                  **({"suggestion": by_text.event_data()} if by_text else {})}
+    return _NewTicket(values, deadlines, event_data, grid, community_code, street_code,
+                      routing.department_code, item.name)
 
 
 async def _write_posted(session: AsyncSession, *, actor: Actor, values: dict[str, Any],
-                        deadlines: sla.Deadlines, now: datetime,
-                        event_data: dict[str, Any]) -> tuple[int, int]:
+                        deadlines: sla.Deadlines, now: datetime, event_data: dict[str, Any],
+                        idempotency: dict[str, Any] | None = None) -> tuple[int, int] | None:
     """The ticket, its SLA clock, its ``created`` event and the after-event pipeline; the
     ticket's and the event's ids. One statement on PostgreSQL (``app.workflow.posting_statement``),
-    which also adds the posting counts to the rollups (the report facts step's work)."""
+    which also adds the posting counts to the rollups (the report facts step's work) and,
+    with ``idempotency``, writes the key's record first: None when the key was used."""
     if is_postgres(session):
         event = {"kind": "created", "from_status": None, "to_status": values["status"],
                  **actor_columns(actor), "data": event_data, "created_at": now}
         row = await posting.insert_posted(session, ticket=values,
                                           clock=deadlines.clock_values(), event=event,
-                                          day=reporting_day(now))
+                                          day=reporting_day(now), idempotency=idempotency)
+        if row is None:
+            return None
         # The statement kept the state (clock, rollups); the delivery steps remain.
         await pipeline_of(session).deliver(session, Event(
             row.event_id, row.id, "created", event_data, now, ticket=row,

@@ -235,3 +235,69 @@ async def test_a_claim_next_whose_answer_fails_leaves_the_ticket_queued(
         kinds = (await s.execute(select(TicketEvent.kind).where(
             TicketEvent.ticket_id == ticket["id"]))).scalars().all()
     assert kinds == ["created"]
+
+
+async def test_a_keyed_post_writes_its_key_in_posting_statement(app, client, token_for, sessions,
+                                                                cgzf_item, is_postgres):
+    """On PostgreSQL the Idempotency-Key's record is part of posting's one statement: no
+    statement of its own before it, no UPDATE binding it after; a retry writes nothing."""
+    if not is_postgres:
+        pytest.skip("SQLite claims the key first and binds it after")
+    import uuid
+
+    from sqlalchemy import event
+
+    from app.tickets.models import IdempotencyRecord
+
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    key = f"one-statement-{uuid.uuid4()}"
+    body = {"grid": "BH01-01", "item": cgzf_item, "description": f"占道经营，一次写完 {key}"}
+    headers = {**token_for("gw01"), "Idempotency-Key": key}
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        first = await client.post("/api/v1/tickets", json=body, headers=headers)
+        posting = [s for s in seen if "idempotency_records" in s]
+        seen.clear()
+        again = await client.post("/api/v1/tickets", json=body, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert first.status_code == 201 and again.status_code == 200, (first.text, again.text)
+    assert again.json()["id"] == first.json()["id"]
+    assert len(posting) == 1 and posting[0].startswith("WITH idempotency_key AS"), posting
+    assert not any(s.startswith(("INSERT INTO tickets", "UPDATE idempotency_records"))
+                   for s in seen), seen
+    async with sessions() as s:
+        record = (await s.execute(select(IdempotencyRecord).where(
+            IdempotencyRecord.key == key))).scalar_one()
+        count = (await s.execute(select(func.count()).select_from(Ticket).where(
+            Ticket.description == body["description"]))).scalar_one()
+    assert record.ticket_id == first.json()["id"] and count == 1
+
+
+async def test_one_ticket_is_read_in_one_statement_with_its_attachments(app, client, token_for,
+                                                                       post):
+    """GET one ticket reads the ticket, the codes it shows and its attachment ids in one
+    statement (they were two, through the ORM)."""
+    from sqlalchemy import event
+
+    ticket = await post()
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=token_for("sd"))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 200 and r.json()["attachments"] == [] and r.json() == {
+        **ticket, "attachments": []}
+    reads = [s for s in seen if "tickets" in s or "attachments" in s]
+    assert len(reads) == 1 and "attachments" in reads[0], reads
