@@ -209,12 +209,12 @@ async def test_claim_next_on_a_lost_connection_answers_503_and_the_retry_claims(
 
 async def test_a_claim_next_whose_answer_fails_leaves_the_ticket_queued(
         app, token_for, post, sessions, monkeypatch):
-    # The claim is part of the request's unit of work: when reading the claimed ticket back
-    # for the answer fails, nobody was told of the claim, and nothing of it is kept.
+    # The claim is part of the request's unit of work: when building the answer fails,
+    # nobody was told of the claim, and nothing of it is kept.
     ticket = await post(urgency="urgent")
 
-    async def read_back_fails(**_kwargs):
-        raise RuntimeError("the answer could not be read")
+    def answer_fails(*_args, **_kwargs):
+        raise RuntimeError("the answer could not be built")
 
     async def claims_of_the_department() -> dict[str, int]:
         async with sessions() as s:
@@ -225,7 +225,7 @@ async def test_a_claim_next_whose_answer_fails_leaves_the_ticket_queued(
             return dict(rows.all())
 
     before = await claims_of_the_department()
-    monkeypatch.setattr("app.tickets.service.get_ticket", read_back_fails)
+    monkeypatch.setattr("app.tickets.workflow_router.ticket_out", answer_fails)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         r = await client.post(CLAIM_NEXT, headers=token_for("cgzf_staff"))
@@ -301,3 +301,32 @@ async def test_one_ticket_is_read_in_one_statement_with_its_attachments(app, cli
         **ticket, "attachments": []}
     reads = [s for s in seen if "tickets" in s or "attachments" in s]
     assert len(reads) == 1 and "attachments" in reads[0], reads
+
+
+async def test_claim_next_answers_from_its_statement_without_reading_back(
+        app, client, token_for, post, clear_queues, is_postgres):
+    """On PostgreSQL the claim statement returns the claimed row with its codes, item name
+    and attachments: the answer is exactly what a read shows, and no read follows."""
+    if not is_postgres:
+        pytest.skip("SQLite's claim is a plain UPDATE and the answer is read")
+    from sqlalchemy import event
+
+    await clear_queues()
+    ticket = await post()
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = await client.post(CLAIM_NEXT, headers=token_for("cgzf_staff"))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 200 and r.json()["id"] == ticket["id"], r.text
+    # (the live step's pg_notify names the ticket by id: it publishes, it reads nothing)
+    assert not [s for s in seen if "FROM tickets" in s and "pg_notify" not in s], seen
+    read = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=token_for("cgzf_staff"))
+    assert r.json() == read.json() and r.headers["ETag"] == read.headers["ETag"]
+    assert r.json()["status"] == "claimed" and r.json()["department"] == "CGZF"
