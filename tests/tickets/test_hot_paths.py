@@ -330,3 +330,30 @@ async def test_claim_next_answers_from_its_statement_without_reading_back(
     read = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=token_for("cgzf_staff"))
     assert r.json() == read.json() and r.headers["ETag"] == read.headers["ETag"]
     assert r.json()["status"] == "claimed" and r.json()["department"] == "CGZF"
+
+
+async def test_the_reads_open_no_transaction_block_on_postgresql(client, token_for, post,
+                                                                 is_postgres, monkeypatch):
+    """GET one ticket, a page and a queue run in autocommit on PostgreSQL: no BEGIN and
+    COMMIT round trips around their one statement. A write still opens its block."""
+    if not is_postgres:
+        pytest.skip("SQLite transactions are local")
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    opened: list[int] = []
+    start = AsyncAdapt_asyncpg_connection._start_transaction
+
+    async def counted(self):
+        if self.isolation_level != "autocommit":  # what sends BEGIN
+            opened.append(1)
+        return await start(self)
+
+    ticket = await post()
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
+    for path in (f"/api/v1/tickets/{ticket['id']}", "/api/v1/tickets?limit=5",
+                 "/api/v1/departments/CGZF/queue?limit=5"):
+        r = await client.get(path, headers=token_for("sd"))
+        assert r.status_code == 200, r.text
+    assert opened == []
+    await post()
+    assert opened
