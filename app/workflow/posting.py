@@ -2,8 +2,9 @@
 SLA clock, its ``created`` event and the after-event pipeline, once per Idempotency-Key.
 
 Orchestration: it reads the matrix and the tree, computes deadlines (``app.sla``) and counts
-the ticket in the reports (``app.reports``, through the pipeline or, on PostgreSQL, in the
-one statement of ``app.workflow.posting_statement``).
+the ticket in the reports (``app.reports``: through the pipeline, or on PostgreSQL by the
+report facts step run last, after the one statement of ``app.workflow.posting_statement``
+and the delivery steps).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from app.auth.models import Role
 from app.auth.scope import can_post_in_grid, ticket_scope_clause
 from app.config import Settings
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
-from app.reports.facts import reporting_day
+from app.reports.hooks import keep_report_facts
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
 from app.suggest.posting import pick_item
@@ -210,20 +211,23 @@ async def _write_posted(session: AsyncSession, *, actor: Actor, values: dict[str
                         idempotency: dict[str, Any] | None = None) -> tuple[int, int] | None:
     """The ticket, its SLA clock, its ``created`` event and the after-event pipeline; the
     ticket's and the event's ids. One statement on PostgreSQL (``app.workflow.posting_statement``),
-    which also adds the posting counts to the rollups (the report facts step's work) and,
-    with ``idempotency``, writes the key's record first: None when the key was used."""
+    which with ``idempotency`` writes the key's record first (None when the key was used),
+    then the delivery steps, then the posting counts (the report facts step)."""
     if is_postgres(session):
         event = {"kind": "created", "from_status": None, "to_status": values["status"],
                  **actor_columns(actor), "data": event_data, "created_at": now}
         row = await posting.insert_posted(session, ticket=values,
                                           clock=deadlines.clock_values(), event=event,
-                                          day=reporting_day(now), idempotency=idempotency)
+                                          idempotency=idempotency)
         if row is None:
             return None
-        # The statement kept the state (clock, rollups); the delivery steps remain.
-        await pipeline_of(session).deliver(session, Event(
-            row.event_id, row.id, "created", event_data, now, ticket=row,
-            subscribed=row.subscribed))
+        # The statement kept the clock; the delivery steps follow, and the report facts
+        # step last: its rollup rows are shared by every post of the street and day, and
+        # their lock is held from here to the commit (no step reads the rollups).
+        created = Event(row.event_id, row.id, "created", event_data, now, ticket=row,
+                        subscribed=row.subscribed)
+        await pipeline_of(session).deliver(session, created)
+        await keep_report_facts(session, created)
         return row.id, row.event_id
     ticket_id = await repo.insert_ticket(session, values)
     await sla.insert_clock(session, ticket_id=ticket_id, deadlines=deadlines)

@@ -1,10 +1,15 @@
 """Posting's writes on PostgreSQL as one statement.
 
-Posting is the other hot path: the ticket, its SLA clock, its ``created`` event and its
-posting counts in the report rollups are one ``WITH`` of data-modifying CTEs (each runs
-exactly once, all or nothing), which also returns whether a webhook subscription may want
-the event. Built once per set of ticket columns; SQLite, which has no writable CTEs, runs
-the same writes one by one (``app.workflow.posting``).
+Posting is the other hot path: the ticket, its SLA clock and its ``created`` event are
+one ``WITH`` of data-modifying CTEs (each runs exactly once, all or nothing), which also
+returns whether a webhook subscription may want the event. The posting counts in the
+report rollups are not in it: every post of a street, day and item adds to the same rollup
+rows, whose lock a transaction holds until it commits, so posting counts them last, just
+before its commit (``app.workflow.posting``); inside this statement the lock was held
+through the delivery steps' round trips, and concurrent posts queued behind it.
+
+Built once per set of ticket columns; SQLite, which has no writable CTEs, runs the same
+writes one by one (``app.workflow.posting``).
 
 With an Idempotency-Key the statement begins with the key's record, which takes the new
 ticket's id from the tickets' sequence (the foreign key is checked when the statement
@@ -17,7 +22,6 @@ binding the key to the ticket took three.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal, select, true
@@ -25,7 +29,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.reports.repository import posted_rollup_ctes
 from app.sla.models import SlaClock
 from app.tickets.events import EVENT_COLUMNS, EVENTS, HOOK_COLUMNS, event_cte
 from app.tickets.models import IdempotencyRecord, Ticket
@@ -76,13 +79,13 @@ def _statement(ticket_columns: tuple[str, ...], clock_columns: tuple[str, ...], 
     return (select(*(ticket.c[c] for c in HOOK_COLUMNS), event.c.event_id,
                    subscribed.label("subscribed"))
             .select_from(ticket.join(event, true()))
-            .add_cte(clock, *posted_rollup_ctes(ticket)))
+            .add_cte(clock))
 
 
 async def insert_posted(session: AsyncSession, *, ticket: dict[str, Any],
-                        clock: dict[str, Any], event: dict[str, Any], day: date,
+                        clock: dict[str, Any], event: dict[str, Any],
                         idempotency: dict[str, Any] | None = None) -> Row[Any] | None:
-    """Write a new ticket with its clock, ``created`` event and rollup counts; return its
+    """Write a new ticket with its clock and ``created`` event; return its
     ``HOOK_COLUMNS`` columns, ``event_id`` and ``subscribed``. With ``idempotency`` (the
     record's owner, key, request_hash and created_at), the key's record first: None when
     the key was already used, and then nothing was written."""
@@ -94,5 +97,4 @@ async def insert_posted(session: AsyncSession, *, ticket: dict[str, Any],
     params.update({f"t_{k}": v for k, v in ticket.items()})
     params.update({f"c_{k}": v for k, v in clock.items()})
     params.update({f"e_{k}": event[k] for k in EVENT_COLUMNS})
-    params.update(day=day, month=day.replace(day=1))
     return (await session.execute(statement, params)).first()
