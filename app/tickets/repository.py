@@ -139,13 +139,6 @@ async def read_views(session: AsyncSession, stmt: Select) -> list[TicketView]:
     ]
 
 
-async def get_view(session: AsyncSession, ticket_id: int, scope: ColumnElement[bool],
-                   attachment_ids: list[int] | None = None) -> TicketView | None:
-    known = None if attachment_ids is None else {ticket_id: attachment_ids}
-    views = await load_views(session, view_select().where(Ticket.id == ticket_id, scope), known)
-    return views[0] if views else None
-
-
 async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> int:
     return (await session.execute(INSERT_TICKET, values)).scalar_one()
 

@@ -246,7 +246,8 @@ async def _replay(session: AsyncSession, actor: Actor, key: str, digest: str) ->
             errors=[{"loc": ["header", "Idempotency-Key"],
                      "msg": "already used with a different request body", "type": "reused"}],
         )
-    view = await repo.get_view(session, record.ticket_id, ticket_scope_clause(actor, Ticket))
-    if view is None:
+    views = await repo.read_views(session, repo.view_statement(
+        session, Ticket.id == record.ticket_id, ticket_scope_clause(actor, Ticket)))
+    if not views:
         raise NotFound("the ticket created with this key is no longer visible to you")
-    return view
+    return views[0]
