@@ -79,13 +79,13 @@ def main() -> None:
         results = bench_post.run(seconds=args.seconds)
         body = _ratio_table(results, 0.5, "Whistle's throughput")
         print(body)
-        record("POST /api/v1/tickets (16 and 64 clients)", body)
+        record("Diagnostic: POST with a Python load generator (16 and 64 clients)", body)
     if args.which in ("claim", "all"):
         from bench import bench_claim
 
         body = bench_claim.table(bench_claim.run(seconds=args.seconds))
         print(body)
-        record("Claiming from a department queue (16 and 64 claimers)", body)
+        record("Diagnostic: claiming below HTTP (16 and 64 claimers)", body)
     if args.which in ("sweep", "all"):
         from bench import bench_sweep
 

@@ -357,3 +357,41 @@ async def test_the_reads_open_no_transaction_block_on_postgresql(client, token_f
     assert opened == []
     await post()
     assert opened
+
+
+async def test_posting_counts_its_rollups_last(app, client, token_for, cgzf_item, sessions,
+                                               is_postgres):
+    """The daily and monthly rollup rows are shared by every post of a street and day, and
+    a transaction holds their lock until it commits: on PostgreSQL posting upserts them
+    after every other statement (they were inside the posting statement, and concurrent
+    posts waited behind the delivery steps). They still count the post."""
+    if not is_postgres:
+        pytest.skip("SQLite serialises writers")
+    from sqlalchemy import event
+
+    from app.reports.models import ReportDaily
+
+    async def reported() -> int:
+        async with sessions() as s:
+            return (await s.execute(select(func.coalesce(func.sum(ReportDaily.reported), 0))
+                                    )).scalar_one()
+
+    before = await reported()
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+            "grid": "BH01-01", "item": cgzf_item, "description": "占道经营，计数在最后"})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 201, r.text
+    writes = [s for s in seen if s.startswith(("WITH", "INSERT", "UPDATE", "SELECT pg_notify"))]
+    assert "report_daily" in writes[-1] and not any("report_daily" in s for s in writes[:-1]), \
+        writes
+    assert any("notifications" in s for s in writes[:-1]), writes
+    assert await reported() == before + 1
