@@ -178,7 +178,10 @@ def run(seconds: float = 5.0, pairs: int = 3, connections: tuple[int, ...] = (16
           tempfile.TemporaryDirectory() as tmp):
         setup = asyncio.run(_setup(url, queue))
         env = {"WHISTLE_DATABASE_URL": url, "WHISTLE_SECRET_KEY": SECRET,
-               "WHISTLE_ENV": "production"}
+               "WHISTLE_ENV": "production",
+               # As many connections as the ceiling's pool: PostgreSQL's max_connections is
+               # shared, and overflow connections were refused ("too many clients").
+               "WHISTLE_DATABASE_POOL_SIZE": "20", "WHISTLE_DATABASE_MAX_OVERFLOW": "0"}
         ceiling_env = {"CEILING_DSN": bulk.dsn(url), "CEILING_SECRET": SECRET,
                        "CEILING_ITEM": setup.post_item, "CEILING_GRID": GRID}
         with (server_process("app.main:create_app", env=env, factory=True,
