@@ -11,7 +11,7 @@ from app import health
 from app.auth.revocations import EndedSessions
 from app.clock import Clock
 from app.config import Settings, get_settings
-from app.db import make_engine
+from app.db import make_engine, make_sessionmaker
 from app.docs import install_docs
 from app.errors import document_problems, install_error_handlers
 from app.jurisdiction.geo import JurisdictionCache
@@ -75,6 +75,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.clock = clock or Clock()
     app.state.engine = engine
     app.state.sessions = workflow_sessions(engine, settings)
+    # Autocommit sessions for the endpoints that only read (app.deps.READ_ONLY_OPERATIONS).
+    app.state.read_sessions = (
+        make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        if engine.dialect.name == "postgresql" else None)
     app.state.jurisdictions = JurisdictionCache(check_seconds=settings.cache_check_seconds)
     app.state.matrix_cache = MatrixCache(check_seconds=settings.cache_check_seconds)
     app.state.suggester = Suggester(check_seconds=settings.cache_check_seconds,

@@ -66,6 +66,16 @@ def fresh_database(name: str):
 def server(target: str, *, env: dict[str, str], workers: int = 1, factory: bool = False,
            port: int | None = None):
     """Run ``uvicorn target`` on a loopback port (a free one by default) until the block ends."""
+    with server_process(target, env=env, workers=workers, factory=factory,
+                        port=port) as (url, _pid):
+        yield url
+
+
+@contextmanager
+def server_process(target: str, *, env: dict[str, str], workers: int = 1,
+                   factory: bool = False, port: int | None = None):
+    """Like ``server``, yielding the URL and the server's process id (its CPU time is in
+    ``/proc/<pid>/stat``: with one worker, uvicorn serves in that process)."""
     port = port or free_port()
     cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
@@ -84,7 +94,7 @@ def server(target: str, *, env: dict[str, str], workers: int = 1, factory: bool 
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"server {target} did not start")
             time.sleep(0.2)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -153,6 +163,12 @@ def post_load(label: str, url: str, path: str, *, headers: dict, bodies: list,
     count, errors, latencies, elapsed = queue.get()
     proc.join()
     return LoadResult(label, concurrency, count, errors, elapsed, latencies)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat``), every thread."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> str:

@@ -1,6 +1,11 @@
 """Run benchmarks and record their figures in bench/RESULTS.md.
 
-    .venv/bin/python -m bench.run [post|claim|sweep|seed|reports|suggest|all] [--seconds N]
+    .venv/bin/python -m bench.run [http|post|claim|sweep|seed|reports|suggest|all] [--seconds N]
+    .venv/bin/python -m bench.run http [--quick] [--only post,claim,get,list,queue]
+
+``http`` is the measure of the API (wrk against Whistle and a raw-asyncpg ceiling, see
+``bench.bench_http``); ``post`` and ``claim`` are diagnostics below HTTP or with a Python
+load generator, kept to locate a cost, not to judge the API by.
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth), like the test suite; each benchmark makes
 and drops its own database.
@@ -48,22 +53,39 @@ def record(section: str, body: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("which", nargs="?", default="all",
-                        choices=["post", "claim", "sweep", "seed", "reports", "suggest", "all"])
-    parser.add_argument("--seconds", type=float, default=10.0)
+                        choices=["http", "post", "claim", "sweep", "seed", "reports", "suggest", "all"])
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="seconds per run (http: 5, others: 10)")
+    parser.add_argument("--quick", action="store_true",
+                        help="http: one pair of 3 s runs per row, a shorter claim queue")
+    parser.add_argument("--only", default="",
+                        help="http: a comma-separated subset of post,claim,get,list,queue")
     args = parser.parse_args()
+    if args.which in ("http", "all"):
+        from bench import bench_http
+
+        quick = {"seconds": 3.0, "pairs": 1, "queue": 40_000} if args.quick else {}
+        if args.seconds:
+            quick["seconds"] = args.seconds
+        runs, facts = bench_http.run(**quick, only=tuple(filter(None, args.only.split(","))))
+        body = bench_http.table(runs, facts)
+        print(body)
+        if not args.quick:
+            record("HTTP: Whistle against its ceiling under wrk", body)
+    args.seconds = args.seconds or 10.0
     if args.which in ("post", "all"):
         from bench import bench_post
 
         results = bench_post.run(seconds=args.seconds)
         body = _ratio_table(results, 0.5, "Whistle's throughput")
         print(body)
-        record("POST /api/v1/tickets (16 and 64 clients)", body)
+        record("Diagnostic: POST with a Python load generator (16 and 64 clients)", body)
     if args.which in ("claim", "all"):
         from bench import bench_claim
 
         body = bench_claim.table(bench_claim.run(seconds=args.seconds))
         print(body)
-        record("Claiming from a department queue (16 and 64 claimers)", body)
+        record("Diagnostic: claiming below HTTP (16 and 64 claimers)", body)
     if args.which in ("sweep", "all"):
         from bench import bench_sweep
 

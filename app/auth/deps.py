@@ -28,7 +28,7 @@ oauth2_scheme = OAuth2PasswordBearer(
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
 
 
-def get_ended_sessions(request: Request) -> EndedSessions:
+async def get_ended_sessions(request: Request) -> EndedSessions:
     return request.app.state.ended_sessions
 
 

@@ -218,7 +218,7 @@ class JurisdictionCache:
         return (await self.get(session)).node_by_code(code)
 
 
-def get_jurisdictions(request: Request) -> JurisdictionCache:
+async def get_jurisdictions(request: Request) -> JurisdictionCache:
     return request.app.state.jurisdictions
 
 

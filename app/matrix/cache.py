@@ -138,7 +138,7 @@ class MatrixCache:
         return self._checked_at is not None and now - self._checked_at < self._check_seconds
 
 
-def matrix_cache(request: Request) -> MatrixCache:
+async def matrix_cache(request: Request) -> MatrixCache:
     """The process's cache; created on first use if ``create_app`` did not make one."""
     state = request.app.state
     cache = getattr(state, "matrix_cache", None)

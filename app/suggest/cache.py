@@ -70,5 +70,5 @@ class Suggester:
                 and self._checked_at is not None and now - self._checked_at < self._check_seconds)
 
 
-def suggester(request: Request) -> Suggester:
+async def suggester(request: Request) -> Suggester:
     return request.app.state.suggester

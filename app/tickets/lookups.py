@@ -83,7 +83,7 @@ def default_suggester():
                      confidence=settings.suggest_confidence)
 
 
-def get_lookups(request: Request) -> Lookups:
+async def get_lookups(request: Request) -> Lookups:
     return request.app.state.lookups
 
 

@@ -23,10 +23,11 @@ MAX_PAGE = 200
 
 
 async def get_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int) -> TicketView:
-    view = await repo.get_view(session, ticket_id, ticket_scope_clause(actor, Ticket))
-    if view is None:
+    views = await repo.read_views(session, repo.view_statement(
+        session, Ticket.id == ticket_id, ticket_scope_clause(actor, Ticket)))
+    if not views:
         raise NotFound(M("error.no_ticket", id=ticket_id))
-    return view
+    return views[0]
 
 
 async def list_events(*, session: AsyncSession, actor: Actor, ticket_id: int) -> list[TicketEvent]:
@@ -88,8 +89,8 @@ async def list_tickets(*, session: AsyncSession, actor: Actor, filters: TicketFi
     clauses = [ticket_scope_clause(actor, Ticket), *await _filter_clauses(session, filters)]
     if cursor:
         clauses.append(Ticket.id < repo.decode_cursor(cursor))
-    stmt = repo.view_select().where(and_(*clauses)).order_by(Ticket.id.desc()).limit(limit + 1)
-    views = await repo.load_views(session, stmt)
+    stmt = repo.view_statement(session, and_(*clauses)).order_by(Ticket.id.desc())
+    views = await repo.read_views(session, stmt.limit(limit + 1))
     more = len(views) > limit
     views = views[:limit]
     return views, (repo.encode_cursor(views[-1].ticket.id) if more and views else None)
@@ -108,12 +109,13 @@ async def department_queue(*, session: AsyncSession, actor: Actor, department_co
     dept = await repo.department_by_code(session, department_code)
     if dept is None or not _may_read_department(actor, dept.id):
         raise NotFound(M("error.no_department", code=department_code))
-    stmt = repo.view_select().where(
+    stmt = repo.view_statement(
+        session,
         Ticket.department_id == dept.id,
         Ticket.status.in_(statuses or QUEUE_STATUSES),
         ticket_scope_clause(actor, Ticket),
     )
-    return await repo.load_views(session, queue_order(stmt).limit(limit))
+    return await repo.read_views(session, queue_order(stmt).limit(limit))
 
 
 def _may_read_department(actor: Actor, department_id: int) -> bool:
@@ -129,13 +131,14 @@ async def jurisdiction_queue(*, session: AsyncSession, actor: Actor, code: str,
     if node is None or node.level == "street" or not await _node_in_scope(session, actor, node.id):
         raise NotFound(M("error.no_community_or_grid", code=code))
     column = Ticket.community_id if node.level == "community" else Ticket.grid_id
-    stmt = repo.view_select().where(
+    stmt = repo.view_statement(
+        session,
         column == node.id,
         Ticket.level == node.level,
         Ticket.status.in_(statuses or (*QUEUE_STATUSES, "returned", "self_handling")),
         ticket_scope_clause(actor, Ticket),
     )
-    return await repo.load_views(session, queue_order(stmt).limit(limit))
+    return await repo.read_views(session, queue_order(stmt).limit(limit))
 
 
 async def _node_in_scope(session: AsyncSession, actor: Actor, node_id: int) -> bool:

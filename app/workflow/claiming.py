@@ -26,20 +26,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, true, update
+from sqlalchemy import String, bindparam, cast, func, literal_column, select, true, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attachments.models import Attachment
 from app.auth.actor import Actor
 from app.db import constant
+from app.jurisdiction.models import Department, Jurisdiction
+from app.matrix.models import MatrixItem
 from app.reports.models import ReportBacklog
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
 from app.tickets.events import HOOK_COLUMNS, Event, event_cte, pipeline_of, record_event
 from app.tickets.models import Ticket, TicketEvent
 from app.tickets.queue_order import URGENCY_RANK, within_urgency
+from app.tickets.repository import TicketRecord, TicketView
 from app.tickets.workflow import BY_ACTION
 from app.webhooks.outbox import may_be_wanted
 
@@ -81,14 +85,16 @@ def _next_in_queue(urgency: str):
 # matches no index and made PostgreSQL sort every dispatched ticket of the department on
 # each claim; COALESCE evaluates one index-ordered probe per urgency, most urgent first,
 # stopping at the first that finds a ticket.
-_CLAIM = (
+_CLAIM_WHERE = (  # what a claim does; what it returns differs by dialect
     update(TICKETS)
     .where(TICKETS.c.id == func.coalesce(*(_next_in_queue(u.value) for u in URGENCY_RANK)),
            TICKETS.c.status == constant(QUEUED.value))
     .values(status=constant(CLAIMED.value), version=TICKETS.c.version + constant(1),
             updated_at=NOW, **claim_values(bindparam("claimer"), NOW))
-    .returning(*(TICKETS.c[c] for c in HOOK_COLUMNS))
 )
+_CLAIM = _CLAIM_WHERE.returning(*(TICKETS.c[c] for c in HOOK_COLUMNS))
+# The PostgreSQL statement returns the whole claimed row, so the answer needs no re-read.
+_CLAIM_ALL = _CLAIM_WHERE.returning(*TICKETS.c)
 
 
 def _claim_statement(*, unless_subscribed: bool):
@@ -97,7 +103,7 @@ def _claim_statement(*, unless_subscribed: bool):
     the event's id (NULL when nothing was claimed). ``unless_subscribed``: claim only if
     no subscription may want the event (its outbox rows need a second statement)."""
     subscribed = may_be_wanted(bindparam("queue_department"))
-    claim = _CLAIM.where(~subscribed) if unless_subscribed else _CLAIM
+    claim = _CLAIM_ALL.where(~subscribed) if unless_subscribed else _CLAIM_ALL
     claimed = claim.cte("claimed")
     clocks = sla.STOP_RESPONSE_CLOCK.table
     stopped = (update(clocks).where(clocks.c.ticket_id == claimed.c.id)
@@ -113,15 +119,43 @@ def _claim_statement(*, unless_subscribed: bool):
               .on_conflict_do_nothing(index_elements=[backlog.c.ticket_id])
               .cte("marked"))
     head = select(subscribed.label("subscribed")).subquery("head")
-    return (select(head.c.subscribed, *(claimed.c[c] for c in HOOK_COLUMNS), event.c.event_id)
-            .select_from(head.outerjoin(claimed, true()).outerjoin(event, true()))
+    # What the answer shows besides the row: the codes, the item's name, the attachments.
+    grid, community, street = (Jurisdiction.__table__.alias(n)
+                               for n in ("grid_node", "community_node", "street_node"))
+    departments, items = Department.__table__, MatrixItem.__table__
+    attachments = Attachment.__table__
+    attachment_list = (select(func.string_agg(cast(attachments.c.id, String), literal_column("','")))
+                       .where(attachments.c.ticket_id == claimed.c.id).scalar_subquery())
+    return (select(head.c.subscribed, *claimed.c, grid.c.code, community.c.code, street.c.code,
+                   departments.c.code, items.c.name, attachment_list, event.c.event_id)
+            .select_from(head.outerjoin(claimed, true()).outerjoin(event, true())
+                         .outerjoin(grid, grid.c.id == claimed.c.grid_id)
+                         .outerjoin(community, community.c.id == claimed.c.community_id)
+                         .outerjoin(street, street.c.id == claimed.c.street_id)
+                         .outerjoin(departments, departments.c.id == claimed.c.department_id)
+                         .outerjoin(items, items.c.id == claimed.c.item_id))
             .add_cte(stopped, marked))
 
 
 _CLAIM_PG = _claim_statement(unless_subscribed=False)
 _CLAIM_PG_UNLESS_SUBSCRIBED = _claim_statement(unless_subscribed=True)
-# What the PostgreSQL statements return, in order.
-Claimed = namedtuple("Claimed", ["subscribed", *HOOK_COLUMNS, "event_id"])
+# What the PostgreSQL statements return, in order: the claimed row (its ``HOOK_COLUMNS``
+# among them) and what its answer shows.
+Claimed = namedtuple("Claimed", ["subscribed", *(c.name for c in TICKETS.c), "grid_code",
+                                 "community_code", "street_code", "department_code",
+                                 "item_name", "attachments", "event_id"])
+
+
+def claimed_view(row: Any) -> TicketView | None:
+    """The view of a claim made by the PostgreSQL statement, from what it returned; None
+    for a claim that returned only its ``HOOK_COLUMNS`` (SQLite), to be read."""
+    if not isinstance(row, Claimed):
+        return None
+    ticket = TicketRecord(*(getattr(row, c.name) for c in TICKETS.c))
+    return TicketView(ticket, row.grid_code, row.community_code, row.street_code,
+                      row.department_code, row.item_name,
+                      tuple(sorted(int(i) for i in row.attachments.split(",")))
+                      if row.attachments else ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 SLA clock, its ``created`` event and the after-event pipeline, once per Idempotency-Key.
 
 Orchestration: it reads the matrix and the tree, computes deadlines (``app.sla``) and counts
-the ticket in the reports (``app.reports``, through the pipeline or, on PostgreSQL, in the
-one statement of ``app.workflow.posting_statement``).
+the ticket in the reports (``app.reports``: through the pipeline, or on PostgreSQL by the
+report facts step run last, after the one statement of ``app.workflow.posting_statement``
+and the delivery steps).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from app.auth.scope import can_post_in_grid, ticket_scope_clause
 from app.config import Settings
 from app.duplicates.service import Nearby, possible_duplicates
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
-from app.reports.facts import reporting_day
+from app.reports.hooks import keep_report_facts
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
 from app.suggest.posting import pick_item
@@ -85,17 +86,73 @@ async def post_ticket(
     settings: Settings,
     source: Source | None = None,
 ) -> Posted:
-    """Route a new issue by the current matrix and queue it, once per Idempotency-Key."""
-    if idempotency_key is not None:
-        digest = request_hash(data)
+    """Route a new issue by the current matrix and queue it, once per Idempotency-Key.
+
+    On PostgreSQL the key's record is written by posting's one statement
+    (``app.workflow.posting_statement``), which writes nothing when the key was used; on
+    SQLite the key is claimed first and bound to the ticket after."""
+    digest = None if idempotency_key is None else request_hash(data)
+    keyed_statement = digest is not None and is_postgres(session)
+    if digest is not None and not keyed_statement:
         fresh = await repo.claim_idempotency_key(session, owner=actor.owner_key,
                                                  key=idempotency_key, request_hash=digest, at=now)
         if not fresh:
-            view = await _replay(session, actor, idempotency_key, digest)
-            return Posted(view, created=False, possible_duplicates=await _nearby(
-                session, actor, view.ticket.item_code, view.ticket.lat, view.ticket.lon,
-                now, settings, exclude_id=view.ticket.id))
+            return await _replayed(session, actor, idempotency_key, digest, now, settings)
+    try:
+        new = await _route_new(session=session, lookups=lookups, actor=actor, data=data,
+                               now=now, settings=settings, source=source)
+    except InvalidInput:
+        # A retry is answered with the first ticket even if the body no longer routes
+        # (the matrix changed since), as when the key was claimed before routing.
+        if keyed_statement and await repo.find_idempotency_record(
+                session, owner=actor.owner_key, key=idempotency_key) is not None:
+            return await _replayed(session, actor, idempotency_key, digest, now, settings)
+        raise
+    # Before the write, so that the lookup holds no lock yet.
+    nearby = await _nearby(session, actor, new.values["item_code"], new.values["lat"],
+                           new.values["lon"], now, settings)
+    written = await _write_posted(
+        session, actor=actor, values=new.values, deadlines=new.deadlines, now=now,
+        event_data=new.event_data,
+        idempotency=None if not keyed_statement else {
+            "owner": actor.owner_key, "key": idempotency_key, "request_hash": digest,
+            "created_at": now})
+    if written is None:  # the key was used: nothing was written
+        return await _replayed(session, actor, idempotency_key, digest, now, settings)
+    ticket_id, event_id = written
+    await repo.link_attachments(session, attachment_ids=data.attachments,
+                                uploader=(actor.user_id, actor.api_key_id),
+                                ticket_id=ticket_id, event_id=event_id)
+    if digest is not None and not keyed_statement:
+        await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
+                                        ticket_id=ticket_id)
+    # The response is built from what was written (a new ticket's attachments are exactly
+    # those just linked: any other id was a 422), not read back.
+    view = TicketView(Ticket(id=ticket_id, **new.values), new.grid.code, new.community_code,
+                      new.street_code, new.department_code, new.item_name,
+                      tuple(sorted(set(data.attachments))))
+    return Posted(view, created=True, possible_duplicates=nearby)
 
+
+@dataclass(frozen=True, slots=True)
+class _NewTicket:
+    """A routed post: the ticket's columns, its deadlines and what its event and its view
+    show."""
+
+    values: dict[str, Any]
+    deadlines: sla.Deadlines
+    event_data: dict[str, Any]
+    grid: GridRef
+    community_code: str
+    street_code: str
+    department_code: str | None
+    item_name: str
+
+
+async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
+                     data: TicketCreate, now: datetime, settings: Settings,
+                     source: Source | None) -> _NewTicket:
+    """Route the post by the current matrix and compute its deadlines; no writes."""
     grid = await _resolve_grid(session=session, lookups=lookups, actor=actor, data=data)
     # Every lookup before the first write: nothing may wait once rows are locked.
     community_code, street_code = await lookups.codes_above(session, grid)
@@ -147,23 +204,20 @@ async def post_ticket(
         "updated_at": now,
         **deadlines.ticket_values(now),
     }
-    nearby = await _nearby(session, actor, item.code, values["lat"], values["lon"], now, settings)
-    ticket_id, event_id = await _write_posted(
-        session, actor=actor, values=values, deadlines=deadlines, now=now,
-        event_data={"level": routing.level, "department": routing.department_code,
-                    "item": item.code, "matrix_version": version_id, "reason": routing.reason,
-                    **({"suggestion": by_text.event_data()} if by_text else {})})
-    await repo.link_attachments(session, attachment_ids=data.attachments,
-                                uploader=(actor.user_id, actor.api_key_id),
-                                ticket_id=ticket_id, event_id=event_id)
-    if idempotency_key is not None:
-        await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
-                                        ticket_id=ticket_id)
-    # The response is built from what was written (a new ticket's attachments are exactly
-    # those just linked: any other id was a 422), not read back.
-    view = TicketView(Ticket(id=ticket_id, **values), grid.code, community_code, street_code,
-                      routing.department_code, item.name, tuple(sorted(set(data.attachments))))
-    return Posted(view, created=True, possible_duplicates=nearby)
+    event_data = {"level": routing.level, "department": routing.department_code,
+                  "item": item.code, "matrix_version": version_id, "reason": routing.reason,
+                  **({"suggestion": by_text.event_data()} if by_text else {})}
+    return _NewTicket(values, deadlines, event_data, grid, community_code, street_code,
+                      routing.department_code, item.name)
+
+
+async def _replayed(session: AsyncSession, actor: Actor, key: str, digest: str,
+                    now: datetime, settings: Settings) -> Posted:
+    """A retry's answer: the first ticket, and its possible duplicates as of now."""
+    view = await _replay(session, actor, key, digest)
+    return Posted(view, created=False, possible_duplicates=await _nearby(
+        session, actor, view.ticket.item_code, view.ticket.lat, view.ticket.lon, now,
+        settings, exclude_id=view.ticket.id))
 
 
 async def _nearby(session: AsyncSession, actor: Actor, item_code: str, lat: float | None,
@@ -179,21 +233,27 @@ async def _nearby(session: AsyncSession, actor: Actor, item_code: str, lat: floa
 
 
 async def _write_posted(session: AsyncSession, *, actor: Actor, values: dict[str, Any],
-                        deadlines: sla.Deadlines, now: datetime,
-                        event_data: dict[str, Any]) -> tuple[int, int]:
+                        deadlines: sla.Deadlines, now: datetime, event_data: dict[str, Any],
+                        idempotency: dict[str, Any] | None = None) -> tuple[int, int] | None:
     """The ticket, its SLA clock, its ``created`` event and the after-event pipeline; the
     ticket's and the event's ids. One statement on PostgreSQL (``app.workflow.posting_statement``),
-    which also adds the posting counts to the rollups (the report facts step's work)."""
+    which with ``idempotency`` writes the key's record first (None when the key was used),
+    then the delivery steps, then the posting counts (the report facts step)."""
     if is_postgres(session):
         event = {"kind": "created", "from_status": None, "to_status": values["status"],
                  **actor_columns(actor), "data": event_data, "created_at": now}
         row = await posting.insert_posted(session, ticket=values,
                                           clock=deadlines.clock_values(), event=event,
-                                          day=reporting_day(now))
-        # The statement kept the state (clock, rollups); the delivery steps remain.
-        await pipeline_of(session).deliver(session, Event(
-            row.event_id, row.id, "created", event_data, now, ticket=row,
-            subscribed=row.subscribed))
+                                          idempotency=idempotency)
+        if row is None:
+            return None
+        # The statement kept the clock; the delivery steps follow, and the report facts
+        # step last: its rollup rows are shared by every post of the street and day, and
+        # their lock is held from here to the commit (no step reads the rollups).
+        created = Event(row.event_id, row.id, "created", event_data, now, ticket=row,
+                        subscribed=row.subscribed)
+        await pipeline_of(session).deliver(session, created)
+        await keep_report_facts(session, created)
         return row.id, row.event_id
     ticket_id = await repo.insert_ticket(session, values)
     await sla.insert_clock(session, ticket_id=ticket_id, deadlines=deadlines)
@@ -212,7 +272,8 @@ async def _replay(session: AsyncSession, actor: Actor, key: str, digest: str) ->
             errors=[{"loc": ["header", "Idempotency-Key"],
                      "msg": "already used with a different request body", "type": "reused"}],
         )
-    view = await repo.get_view(session, record.ticket_id, ticket_scope_clause(actor, Ticket))
-    if view is None:
+    views = await repo.read_views(session, repo.view_statement(
+        session, Ticket.id == record.ticket_id, ticket_scope_clause(actor, Ticket)))
+    if not views:
         raise NotFound("the ticket created with this key is no longer visible to you")
-    return view
+    return views[0]

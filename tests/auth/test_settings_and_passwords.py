@@ -101,3 +101,27 @@ def test_serve_warns_loudly_when_reachable_outside_production(host, env, warns):
     assert (warning is not None) == warns
     if warns:
         assert warning.startswith("WARNING") and "WHISTLE_ENV=production" in warning
+
+
+def test_a_verified_access_token_is_remembered_but_still_expires_and_keeps_its_secret():
+    """The hot paths verify a session's token once: a second use skips the signature, but
+    not the expiry (against the injected clock), and another secret verifies afresh."""
+    from datetime import UTC, datetime, timedelta
+    from unittest import mock
+
+    from app.auth import tokens
+    from app.auth.actor import Actor
+    from app.auth.models import Role
+    from app.errors import NotAuthenticated
+
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    actor = Actor(kind="user", id=7, role=Role.street_dispatcher, name="sd",
+                  jurisdiction_id=3, scope_level="street")
+    token = tokens.encode_access_token(actor, secret="s" * 40, now=now, minutes=15)
+    assert tokens.decode_access_token(token, secret="s" * 40, now=now) == actor
+    with mock.patch.object(tokens, "_decode", side_effect=AssertionError("verified again")):
+        assert tokens.decode_access_token(token, secret="s" * 40, now=now) == actor
+    with pytest.raises(NotAuthenticated, match="expired"):
+        tokens.decode_access_token(token, secret="s" * 40, now=now + timedelta(minutes=15))
+    with pytest.raises(NotAuthenticated, match="invalid"):
+        tokens.decode_access_token(token, secret="t" * 40, now=now)

@@ -209,12 +209,12 @@ async def test_claim_next_on_a_lost_connection_answers_503_and_the_retry_claims(
 
 async def test_a_claim_next_whose_answer_fails_leaves_the_ticket_queued(
         app, token_for, post, sessions, monkeypatch):
-    # The claim is part of the request's unit of work: when reading the claimed ticket back
-    # for the answer fails, nobody was told of the claim, and nothing of it is kept.
+    # The claim is part of the request's unit of work: when building the answer fails,
+    # nobody was told of the claim, and nothing of it is kept.
     ticket = await post(urgency="urgent")
 
-    async def read_back_fails(**_kwargs):
-        raise RuntimeError("the answer could not be read")
+    def answer_fails(*_args, **_kwargs):
+        raise RuntimeError("the answer could not be built")
 
     async def claims_of_the_department() -> dict[str, int]:
         async with sessions() as s:
@@ -225,7 +225,7 @@ async def test_a_claim_next_whose_answer_fails_leaves_the_ticket_queued(
             return dict(rows.all())
 
     before = await claims_of_the_department()
-    monkeypatch.setattr("app.tickets.service.get_ticket", read_back_fails)
+    monkeypatch.setattr("app.tickets.workflow_router.ticket_out", answer_fails)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         r = await client.post(CLAIM_NEXT, headers=token_for("cgzf_staff"))
@@ -235,3 +235,163 @@ async def test_a_claim_next_whose_answer_fails_leaves_the_ticket_queued(
         kinds = (await s.execute(select(TicketEvent.kind).where(
             TicketEvent.ticket_id == ticket["id"]))).scalars().all()
     assert kinds == ["created"]
+
+
+async def test_a_keyed_post_writes_its_key_in_posting_statement(app, client, token_for, sessions,
+                                                                cgzf_item, is_postgres):
+    """On PostgreSQL the Idempotency-Key's record is part of posting's one statement: no
+    statement of its own before it, no UPDATE binding it after; a retry writes nothing."""
+    if not is_postgres:
+        pytest.skip("SQLite claims the key first and binds it after")
+    import uuid
+
+    from sqlalchemy import event
+
+    from app.tickets.models import IdempotencyRecord
+
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    key = f"one-statement-{uuid.uuid4()}"
+    body = {"grid": "BH01-01", "item": cgzf_item, "description": f"占道经营，一次写完 {key}"}
+    headers = {**token_for("gw01"), "Idempotency-Key": key}
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        first = await client.post("/api/v1/tickets", json=body, headers=headers)
+        posting = [s for s in seen if "idempotency_records" in s]
+        seen.clear()
+        again = await client.post("/api/v1/tickets", json=body, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert first.status_code == 201 and again.status_code == 200, (first.text, again.text)
+    assert again.json()["id"] == first.json()["id"]
+    assert len(posting) == 1 and posting[0].startswith("WITH idempotency_key AS"), posting
+    assert not any(s.startswith(("INSERT INTO tickets", "UPDATE idempotency_records"))
+                   for s in seen), seen
+    async with sessions() as s:
+        record = (await s.execute(select(IdempotencyRecord).where(
+            IdempotencyRecord.key == key))).scalar_one()
+        count = (await s.execute(select(func.count()).select_from(Ticket).where(
+            Ticket.description == body["description"]))).scalar_one()
+    assert record.ticket_id == first.json()["id"] and count == 1
+
+
+async def test_one_ticket_is_read_in_one_statement_with_its_attachments(app, client, token_for,
+                                                                       post):
+    """GET one ticket reads the ticket, the codes it shows and its attachment ids in one
+    statement (they were two, through the ORM)."""
+    from sqlalchemy import event
+
+    ticket = await post()
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=token_for("sd"))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 200 and r.json()["attachments"] == [] and r.json() == {
+        **ticket, "attachments": []}
+    reads = [s for s in seen if "tickets" in s or "attachments" in s]
+    assert len(reads) == 1 and "attachments" in reads[0], reads
+
+
+async def test_claim_next_answers_from_its_statement_without_reading_back(
+        app, client, token_for, post, clear_queues, is_postgres):
+    """On PostgreSQL the claim statement returns the claimed row with its codes, item name
+    and attachments: the answer is exactly what a read shows, and no read follows."""
+    if not is_postgres:
+        pytest.skip("SQLite's claim is a plain UPDATE and the answer is read")
+    from sqlalchemy import event
+
+    await clear_queues()
+    ticket = await post()
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = await client.post(CLAIM_NEXT, headers=token_for("cgzf_staff"))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 200 and r.json()["id"] == ticket["id"], r.text
+    # (the live step's pg_notify names the ticket by id: it publishes, it reads nothing)
+    assert not [s for s in seen if "FROM tickets" in s and "pg_notify" not in s], seen
+    read = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=token_for("cgzf_staff"))
+    assert r.json() == read.json() and r.headers["ETag"] == read.headers["ETag"]
+    assert r.json()["status"] == "claimed" and r.json()["department"] == "CGZF"
+
+
+async def test_the_reads_open_no_transaction_block_on_postgresql(client, token_for, post,
+                                                                 is_postgres, monkeypatch):
+    """GET one ticket, a page and a queue run in autocommit on PostgreSQL: no BEGIN and
+    COMMIT round trips around their one statement. A write still opens its block."""
+    if not is_postgres:
+        pytest.skip("SQLite transactions are local")
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    opened: list[int] = []
+    start = AsyncAdapt_asyncpg_connection._start_transaction
+
+    async def counted(self):
+        if self.isolation_level != "autocommit":  # what sends BEGIN
+            opened.append(1)
+        return await start(self)
+
+    ticket = await post()
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
+    for path in (f"/api/v1/tickets/{ticket['id']}", "/api/v1/tickets?limit=5",
+                 "/api/v1/departments/CGZF/queue?limit=5"):
+        r = await client.get(path, headers=token_for("sd"))
+        assert r.status_code == 200, r.text
+    assert opened == []
+    await post()
+    assert opened
+
+
+async def test_posting_counts_its_rollups_last(app, client, token_for, cgzf_item, sessions,
+                                               is_postgres):
+    """The daily and monthly rollup rows are shared by every post of a street and day, and
+    a transaction holds their lock until it commits: on PostgreSQL posting upserts them
+    after every other statement (they were inside the posting statement, and concurrent
+    posts waited behind the delivery steps). They still count the post."""
+    if not is_postgres:
+        pytest.skip("SQLite serialises writers")
+    from sqlalchemy import event
+
+    from app.reports.models import ReportDaily
+
+    async def reported() -> int:
+        async with sessions() as s:
+            return (await s.execute(select(func.coalesce(func.sum(ReportDaily.reported), 0))
+                                    )).scalar_one()
+
+    before = await reported()
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+            "grid": "BH01-01", "item": cgzf_item, "description": "占道经营，计数在最后"})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 201, r.text
+    writes = [s for s in seen if s.startswith(("WITH", "INSERT", "UPDATE", "SELECT pg_notify"))]
+    assert "report_daily" in writes[-1] and not any("report_daily" in s for s in writes[:-1]), \
+        writes
+    assert any("notifications" in s for s in writes[:-1]), writes
+    assert await reported() == before + 1
