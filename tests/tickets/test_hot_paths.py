@@ -297,8 +297,9 @@ async def test_one_ticket_is_read_in_one_statement_with_its_attachments(app, cli
         r = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=token_for("sd"))
     finally:
         event.remove(engine, "before_cursor_execute", note)
+    posted = {k: v for k, v in ticket.items() if k != "possible_duplicates"}  # posting's own
     assert r.status_code == 200 and r.json()["attachments"] == [] and r.json() == {
-        **ticket, "attachments": []}
+        **posted, "attachments": []}
     reads = [s for s in seen if "tickets" in s or "attachments" in s]
     assert len(reads) == 1 and "attachments" in reads[0], reads
 
