@@ -50,6 +50,15 @@ export async function login(username, password) {
   return session.me
 }
 
+// An initial password must be changed first (POST /auth/password answers a new login).
+export async function changePassword(current, fresh) {
+  const body = await api('POST', '/auth/password', { body: { current_password: current, new_password: fresh } })
+  keep(body)
+  session.me = await api('GET', '/auth/me')
+  sessionStorage.setItem(ME, JSON.stringify(session.me))
+  return session.me
+}
+
 export async function logout() {
   if (tokens) {
     await fetch(`${BASE}/auth/logout`, {

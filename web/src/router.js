@@ -18,6 +18,7 @@ export const router = createRouter({
   routes: [
     { path: '/', redirect: () => (session.me ? HOME[session.me.role] || '/tickets' : '/login') },
     { path: '/login', component: LoginView, meta: { title: '登录', public: true } },
+    { path: '/password', component: () => import('./views/PasswordView.vue'), meta: { title: '修改密码' } },
     { path: '/post', component: WorkerPost, meta: { title: '上报事件' } },
     { path: '/tickets', component: TicketList, meta: { title: '我的工单' } },
     { path: '/tickets/:id', component: TicketDetail, props: true, meta: { title: '工单详情' } },
@@ -31,5 +32,7 @@ export const router = createRouter({
 
 router.beforeEach((to) => {
   if (!to.meta.public && !session.me) return { path: '/login', query: { next: to.fullPath } }
+  // Until an initial password is changed, the API allows nothing else.
+  if (session.me && session.me.must_change_password && to.path !== '/password') return { path: '/password' }
 })
 router.afterEach((to) => { document.title = `${to.meta.title || ''} · 吹哨` })

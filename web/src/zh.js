@@ -4,7 +4,7 @@ export const STATUS = {
   suspended: '已挂起', resolved: '待核查', rework: '返工', returned: '已退单',
   closed: '已结案', cancelled: '已作废',
 }
-export const SLA = { on_track: '正常', warning: '即将超时', overdue: '超时', paused: '已暂停' }
+export const SLA = { on_track: '正常', warning: '即将超时', overdue: '超时', paused: '已挂起' }
 export const URGENCY = { normal: '一般', urgent: '紧急' }
 export const LEVEL = { grid: '网格', community: '社区', street: '街道' }
 export const ROLE = {
@@ -56,3 +56,10 @@ export function remaining(iso, now = Date.now()) {
 }
 
 export function percent(x) { return x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%` }
+
+// Working minutes left on a stopped clock (negative: it was already overdue when stopped).
+export function workingLeft(minutes) {
+  const m = Math.abs(minutes)
+  const text = m >= 60 ? `${Math.floor(m / 60)} 小时 ${m % 60} 分钟` : `${m} 分钟`
+  return minutes < 0 ? `已超时 ${text}` : `${text}（工作时间）`
+}
