@@ -62,6 +62,8 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     # a community's supervisor reads the department's queue filtered to its subtree
     ("GET", "/api/v1/departments/{code}/queue"): only(
         200, {"admin", "sd", "sup_bh", "sup_bh01", "cgzf_staff", "cgzf_lead"}, 404),
+    ("GET", "/api/v1/departments/{code}/staff"): {**only(200, {"admin", "cgzf_lead"}),
+                                                  "hw_staff": 403},
     ("POST", "/api/v1/departments/{code}/queue/claim-next"): {
         **only(200, {"cgzf_staff", "cgzf_lead"}), "hw_staff": 404},
     ("GET", "/api/v1/jurisdictions"): EVERYONE,

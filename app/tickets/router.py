@@ -23,12 +23,20 @@ from app.jurisdiction import service as jurisdictions
 from app.jurisdiction.coordinates import DEFAULT_SYSTEM, CoordinateSystem, from_wgs84
 from app.jurisdiction.geo import JurisdictionsDep
 from app.messages import Lang, M, translate_stored
-from app.tickets import export, service
+from app.tickets import export, service, staff
 from app.tickets.lookups import LookupsDep
 from app.tickets.masking import mask_name
 from app.tickets.models import Source, Status, Ticket, Urgency, ticket_number
 from app.tickets.repository import TicketView
-from app.tickets.schemas import EventOut, Location, ReporterOut, TicketCreate, TicketOut, TicketPage
+from app.tickets.schemas import (
+    EventOut,
+    Location,
+    ReporterOut,
+    StaffOut,
+    TicketCreate,
+    TicketOut,
+    TicketPage,
+)
 from app.workflow import posting
 
 router = APIRouter(tags=["tickets"])
@@ -275,6 +283,19 @@ async def department_queue(
     views = await service.department_queue(session=session, actor=actor, department_code=code,
                                            statuses=_values(status_), limit=limit)
     return [ticket_out(v, actor, lang=lang) for v in views]
+
+
+@router.get("/departments/{code}/staff", operation_id="department_staff", tags=["departments"],
+            response_model=list[StaffOut],
+            summary="A department's staff and leads with the tickets each holds (for 转交)",
+            description="Admins and the department's own lead; another department's lead "
+                        "gets 404, as for a department that does not exist. Busiest first.",
+            responses=problem_responses(401, 403, 404))
+async def department_staff(code: str, actor: CurrentActor,
+                           session: SessionDep) -> list[StaffOut]:
+    people = await staff.department_staff(session=session, actor=actor, code=code)
+    return [StaffOut(id=p.id, display_name=p.display_name, role=p.role, in_hand=p.in_hand)
+            for p in people]
 
 
 @router.get("/jurisdictions/{code}/queue", operation_id="jurisdiction_queue", tags=["queues"],

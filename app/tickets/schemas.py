@@ -155,6 +155,16 @@ class TicketOut(BaseModel):
     closed_at: datetime | None
 
 
+class StaffOut(BaseModel):
+    """One of a department's people and what they hold (在办)."""
+
+    id: int
+    display_name: str
+    role: str = Field(description="department_staff or department_lead")
+    in_hand: int = Field(description="tickets claimed by them and not yet resolved "
+                                     "(claimed, in progress, suspended, rework)")
+
+
 class TicketPage(BaseModel):
     items: list[TicketOut]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at the end")

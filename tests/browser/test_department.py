@@ -53,3 +53,22 @@ def test_live_queue_claim_note_resolve_and_a_lost_race(open_session, api, photo_
     assert len(after["attachments"]) == 2  # the post's photo and the resolution's
     kinds = [e["kind"] for e in api.ok("cgzf_staff", "GET", f"/tickets/{ticket['id']}/events")]
     assert "note" in kinds and "resolve" in kinds
+
+
+def test_a_lead_transfers_a_ticket_to_a_colleague_picked_by_name_with_their_load(
+        open_session, api):
+    ticket = api.post_ticket(description=f"转交 {time.time_ns()}")
+    api.ok("cgzf_staff", "POST", f"/tickets/{ticket['id']}/claim")
+    colleague = next(p for p in api.ok("cgzf_lead", "GET", "/departments/CGZF/staff")
+                     if p["id"] != api.ok("cgzf_staff", "GET", "/auth/me")["id"]
+                     and p["role"] == "department_staff")
+    lead = open_session(DESKTOP)
+    page = lead.login("cgzf_lead", "/queue")
+    page.goto(f"{lead.base}/app/tickets/{ticket['id']}")
+    page.click("[data-action=transfer]")
+    option = page.locator(f"#assignee option[value='{colleague['id']}']")
+    assert "在办" in option.inner_text()
+    page.select_option("#assignee", str(colleague["id"]))
+    page.click("button:has-text('确认转交')")
+    page.wait_for_selector("[role=status]:has-text('转交')")
+    assert api.ok("cgzf_lead", "GET", f"/tickets/{ticket['id']}")["assignee_id"] == colleague["id"]
