@@ -90,6 +90,7 @@ ACCESS: dict[tuple[str, str], dict[str, int] | str] = {
     ("GET", "/api/v1/tickets/export"): EVERYONE,
     ("GET", "/api/v1/tickets/{ticket_id}"): only(200, SEES_TICKET, 404),
     ("GET", "/api/v1/tickets/{ticket_id}/events"): only(200, SEES_TICKET, 404),
+    ("GET", "/api/v1/tickets/{ticket_id}/countdown"): only(200, SEES_TICKET, 404),
     ("PATCH", "/api/v1/tickets/{ticket_id}"): {
         **only(200, {"gw01", "cd01", "sd"}), "cd02": 404, "hw_staff": 404, "integration": 404},
     ("GET", "/api/v1/whistles"): EVERYONE,

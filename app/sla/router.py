@@ -17,20 +17,47 @@ from app.auth.deps import Admin, CurrentActor
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.ids import Id, IdPath, Offset
-from app.sla import calendars, national_calendar, repository
+from app.sla import calendars, countdown, national_calendar, repository
 from app.sla.schemas import (
     CalendarIn,
     CalendarOut,
     CalendarStatusOut,
     CalendarYearOut,
+    CountdownOut,
     OverrideIn,
     OverrideOut,
     WhistleDetail,
     WhistlePage,
 )
+from app.tickets import service as tickets
 
 router = APIRouter()
 
+
+
+@router.get("/tickets/{ticket_id}/countdown", operation_id="get_ticket_countdown",
+            tags=["tickets"], response_model=CountdownOut,
+            summary="What is left of the ticket's limits now, in working time (倒计时)",
+            description="The stored deadlines are instants; this counts the minutes left to "
+                        "each as the ticket's item counts them (the street's working time, "
+                        "holidays and make-up workdays; or plain time for safety items). "
+                        "Scope as `GET /tickets/{id}` (404 outside it).",
+            responses=problem_responses(401, 404))
+async def get_ticket_countdown(ticket_id: IdPath, actor: CurrentActor, session: SessionDep,
+                               clock: ClockDep, settings: SettingsDep) -> CountdownOut:
+    ticket = (await tickets.get_ticket(session=session, actor=actor, ticket_id=ticket_id)).ticket
+    now = clock.now()
+    if ticket.sla_state == "paused":  # the clock stands: what it keeps, not a moving figure
+        left = countdown.Countdown("working", None, ticket.resolve_remaining_minutes)
+    else:
+        left = await countdown.countdown(session, ticket, now=now, settings=settings)
+    return CountdownOut(now=now, basis=left.basis, sla_state=ticket.sla_state,
+                        response_minutes_left=_whole(left.response_minutes_left),
+                        resolve_minutes_left=_whole(left.resolve_minutes_left))
+
+
+def _whole(minutes: float | None) -> int | None:
+    return None if minutes is None else int(minutes) if minutes >= 0 else -int(-minutes)
 
 
 @router.get("/whistles", operation_id="list_whistles", tags=["whistles"],

@@ -89,3 +89,18 @@ class CalendarStatusOut(BaseModel):
     warning: str | None
     holidays_version: str
     years: list[CalendarYearOut]
+
+
+class CountdownOut(BaseModel):
+    """What is left of a ticket's limits at ``now``, counted as its item counts them."""
+
+    now: datetime
+    basis: str = Field(description="working: minutes of the street's working time; "
+                                    "calendar: plain minutes (safety items)")
+    sla_state: str
+    response_minutes_left: int | None = Field(
+        description="until it must be signed for (null once claimed, or while paused); "
+                    "negative: overdue by that much")
+    resolve_minutes_left: int | None = Field(
+        description="until it must be resolved (null once resolved; while paused, the "
+                    "minutes the stopped clock keeps); negative: overdue by that much")

@@ -72,3 +72,16 @@ def test_a_lead_transfers_a_ticket_to_a_colleague_picked_by_name_with_their_load
     page.click("button:has-text('确认转交')")
     page.wait_for_selector("[role=status]:has-text('转交')")
     assert api.ok("cgzf_lead", "GET", f"/tickets/{ticket['id']}")["assignee_id"] == colleague["id"]
+
+
+def test_the_ticket_page_counts_down_in_the_tickets_own_working_time(open_session, api):
+    ticket = api.post_ticket(description=f"倒计时 {time.time_ns()}")
+    left = api.ok("cgzf_staff", "GET", f"/tickets/{ticket['id']}/countdown")
+    staff = open_session(DESKTOP)
+    page = staff.login("cgzf_staff", "/queue")
+    page.goto(f"{staff.base}/app/tickets/{ticket['id']}")
+    cell = page.locator("tr:has(th:has-text('办结期限')) td")
+    cell.wait_for()
+    page.wait_for_function("() => document.body.innerText.includes('（工作时间）')")
+    hours = abs(int(left["resolve_minutes_left"])) // 60
+    assert f"{hours} 小时" in cell.inner_text() and "工作时间" in cell.inner_text()

@@ -63,3 +63,13 @@ export function workingLeft(minutes) {
   const text = m >= 60 ? `${Math.floor(m / 60)} 小时 ${m % 60} 分钟` : `${m} 分钟`
   return minutes < 0 ? `已超时 ${text}` : `${text}（工作时间）`
 }
+
+// A countdown from the server: minutes left (negative: overdue), in working or plain time.
+export function countdownText(minutes, basis) {
+  const m = Math.abs(Math.trunc(minutes))
+  const days = basis === 'calendar' ? Math.floor(m / 1440) : 0
+  const rest = m - days * 1440
+  const text = `${days ? days + ' 天 ' : ''}${Math.floor(rest / 60)} 小时 ${rest % 60} 分钟`
+  const unit = basis === 'calendar' ? '' : '（工作时间）'
+  return minutes < 0 ? `已超时 ${text}${unit}` : `剩余 ${text}${unit}`
+}
