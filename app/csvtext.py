@@ -23,5 +23,5 @@ def read_csv_file(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        raise InvalidInput.at(["file"], f"no such file: {path}") from exc
+        raise InvalidInput.at(["file"], M("error.no_such_file", path=path)) from exc
     return decode_csv(raw, loc=["file"])

@@ -119,7 +119,7 @@ class BadRequest(WhistleError):
 class NotAuthenticated(WhistleError):
     status, title, slug = 401, "Not authenticated", "not-authenticated"
 
-    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+    def __init__(self, detail: str | Message | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
         super().__init__(detail, **kw)
 
@@ -173,7 +173,7 @@ class UnsupportedMediaType(WhistleError):
 class TooManyRequests(WhistleError):
     status, title, slug = 429, "Too many requests", "too-many-requests"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
+    def __init__(self, detail: str | Message | None = None, *, retry_after: int, **kw: Any) -> None:
         kw["headers"] = {"Retry-After": str(max(1, retry_after))}
         super().__init__(detail, retry_after=max(1, retry_after), **kw)
 
@@ -181,7 +181,7 @@ class TooManyRequests(WhistleError):
 class DatabaseUnavailable(WhistleError):
     status, title, slug = 503, "Service unavailable", "database-unavailable"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **kw: Any) -> None:
+    def __init__(self, detail: str | Message | None = None, *, retry_after: int = 1, **kw: Any) -> None:
         kw["headers"] = {"Retry-After": str(max(1, retry_after))}
         super().__init__(detail, **kw)
 

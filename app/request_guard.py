@@ -32,8 +32,8 @@ _CREDENTIALS = (b"authorization", b"x-api-key")
 
 
 def _refusal(locs: list[list[str | int]]) -> InvalidInput:
-    msg = "contains a character that cannot be stored (U+0000 or a lone surrogate)"
-    return InvalidInput(f"{'.'.join(str(p) for p in locs[0])}: {msg}",
+    msg = M("error.unstorable")
+    return InvalidInput(M("error.field_says", field=".".join(str(p) for p in locs[0]), msg=msg),
                         errors=[{"loc": loc, "msg": msg, "type": "unstorable_character"}
                                 for loc in locs])
 

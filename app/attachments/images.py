@@ -27,6 +27,7 @@ from PIL import ExifTags, Image, ImageOps
 from pillow_heif import register_heif_opener
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType
+from app.messages import M
 
 register_heif_opener()
 
@@ -71,8 +72,9 @@ def _unreadable(exc: Exception | None = None, message: str | None = None) -> Uns
 
 
 def _too_many_pixels(max_pixels: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the image has more than {max_pixels} pixels",
-                           errors=[{"loc": ["body", "file"], "msg": f"over {max_pixels} pixels",
+    return PayloadTooLarge(M("error.image_too_many_pixels", limit=max_pixels),
+                           errors=[{"loc": ["body", "file"],
+                                    "msg": M("error.over_pixels", limit=max_pixels),
                                     "type": "too_many_pixels"}])
 
 

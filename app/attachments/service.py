@@ -30,14 +30,16 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import can_see_contact, ticket_scope_clause
 from app.errors import NotFound, PayloadTooLarge
+from app.messages import M
 from app.storable import UNSTORABLE
 from app.tickets.models import Ticket
 
 
 def check_size(size: int, limit: int) -> None:
     if size > limit:
-        raise PayloadTooLarge(f"the file is larger than {limit} bytes",
-                              errors=[{"loc": ["body", "file"], "msg": f"over {limit} bytes",
+        raise PayloadTooLarge(M("error.file_too_large", limit=limit),
+                              errors=[{"loc": ["body", "file"],
+                                       "msg": M("error.over_bytes", limit=limit),
                                        "type": "too_large"}])
 
 
@@ -123,13 +125,13 @@ async def get_attachment(*, session: AsyncSession, actor: Actor, attachment_id: 
     """Visible to its uploader, and to whoever may see the ticket it belongs to."""
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None:
-        raise NotFound(f"no attachment {attachment_id}")
+        raise NotFound(M("error.no_attachment", id=attachment_id))
     if _own(attachment, actor) or actor.role is Role.admin:
         return attachment
     if attachment.ticket_id is not None and await _ticket(session, actor,
                                                           attachment.ticket_id) is not None:
         return attachment
-    raise NotFound(f"no attachment {attachment_id}")
+    raise NotFound(M("error.no_attachment", id=attachment_id))
 
 
 async def may_see_evidence(*, session: AsyncSession, actor: Actor,
@@ -153,7 +155,7 @@ async def get_signed(*, session: AsyncSession, secret: str, attachment_id: int, 
     signing.check(secret, attachment_id, expires, signature, now)
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None or attachment.ticket_id is None:
-        raise NotFound(f"no attachment {attachment_id}")
+        raise NotFound(M("error.no_attachment", id=attachment_id))
     return await ensure_copies(session=session, attachment=attachment, directory=directory)
 
 

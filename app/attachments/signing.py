@@ -16,6 +16,7 @@ import hmac
 from datetime import UTC, datetime, timedelta
 
 from app.errors import Forbidden, Gone
+from app.messages import M
 
 DOMAIN = b"whistle media link v1"
 
@@ -51,10 +52,10 @@ def check(secret: str, attachment_id: int, expires: int, sent: str, now: datetim
     time is up. The signature is checked first: an expiry nobody signed says nothing."""
     if not hmac.compare_digest(signature(secret, attachment_id, expires).encode(),
                                sent.encode()):
-        raise Forbidden("the link's signature does not match: it was changed or not made here",
-                        errors=[{"loc": ["query", "signature"], "msg": "does not match",
+        raise Forbidden(M("error.link_signature"),
+                        errors=[{"loc": ["query", "signature"], "msg": M("error.does_not_match"),
                                  "type": "bad_signature"}])
     if now.timestamp() >= expires:
-        raise Gone("the link has expired; fetch the request again for a fresh one",
-                   errors=[{"loc": ["query", "expires"], "msg": "in the past",
+        raise Gone(M("error.link_expired"),
+                   errors=[{"loc": ["query", "expires"], "msg": M("error.in_the_past"),
                             "type": "expired"}])

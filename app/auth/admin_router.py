@@ -27,6 +27,7 @@ from app.auth.service import UserView
 from app.deps import ClockDep, SessionDep
 from app.errors import InvalidInput, problem_responses
 from app.ids import MAX_ID, IdPath
+from app.messages import M
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -39,7 +40,7 @@ def _after_id(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     if not (cursor.isascii() and cursor.isdigit()) or not 0 < int(cursor) <= MAX_ID:
-        raise InvalidInput.at(["query", "cursor"], "not a cursor from a previous page")
+        raise InvalidInput.at(["query", "cursor"], M("error.bad_cursor_page"))
     return int(cursor)
 
 

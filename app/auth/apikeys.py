@@ -14,6 +14,7 @@ from app.auth.models import ApiKey, Role
 from app.auth.tokens import sha256_hex
 from app.errors import NotAuthenticated
 from app.jurisdiction.models import Jurisdiction
+from app.messages import M
 from app.sla.dialect import is_postgres
 
 # ``last_used_at`` is kept to the minute: written on every request, it would make each of a
@@ -38,7 +39,7 @@ def _prefix_of(raw: str) -> str | None:
 async def authenticate_api_key(*, session: AsyncSession, raw: str, now: datetime) -> Actor:
     prefix = _prefix_of(raw)
     if prefix is None:
-        raise NotAuthenticated("malformed API key")
+        raise NotAuthenticated(M("error.api_key_malformed"))
     row = (
         await session.execute(
             select(ApiKey, Jurisdiction.level)
@@ -47,10 +48,10 @@ async def authenticate_api_key(*, session: AsyncSession, raw: str, now: datetime
         )
     ).first()
     if row is None or not hmac.compare_digest(row[0].key_hash, sha256_hex(raw)):
-        raise NotAuthenticated("unknown API key")
+        raise NotAuthenticated(M("error.api_key_unknown"))
     key, level = row
     if key.revoked_at is not None:
-        raise NotAuthenticated("API key revoked")
+        raise NotAuthenticated(M("error.api_key_revoked"))
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         await _note_use(session, key.id, now)
     return Actor(kind="api_key", id=key.id, role=Role.integration, name=key.name,

@@ -139,9 +139,8 @@ def _header(cells: list[str] | str | None) -> list[str | None]:
     names = [c.strip().lower() if c.strip().lower() in COLUMNS else c.strip() for c in cells]
     unknown = [n for n in names if n and n not in COLUMNS]
     if unknown:
-        raise InvalidInput.at(["file", 1], f"unknown column(s): {', '.join(unknown)}; "
-                              "the columns are username, name, role, scope, phone "
-                              "(用户名, 姓名, 角色, 范围, 手机号)")
+        raise InvalidInput.at(["file", 1], M("user.import_unknown_columns",
+                                                  columns=", ".join(unknown)))
     columns = [COLUMNS.get(n) for n in names]
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -153,7 +152,7 @@ def read_rows(raw: bytes) -> tuple[list[Row], list[dict[str, Any]]]:
     """The file's data rows (blank lines skipped), and an error for each record that cannot
     be read. .xlsx is told from CSV by its content (a zip file)."""
     if len(raw) > MAX_BYTES:
-        raise PayloadTooLarge(f"a user import file has at most {MAX_BYTES} bytes")
+        raise PayloadTooLarge(M("user.import_too_large", limit=MAX_BYTES))
     records = _xlsx_rows(raw) if raw.startswith(b"PK\x03\x04") else _csv_rows(raw)
     columns = _header(next(records, (1, None))[1])
     rows: list[Row] = []
@@ -165,7 +164,7 @@ def read_rows(raw: bytes) -> tuple[list[Row], list[dict[str, Any]]]:
         if not any(values):
             continue
         if len(rows) == MAX_ROWS:
-            raise InvalidInput.at(["file"], f"a user import has at most {MAX_ROWS} rows")
+            raise InvalidInput.at(["file"], M("user.import_too_many_rows", limit=MAX_ROWS))
         cells = dict.fromkeys(("username", "name", "role", "scope", "phone"), "")
         for column, value in zip(columns, values, strict=False):
             if column:

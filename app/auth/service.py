@@ -213,7 +213,8 @@ async def create_user(*, session: AsyncSession, username: str, password: str, ro
                                 grid_codes=grid_codes, department_code=department_code)
     if await repo.user_by_username(session, name) is not None:
         raise Conflict(M("user.taken", name=name),
-                       errors=[{"loc": ["body", "username"], "msg": "taken", "type": "conflict"}])
+                       errors=[{"loc": ["body", "username"], "msg": M("user.taken_field"),
+                                 "type": "conflict"}])
     user = User(username=name, display_name=check_display_name(display_name or name),
                 password_hash=password_hash or await hash_password_in_thread(password),
                 role=parsed.value, jurisdiction_id=scope.jurisdiction_id,
@@ -258,7 +259,7 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
         user.phone = check_phone(phone)
     if must_change_password is not UNSET:
         if must_change_password is None:
-            raise InvalidInput.at(["body", "must_change_password"], "true or false")
+            raise InvalidInput.at(["body", "must_change_password"], M("error.true_or_false"))
         ends_sessions |= bool(must_change_password) and not user.must_change_password
         user.must_change_password = bool(must_change_password)
     if password is not UNSET:
@@ -267,9 +268,9 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
         ends_sessions = True
     if is_active is not UNSET:
         if is_active is None:
-            raise InvalidInput.at(["body", "is_active"], "true or false")
+            raise InvalidInput.at(["body", "is_active"], M("error.true_or_false"))
         if not is_active and user.id == acting_user_id:
-            raise InvalidInput.at(["body", "is_active"], "you cannot deactivate yourself")
+            raise InvalidInput.at(["body", "is_active"], M("user.deactivate_self"))
         ends_sessions |= user.is_active and not is_active
         if user.is_active != bool(is_active):
             note_ended(session, **{"reactivated" if is_active else "deactivated": [user.id]})
@@ -289,7 +290,7 @@ async def _change_scope(session: AsyncSession, user: User, role: Any,
                         fields: dict[str, Any], acting_user_id: int | None) -> None:
     new_role = parse_role(role) if role is not UNSET and role is not None else Role(user.role)
     if new_role.value != user.role and user.id == acting_user_id:
-        raise InvalidInput.at(["body", "role"], "you cannot change your own role")
+        raise InvalidInput.at(["body", "role"], M("user.own_role"))
     if new_role.value == user.role:
         current = (await describe_users(session=session, users=[user]))[0]
         defaults = {"scope_code": current.scope_code, "grid_codes": current.grid_codes,
@@ -344,7 +345,7 @@ async def create_api_key(*, session: AsyncSession, name: str, scope_code: str | 
     """A new integration key; the raw key is returned once and never stored."""
     label = (name or "").strip()
     if not label or len(label) > 100:
-        raise InvalidInput.at(["body", "name"], "1–100 characters")
+        raise InvalidInput.at(["body", "name"], M("user.display_name_rule"))
     node_id = None
     if scope_code:
         node_id = await _node_id(session, scope_code, None, Role.integration)

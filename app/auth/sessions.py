@@ -197,9 +197,9 @@ async def refresh(*, session: AsyncSession, refresh_token: str, now: datetime,
     """Trade a refresh token for a new access token and a new refresh token (rotation)."""
     row = await repo.refresh_token_by_hash(session, sha256_hex(refresh_token))
     if row is None:
-        raise NotAuthenticated("unknown refresh token")
+        raise NotAuthenticated(M("error.refresh_unknown"))
     if row.used_at is None and row.revoked_at is None and row.expires_at <= now:
-        raise NotAuthenticated("refresh token expired; sign in again")
+        raise NotAuthenticated(M("error.refresh_expired"))
     if row.used_at is not None or row.revoked_at is not None \
             or not await repo.mark_used(session, row.id, now):
         # A second use means the token was copied: end every session of this login.

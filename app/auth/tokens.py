@@ -14,6 +14,7 @@ import jwt
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.errors import NotAuthenticated
+from app.messages import M, Message
 
 ALGORITHM = "HS256"
 
@@ -37,7 +38,7 @@ def _actor_claims(actor: Actor) -> dict[str, Any]:
     }
 
 
-def _decode(token: str, *, secret: str, now: datetime, what: str,
+def _decode(token: str, *, secret: str, now: datetime, what: Message,
             audience: str | None = None) -> dict[str, Any]:
     try:
         claims = jwt.decode(
@@ -46,10 +47,10 @@ def _decode(token: str, *, secret: str, now: datetime, what: str,
                      "verify_nbf": False},
         )
     except jwt.PyJWTError as exc:
-        raise NotAuthenticated(f"invalid {what}: {exc}") from exc
+        raise NotAuthenticated(M("error.token_invalid", what=what, reason=str(exc))) from exc
     # Expiry is checked against the injected clock, not the machine's, so tests can age it.
     if claims["exp"] <= now.timestamp():
-        raise NotAuthenticated(f"{what} expired")
+        raise NotAuthenticated(M("error.token_expired", what=what))
     return claims
 
 
@@ -57,7 +58,7 @@ def _actor_of(claims: dict[str, Any], kind: Literal["user", "api_key"]) -> Actor
     try:
         role = Role(claims["role"])
     except ValueError as exc:
-        raise NotAuthenticated("token names an unknown role") from exc
+        raise NotAuthenticated(M("error.token_unknown_role")) from exc
     return Actor(
         kind=kind,
         id=int(claims["sub"]),
@@ -96,14 +97,14 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> Actor:
     if verified is None:
         # A token with an audience (a stream ticket) is refused here: PyJWT rejects an
         # "aud" claim when no audience is expected.
-        claims = _decode(token, secret=secret, now=now, what="access token")
+        claims = _decode(token, secret=secret, now=now, what=M("token.access"))
         verified = (_actor_of(claims, "user"), claims["exp"])
         if len(_VERIFIED) >= VERIFIED_MAX:
             _VERIFIED.clear()
         _VERIFIED[(secret, token)] = verified
     actor, expires = verified
     if expires <= now.timestamp():
-        raise NotAuthenticated("access token expired")
+        raise NotAuthenticated(M("error.token_expired", what=M("token.access")))
     return actor
 
 
@@ -122,11 +123,11 @@ def encode_stream_ticket(actor: Actor, *, secret: str, now: datetime,
 
 def decode_stream_ticket(ticket: str, *, secret: str, now: datetime,
                          department_code: str) -> Actor:
-    claims = _decode(ticket, secret=secret, now=now, what="stream ticket",
+    claims = _decode(ticket, secret=secret, now=now, what=M("token.stream"),
                      audience=_stream_audience(department_code))
     kind = claims.get("kind")
     if kind not in ("user", "api_key"):
-        raise NotAuthenticated("invalid stream ticket: no caller kind")
+        raise NotAuthenticated(M("error.stream_ticket_no_kind"))
     return _actor_of(claims, kind)
 
 

@@ -19,6 +19,7 @@ from app.jurisdiction.coordinates import (
     to_wgs84,
 )
 from app.jurisdiction.geo import JurisdictionsDep
+from app.messages import M
 from app.tickets.router import AnswerSystem, duplicate_out, ticket_out
 
 router = APIRouter(tags=["tickets"])
@@ -48,7 +49,7 @@ async def list_duplicate_groups(
         node = snapshot.node_by_code(jurisdiction)
         if node is None or not await jurisdictions.in_scope(
                 session=session, tree=snapshot, actor=actor, node_id=node.id):
-            raise InvalidInput.at(["query", "jurisdiction"], f"no jurisdiction {jurisdiction!r}")
+            raise InvalidInput.at(["query", "jurisdiction"], M("error.no_jurisdiction", code=jurisdiction))
         level, node_id = node.level.value, node.id
     groups = await service.duplicate_groups(session=session, actor=actor, settings=settings,
                                             level=level, node_id=node_id, item_code=item,

@@ -32,6 +32,7 @@ from shapely.validation import explain_validity
 
 from app.errors import InvalidInput
 from app.jurisdiction.models import PARENT_LEVEL, Level
+from app.messages import M
 from app.storable import UNSTORABLE
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -99,12 +100,12 @@ def parse_feature_collection(
 
 def _features(data: Any) -> list[Any]:
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-        raise InvalidInput.at(["type"], "expected a GeoJSON object with type FeatureCollection")
+        raise InvalidInput.at(["type"], M("jurisdiction.not_feature_collection"))
     features = data.get("features")
     if not isinstance(features, list):
-        raise InvalidInput.at(["features"], "features must be a list of GeoJSON Features")
+        raise InvalidInput.at(["features"], M("jurisdiction.features_not_list"))
     if not features:
-        raise InvalidInput.at(["features"], "the FeatureCollection has no features")
+        raise InvalidInput.at(["features"], M("jurisdiction.no_features"))
     return features
 
 
@@ -279,5 +280,5 @@ def _check_overlaps(rows: list[NodeRow], shapes: Mapping[int, BaseGeometry],
 def _invalid(errors: Mapping[int, FeatureError]) -> InvalidInput:
     items = [{"loc": ["features", i, e.field], "msg": e.msg, "type": "value_error"}
              for i, e in sorted(errors.items())]
-    return InvalidInput(f"{len(items)} feature(s) are invalid; nothing was imported",
+    return InvalidInput(M("jurisdiction.invalid_features", count=len(items)),
                         errors=items)

@@ -27,6 +27,7 @@ from app.jurisdiction.schemas import (
     NodeBrief,
     Point,
 )
+from app.messages import M
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
@@ -102,11 +103,11 @@ async def import_jurisdictions(
 ) -> ImportSummary:
     raw = await file.read(MAX_IMPORT_BYTES + 1)
     if len(raw) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes")
+        raise PayloadTooLarge(M("error.file_too_large", limit=MAX_IMPORT_BYTES))
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput.at(["body", "file"], f"not a UTF-8 JSON document: {exc}") from exc
+        raise InvalidInput.at(["body", "file"], M("jurisdiction.not_json", reason=str(exc))) from exc
     summary = await service.import_jurisdictions(session=session, feature_collection=data)
     # The commit happens at the edge after this returns: invalidate again once it is done
     # (background tasks run after the response), so a request that reloaded in between

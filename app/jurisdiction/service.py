@@ -138,7 +138,7 @@ def load_departments_csv(source: str | Path) -> list[DepartmentRow]:
         seen[code] = line
         rows.append(DepartmentRow(line=line, code=code, name=name, streets=streets))
     if errors:
-        raise InvalidInput(f"{len(errors)} department row(s) are invalid", errors=errors)
+        raise InvalidInput(M("jurisdiction.bad_department_rows", count=len(errors)), errors=errors)
     return rows
 
 
@@ -151,7 +151,7 @@ async def import_departments(*, session: AsyncSession,
               for r in rows for s in r.streets
               if s not in streets or streets[s].level != Level.street]
     if errors:
-        raise InvalidInput(f"{len(errors)} unknown street code(s)", errors=errors)
+        raise InvalidInput(M("jurisdiction.unknown_streets", count=len(errors)), errors=errors)
     departments = await repo.departments_by_code(session, {r.code for r in rows})
     created = updated = 0
     for row in rows:

@@ -18,6 +18,7 @@ from app.auth.models import Role
 from app.errors import NotFound
 from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.live.broker import QueueEvent
+from app.messages import M
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ async def _serves_street(session: AsyncSession, department_id: int, street_id: i
 async def audience_for(*, session: AsyncSession, actor: Actor, department_code: str) -> Audience:
     department_id = (await session.execute(
         select(Department.id).where(Department.code == department_code))).scalar_one_or_none()
-    missing = NotFound(f"no department {department_code!r}")
+    missing = NotFound(M("error.no_department", code=department_code))
     if department_id is None:
         raise missing
     if actor.role is Role.admin:

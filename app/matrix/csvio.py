@@ -35,6 +35,7 @@ from typing import Any
 from app.csvrows import csv_records
 from app.errors import InvalidInput
 from app.matrix.categories import CATEGORY_BY_CODE, WORKING_DAY_MINUTES
+from app.messages import M
 
 COLUMNS: tuple[str, ...] = (
     "code", "category", "name", "description", "keywords", "handling_level", "self_handle",
@@ -167,7 +168,7 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
 
 def _invalid(problems: _RowErrors) -> InvalidInput:
     count = len(problems.errors)
-    return InvalidInput(f"the matrix file has {count} problem{'s' if count != 1 else ''}",
+    return InvalidInput(M("matrix.problem" if count == 1 else "matrix.problems", count=count),
                         errors=problems.errors)
 
 

@@ -50,7 +50,7 @@ async def get_matrix(
     if category is not None and category not in CATEGORY_BY_CODE:
         known = ", ".join(CATEGORY_BY_CODE)
         raise InvalidInput.at(["query", "category"],
-                              f"unknown category {category!r}: one of {known}")
+                              M("matrix.unknown_category", category=category, known=known))
     current = await _current(cache, session)
     chosen = [c for c in CATEGORIES if category in (None, c.code)]
     items = list(current.items.values())
@@ -97,7 +97,7 @@ async def import_matrix(
 ) -> MatrixVersionOut:
     raw = await file.read(MAX_CSV_BYTES + 1)
     if len(raw) > MAX_CSV_BYTES:
-        raise PayloadTooLarge(f"a matrix file may be at most {MAX_CSV_BYTES} bytes")
+        raise PayloadTooLarge(M("matrix.file_too_large", limit=MAX_CSV_BYTES))
     text = decode_csv(raw, loc=["body", "file"])
     filename = file.filename or "upload.csv"
     version = await service.import_matrix(session=session, csv_text=text,

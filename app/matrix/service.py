@@ -30,11 +30,10 @@ async def import_matrix(*, session: AsyncSession, csv_text: str, label: str, sou
     new current version; raise ``InvalidInput`` listing every problem otherwise."""
     label = label.strip()
     if not label or len(label) > LABEL_MAX:
-        raise InvalidInput.at(["label"], f"a label of 1 to {LABEL_MAX} characters is required")
+        raise InvalidInput.at(["label"], M("matrix.label_required", limit=LABEL_MAX))
     departments = await repo.department_codes(session)
     if not departments:  # else every row would report its departments as unknown
-        raise InvalidInput.at(["departments"], "no departments exist yet: import the "
-                              "departments before the matrix")
+        raise InvalidInput.at(["departments"], M("matrix.no_departments"))
     rows = parse_matrix_csv(csv_text, department_codes=departments)
     version = MatrixVersion(label=label, source=source[:SOURCE_MAX], item_count=len(rows),
                             created_at=now or utc_now())

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import InvalidInput, NotFound
 from app.jurisdiction.models import Department, Jurisdiction
+from app.messages import M
 from app.notifications.delivery import open_secrets
 from app.notifications.messages import Message
 from app.notifications.models import (
@@ -51,7 +52,7 @@ def _secrets(kind: ChannelKind, config: ChannelConfig,
              settings: Settings) -> tuple[str | None, str | None]:
     """The sealed secrets and the shown endpoint; (None, None) leaves it unconfigured."""
     def missing(field: str) -> InvalidInput:
-        return InvalidInput.at(["body", field], f"a {kind.value} channel needs {field}")
+        return InvalidInput.at(["body", field], M("channel.needs_field", kind=kind.value, field=field))
 
     if kind is ChannelKind.sms:
         if config.access_key_id is None and config.access_key_secret is None:
@@ -79,7 +80,7 @@ def _secrets(kind: ChannelKind, config: ChannelConfig,
     try:
         check_literal(url, settings.webhook_blocked_networks)
     except BlockedTarget as exc:
-        raise InvalidInput.at(["body", "url"], f"channels may not target {exc}") from exc
+        raise InvalidInput.at(["body", "url"], M("channel.bad_target", reason=str(exc))) from exc
     return seal(json.dumps(secrets), keys_of(settings)), _endpoint(url)
 
 
@@ -91,18 +92,18 @@ def _options(kind: ChannelKind, config: ChannelConfig) -> dict:
 
 async def _owner(session: AsyncSession, body: ChannelCreate) -> tuple[int | None, int | None]:
     if (body.department is None) == (body.jurisdiction is None):
-        raise InvalidInput.at(["body"], "name exactly one of department or jurisdiction")
+        raise InvalidInput.at(["body"], M("channel.one_target"))
     if body.department is not None:
         found = (await session.execute(select(Department.id).where(
             Department.code == body.department))).scalar_one_or_none()
         if found is None:
-            raise InvalidInput.at(["body", "department"], f"no department {body.department!r}")
+            raise InvalidInput.at(["body", "department"], M("error.no_department", code=body.department))
         return found, None
     node = (await session.execute(select(Jurisdiction.id, Jurisdiction.level).where(
         Jurisdiction.code == body.jurisdiction))).first()
     if node is None or node.level not in ("community", "street"):
         raise InvalidInput.at(["body", "jurisdiction"],
-                              f"no community or street {body.jurisdiction!r}")
+                              M("error.no_community_or_street", code=body.jurisdiction))
     return None, node.id
 
 
@@ -135,7 +136,7 @@ async def create_channel(*, session: AsyncSession, body: ChannelCreate, now: dat
 async def get_channel(session: AsyncSession, channel_id: int) -> NotificationChannel:
     channel = await session.get(NotificationChannel, channel_id)
     if channel is None:
-        raise NotFound(f"no notification channel {channel_id}")
+        raise NotFound(M("channel.no_channel", id=channel_id))
     return channel
 
 
@@ -181,9 +182,9 @@ async def test_send(*, session: AsyncSession, channel_id: int, phone: str | None
     """Send a test message through the channel now (not through the outbox)."""
     channel = await get_channel(session, channel_id)
     if channel.sealed is None:
-        raise InvalidInput.at(["path", "channel_id"], "the channel is not configured yet")
+        raise InvalidInput.at(["path", "channel_id"], M("channel.not_configured"))
     if channel.kind == ChannelKind.sms.value and not phone:
-        raise InvalidInput.at(["body", "phone"], "an SMS test needs a phone number")
+        raise InvalidInput.at(["body", "phone"], M("channel.sms_needs_phone"))
     message = TEST_MESSAGE.to_payload() | {"link": settings.public_url.rstrip("/") + "/app"}
     outgoing = Outgoing(kind="test", message=Message.from_payload(message), count=1,
                         notification_id=0, phone=phone)

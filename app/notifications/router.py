@@ -27,6 +27,7 @@ from app.auth.tokens import STREAM_TICKET_SECONDS, decode_stream_ticket, encode_
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import Forbidden, problem_responses
 from app.ids import MAX_ID, Id, IdPath
+from app.messages import M
 from app.notifications import channels, service
 from app.notifications.delivery import TIMEOUT
 from app.notifications.models import Notification
@@ -116,7 +117,7 @@ class InboxTicketOut(BaseModel):
 async def issue_inbox_ticket(actor: CurrentActor, settings: SettingsDep, clock: ClockDep,
                              request: Request) -> InboxTicketOut:
     if actor.user_id is None:
-        raise Forbidden("notifications belong to users, not to API keys")
+        raise Forbidden(M("notifications.not_for_api_keys"))
     ticket = encode_stream_ticket(actor, secret=settings.secret_key, now=clock.now(),
                                   department_code=INBOX_STREAM)
     path = request.app.url_path_for("stream_notifications")
@@ -183,7 +184,7 @@ async def stream_notifications(
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID)] = None,
 ) -> StreamingResponse:
     if actor.user_id is None:
-        raise Forbidden("notifications belong to users, not to API keys")
+        raise Forbidden(M("notifications.not_for_api_keys"))
     after = last_event_id if last_event_id is not None else await service.latest_id(
         session=session, user_id=actor.user_id)
     lifetime = LIFETIME_SECONDS or settings.access_token_minutes * 60.0

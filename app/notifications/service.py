@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.errors import Forbidden
+from app.messages import M
 from app.notifications import repository as repo
 from app.notifications.models import Notification, NotificationContact, NotificationPreference
 from app.notifications.rules import PERSONAL_CHANNELS, Kind, default_enabled
@@ -19,7 +20,7 @@ from app.sla.dialect import insert_for
 
 def _user_id(actor: Actor) -> int:
     if actor.user_id is None:
-        raise Forbidden("notifications belong to users, not to API keys")
+        raise Forbidden(M("notifications.not_for_api_keys"))
     return actor.user_id
 
 

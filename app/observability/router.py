@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.errors import NotFound
+from app.messages import M
 from app.observability import figures
 from app.observability.metrics import may_scrape, process_metrics
 
@@ -17,6 +18,6 @@ async def metrics(request: Request) -> Response:
     """This process's metrics (every worker's under ``--workers N``) and the service's
     figures; only for the allowed networks or the metrics token (else 404)."""
     if not may_scrape(request, request.app.state.settings):
-        raise NotFound("no such page")
+        raise NotFound(M("error.no_such_page"))
     service = await figures.cached(request.app)
     return Response(process_metrics() + service, media_type=CONTENT_TYPE_LATEST)

@@ -22,6 +22,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.config import Settings
 from app.errors import Forbidden, InvalidInput
+from app.messages import M
 from app.reports import queries
 from app.reports.labels import labels
 from app.reports.metrics import RATE_DIGITS, derive
@@ -68,9 +69,9 @@ class Ranking:
 def check_weights(weights: dict[str, float]) -> None:
     for name, value in weights.items():
         if value < 0:
-            raise InvalidInput.at(["query", f"w_{name}"], "a weight must not be negative")
+            raise InvalidInput.at(["query", f"w_{name}"], M("report.weight_negative"))
     if sum(weights.values()) <= 0:
-        raise InvalidInput.at(["query", "w_resolution"], "at least one weight must be positive")
+        raise InvalidInput.at(["query", "w_resolution"], M("report.weight_positive"))
 
 
 def score(rates: dict[str, float | None], weights: dict[str, float]) -> float | None:
@@ -112,7 +113,7 @@ async def rankings(*, session: AsyncSession, actor: Actor, by: RankBy, start: da
     check_range(start, end)
     check_weights(weights)
     if actor.role is Role.department_lead and by != "department":
-        raise Forbidden("a department lead sees the department ranking only")
+        raise Forbidden(M("report.lead_department_only"))
     filters = await resolve_filters(session, actor, RequestFilters(jurisdiction=jurisdiction))
     await begin_read(session, settings=settings)
     # Ranks are published figures (公开排名): a lead sees where the department stands among

@@ -47,12 +47,12 @@ def scope_filters(actor: Actor) -> dict[str, Any]:
         return {}
     if role is Role.department_lead:
         if actor.department_id is None:
-            raise Forbidden("this department lead has no department")
+            raise Forbidden(M("report.lead_no_department"))
         return {"department_id": actor.department_id}
     level = {Role.street_dispatcher: "street",
              Role.community_dispatcher: "community"}.get(role, actor.scope_level)
     if actor.jurisdiction_id is None or level not in LEVEL_COLUMN:
-        raise Forbidden("this account has no jurisdiction to report on")
+        raise Forbidden(M("report.no_jurisdiction"))
     return {LEVEL_COLUMN[level]: actor.jurisdiction_id}
 
 
@@ -92,7 +92,7 @@ async def resolve_filters(session: AsyncSession, actor: Actor,
             Department.code == wanted.department))).scalar_one_or_none()
         if department_id is None:
             raise InvalidInput.at(["query", "department"],
-                                  f"no department {wanted.department!r}")
+                                  M("error.no_department", code=wanted.department))
         if filters.get("department_id", department_id) != department_id:
             raise NotFound(M("error.no_department_in_scope", code=wanted.department))
         filters["department_id"] = department_id

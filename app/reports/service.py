@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.config import Settings
 from app.errors import InvalidInput
+from app.messages import M
 from app.reports import backlog, queries
 from app.reports.labels import Label, labels
 from app.reports.metrics import derive
@@ -59,9 +60,9 @@ async def begin_read(session: AsyncSession, *, settings: Settings) -> None:
 
 def check_range(start: date, end: date) -> None:
     if end < start:
-        raise InvalidInput.at(["query", "to"], f"'to' ({end}) is before 'from' ({start})")
+        raise InvalidInput.at(["query", "to"], M("report.to_before_from", end=end, start=start))
     if (end - start).days + 1 > MAX_DAYS:
-        raise InvalidInput.at(["query", "to"], f"a report covers at most {MAX_DAYS} days")
+        raise InvalidInput.at(["query", "to"], M("report.too_many_days", days=MAX_DAYS))
 
 
 def check_group_by(values: list[str]) -> tuple[str, ...]:

@@ -93,7 +93,7 @@ async def set_periods(*, session: AsyncSession, street_id: int, periods: str,
     try:
         ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput.at(["body", "timezone"], f"unknown time zone {zone_name!r}") from None
+        raise InvalidInput.at(["body", "timezone"], M("calendar.unknown_zone", zone=zone_name)) from None
     text = ",".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in parsed)
     row = await session.get(StreetCalendar, street_id)
     if row is None:
@@ -119,7 +119,7 @@ async def add_override(*, session: AsyncSession, street_id: int | None, day: dat
                        is_working: bool, note: str) -> CalendarOverride:
     existing = await list_overrides(session=session, street_id=street_id, since=day)
     if any(o.day == day for o in existing):
-        raise Conflict(f"{day} already has an override; delete it first")
+        raise Conflict(M("calendar.override_exists", day=day))
     row = CalendarOverride(street_id=street_id, day=day, is_working=is_working, note=note)
     session.add(row)
     await session.flush()
@@ -133,5 +133,5 @@ async def delete_override(*, session: AsyncSession, street_id: int | None, day: 
     result = await session.execute(
         delete(CalendarOverride).where(condition, CalendarOverride.day == day))
     if result.rowcount == 0:
-        raise NotFound(f"no override on {day}")
+        raise NotFound(M("calendar.no_override", day=day))
     invalidate()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict
 from app.jurisdiction.models import Department
 from app.matrix.models import MatrixItem
+from app.messages import M
 from app.sla.dialect import insert_for
 from app.sla.models import Escalation, TicketPause, TicketRequest
 from app.sla.service import LADDER
@@ -55,16 +56,15 @@ async def climb(session: AsyncSession, *, ticket: Ticket, now: datetime, auto: b
 async def escalate(ctx: Context) -> None:
     ticket = ctx.ticket
     if ticket.level not in LADDER:
-        raise Conflict(f"ticket {ticket.id} is already at street level; the street may blow "
-                       "the whistle instead")
+        raise Conflict(M("sla.already_street", id=ticket.id))
     # By hand (上报), or by the system when the level failed its limits (the sweep).
     auto = ctx.actor.kind == "system"
     values = await climb(ctx.session, ticket=ticket, now=ctx.now, auto=auto,
                          reason=ctx.data.reason or "", actor_user_id=ctx.actor.user_id,
                          actor_api_key_id=ctx.actor.api_key_id)
     if values is None:
-        raise Conflict(f"ticket {ticket.id} has already been escalated to "
-                       f"{LADDER[ticket.level]} once; each level is reached at most once")
+        raise Conflict(M("sla.already_escalated", id=ticket.id,
+                         level=M(f"level.{LADDER[ticket.level]}")))
     ctx.event_data.update(values.pop("_event"))
     ctx.values.update(values)
 
@@ -83,7 +83,7 @@ async def _request(ctx: Context, kind: str, minutes: int | None) -> None:
                                 index_where=text("status = 'pending'"))
         .returning(TicketRequest.id))).scalar_one_or_none()
     if request_id is None:
-        raise Conflict(f"ticket {ctx.ticket.id} already has a pending {kind} request")
+        raise Conflict(M("sla.request_pending", id=ctx.ticket.id, kind=M(f"request.{kind}")))
     ctx.event_data.update(request_id=request_id, **({"minutes": minutes} if minutes else {}))
 
 
@@ -97,7 +97,7 @@ async def _decide(ctx: Context, kind: str, status: str) -> TicketRequest:
         .returning(TicketRequest)
         .execution_options(synchronize_session=False))).scalar_one_or_none()
     if decided is None:
-        raise Conflict(f"ticket {ctx.ticket.id} has no pending {kind} request")
+        raise Conflict(M("sla.no_request_pending", id=ctx.ticket.id, kind=M(f"request.{kind}")))
     ctx.event_data.update(request_id=decided.id, **({"note": ctx.data.note}
                                                      if ctx.data.note else {}))
     return decided

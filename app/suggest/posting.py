@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
+from app.messages import M
 from app.suggest import service
 from app.suggest.triage import triage_routing
 from app.tickets.routing import Routing
@@ -47,6 +48,5 @@ async def pick_item(*, session: AsyncSession, lookups, text: str,
     else:
         pick = TextPick(top.item.code, found.confident, top.score, found.model_version)
     if self_handle and not pick.confident:
-        raise InvalidInput.at(["body", "item"], "no confident suggestion for this text: name "
-                              "the item to handle it on the spot", "missing")
+        raise InvalidInput.at(["body", "item"], M("suggest.no_confident"), "missing")
     return pick

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
 from app.matrix.cache import CurrentMatrix, ItemSnapshot
+from app.messages import M
 from app.suggest.cache import Suggester
 from app.suggest.model import LinearScorer
 from app.tickets.routing import route
@@ -68,7 +69,6 @@ def rank(scorer: LinearScorer, matrix: CurrentMatrix, text: str, *, limit: int,
 async def suggest(*, session: AsyncSession, suggester: Suggester, matrix: CurrentMatrix | None,
                   text: str, limit: int = 3) -> Suggestions:
     if matrix is None:
-        raise InvalidInput.at(["body", "text"], "no matrix has been imported yet: nothing to "
-                              "suggest from", "no_matrix")
+        raise InvalidInput.at(["body", "text"], M("suggest.no_matrix"), "no_matrix")
     scorer = await suggester.scorer(session, matrix)
     return rank(scorer, matrix, text, limit=limit, threshold=suggester.confidence)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import InvalidInput
 from app.matrix import repository as matrix_repo
+from app.messages import M
 from app.suggest import repository as repo
 from app.suggest.cache import matrix_items
 from app.suggest.fitting import Example, fit_scorer
@@ -48,7 +49,7 @@ async def train(*, session: AsyncSession, now: datetime,
                 closed_limit: int = TRAINING_TICKETS) -> Trained:
     version_id = await matrix_repo.newest_version_id(session)
     if version_id is None:
-        raise InvalidInput.at(["matrix"], "no matrix has been imported yet: nothing to train for")
+        raise InvalidInput.at(["matrix"], M("suggest.no_matrix_to_train"))
     items = await matrix_items(session, version_id)
     history, counts = await history_examples(session, closed_limit=closed_limit)
     label = f"m{version_id}-{now:%Y%m%dT%H%M%S}-{await repo.model_count(session, version_id) + 1}"

@@ -21,6 +21,7 @@ from app.errors import InvalidInput
 from app.ids import MAX_ID
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
+from app.messages import M
 from app.tickets.models import IdempotencyRecord, Ticket, ticket_number
 
 GridNode = aliased(Jurisdiction, name="grid_node")
@@ -200,9 +201,9 @@ async def link_attachments(session: AsyncSession, *, attachment_ids: list[int],
     missing = [i for i, a in enumerate(attachment_ids) if a not in set(linked)]
     if missing:
         raise InvalidInput(
-            "unknown or already used attachment",
+            M("error.attachment_unusable"),
             errors=[{"loc": ["body", "attachments", i],
-                     "msg": f"no unused attachment {attachment_ids[i]} uploaded by you",
+                     "msg": M("error.no_unused_attachment", id=attachment_ids[i]),
                      "type": "value_error"} for i in missing],
         )
 
@@ -219,7 +220,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput.at(["query", "cursor"], "not a cursor returned by this API") from exc
+        raise InvalidInput.at(["query", "cursor"], M("error.bad_cursor")) from exc
 
 
 async def node_by_code(session: AsyncSession, code: str) -> Jurisdiction | None:

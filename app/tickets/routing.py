@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.errors import InvalidInput
-from app.messages import render
+from app.messages import M, render
 from app.tickets.models import Status
 
 
@@ -41,11 +41,11 @@ def route(item: RoutableItem, *, self_handle: bool, may_self_handle: bool) -> Ro
     if self_handle:
         if not may_self_handle:
             raise InvalidInput.at(["body", "self_handle"],
-                                  "only a grid worker may handle an issue on the spot")
+                                  M("error.self_handle_grid_worker"))
         if not item.self_handle_allowed:
             raise InvalidInput.at(
                 ["body", "self_handle"],
-                f"item {item.code} ({item.name}) may not be handled on the spot by a grid worker",
+                M("error.item_not_self_handled", code=item.code, name=item.name),
             )
         return Routing("grid", Status.self_handling, None,
                        render("routing.self_handled", item=item.code))
@@ -55,6 +55,6 @@ def route(item: RoutableItem, *, self_handle: bool, may_self_handle: bool) -> Ro
         return Routing("community", Status.dispatched, None,
                        render("routing.community", item=item.code))
     if item.primary_department is None:  # the matrix validator forbids this; guard anyway
-        raise InvalidInput.at(["body", "item"], f"item {item.code} names no primary department")
+        raise InvalidInput.at(["body", "item"], M("error.item_no_primary", code=item.code))
     return Routing("street", Status.dispatched, item.primary_department,
                    render("routing.street", item=item.code, department=item.primary_department))

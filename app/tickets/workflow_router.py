@@ -40,7 +40,7 @@ def parse_if_match(value: str | None, ticket_id: int) -> int | None:
             raise ValueError
     except ValueError as exc:
         raise InvalidInput.at(["header", "If-Match"],
-                              f'expected the ticket\'s ETag, like "{ticket_id}.3"') from exc
+                              M("error.if_match_format", id=ticket_id)) from exc
     return version
 
 

@@ -38,11 +38,11 @@ async def _department_for_new(session: AsyncSession, actor: Actor,
             return None, None
         dept = await repo.department_by_code(session, code)
         if dept is None:
-            raise InvalidInput.at(["body", "department"], f"no department {code!r}")
+            raise InvalidInput.at(["body", "department"], M("error.no_department", code=code))
         return dept.id, dept.code
     own_code = (await repo.department_codes(session, {_scope(actor)}))[actor.department_id]
     if code is not None and code != own_code:
-        raise Forbidden(f"you may subscribe only your own department ({own_code}), not {code}")
+        raise Forbidden(M("webhook.own_department", own=own_code, code=code))
     return actor.department_id, own_code
 
 
@@ -53,7 +53,7 @@ async def create_subscription(*, session: AsyncSession, actor: Actor, url: str,
     try:
         check_literal(url, settings.webhook_blocked_networks)
     except BlockedTarget as exc:
-        raise InvalidInput.at(["body", "url"], f"webhooks may not target {exc}") from exc
+        raise InvalidInput.at(["body", "url"], M("webhook.bad_target", reason=str(exc))) from exc
     department_id, code = await _department_for_new(session, actor, department_code)
     secret = new_secret()
     subscription = WebhookSubscription(
@@ -70,7 +70,7 @@ def _scope(actor: Actor) -> int | None:
     if actor.role is Role.admin:
         return None
     if actor.department_id is None:
-        raise Forbidden("only department leads of a department, or admins, manage webhooks")
+        raise Forbidden(M("webhook.managers"))
     return actor.department_id
 
 

@@ -85,15 +85,13 @@ async def _check_who_and_when(ctx: Context, summoned_departments: tuple[int, ...
 async def _refuse_not_yet(ctx: Context) -> None:
     ticket, action = ctx.ticket, ctx.transition.action
     if Relation.summoned in ctx.transition.who and Relation.assignee not in ctx.transition.who:
-        raise NotYourTurn(f"your department is not summoned to ticket {ticket.id} by an open "
-                          f"whistle, so it cannot {action} it")
+        raise NotYourTurn(M("error.not_summoned_to", id=ticket.id, action=action))
     if ticket.assignee_id is None:
-        raise NotYourTurn(f"claim ticket {ticket.id} first: only its assignee may {action} it",
+        raise NotYourTurn(M("error.claim_first", id=ticket.id, action=action),
                           status_now=ticket.status)
     holder = await _holder_name(ctx.session, ticket.assignee_id)
-    raise NotYourTurn(f"ticket {ticket.id} is claimed by {holder}; only its assignee may "
-                      f"{action} it", status_now=ticket.status, holder_id=ticket.assignee_id,
-                      holder=holder)
+    raise NotYourTurn(M("error.claimed_by_other", id=ticket.id, holder=holder, action=action),
+                      status_now=ticket.status, holder_id=ticket.assignee_id, holder=holder)
 
 
 async def _refuse_wrong_state(ctx: Context) -> None:
@@ -270,14 +268,13 @@ async def _reopen(ctx: Context) -> None:
     closed_at = ctx.ticket.closed_at
     limit = timedelta(days=ctx.settings.reopen_days)
     if closed_at is None or ctx.now - closed_at > limit:
-        raise Conflict(f"a ticket can be reopened within {ctx.settings.reopen_days} days "
-                       "of closing")
+        raise Conflict(M("error.reopen_window", days=ctx.settings.reopen_days))
     ctx.values.update(closed_at=None, resolved_at=None, assignee_id=None, claimed_at=None)
 
 
 async def _rate(ctx: Context) -> None:
     if ctx.ticket.rating is not None:
-        raise Conflict(f"ticket {ctx.ticket.id} is already rated ({ctx.ticket.rating})")
+        raise Conflict(M("error.already_rated", id=ctx.ticket.id, rating=ctx.ticket.rating))
     ctx.values.update(rating=ctx.data.rating, rating_comment=ctx.data.comment)
 
 
@@ -286,7 +283,7 @@ async def _transfer(ctx: Context) -> None:
     if (user is None or not user.is_active or user.department_id != ctx.ticket.department_id
             or user.role not in (Role.department_staff, Role.department_lead)):
         raise InvalidInput.at(["body", "assignee_id"],
-                              "the new assignee must be active staff of the same department")
+                              M("error.assignee_same_department"))
     ctx.values.update(assignee_id=user.id)
     ctx.event_data.update(from_assignee=ctx.ticket.assignee_id, to_assignee=user.id)
 
@@ -296,10 +293,11 @@ async def _merge(ctx: Context) -> None:
     target = (await ctx.session.execute(select(Ticket).where(
         Ticket.id == target_id, ticket_scope_clause(ctx.actor, Ticket)))).scalar_one_or_none()
     if target is None or target.id == ctx.ticket.id:
-        raise InvalidInput.at(["body", "target_ticket_id"], f"no other ticket {target_id}")
+        raise InvalidInput.at(["body", "target_ticket_id"], M("error.no_other_ticket", id=target_id))
     if target.status not in OPEN_STATUSES:
         raise InvalidInput.at(["body", "target_ticket_id"],
-                              f"ticket {target_id} is {target.status}; merge into an open one")
+                              M("error.merge_into_open", id=target_id,
+                                status=M(f"status.{target.status}")))
     ctx.values.update(merged_into_id=target.id)
     ctx.event_data.update(merged_into=target.id)
     duplicate = ctx.ticket
@@ -394,7 +392,7 @@ async def edit_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int,
                       settings: Settings, lookups: Lookups) -> Ticket:
     """Correct fields of an open ticket; the "edit" row of the table says who and when."""
     if not changes:
-        raise InvalidInput.at(["body"], "nothing to change: give description, address or urgency")
+        raise InvalidInput.at(["body"], M("error.nothing_to_change"))
     transition = BY_ACTION["edit"]
     ticket = await load_for_action(session, actor, ticket_id)
     ctx = Context(session, actor, ticket, transition, ActionInput(), now, settings, lookups)

@@ -23,6 +23,7 @@ from app.auth.scope import can_post_in_grid, ticket_scope_clause
 from app.config import Settings
 from app.duplicates.service import Nearby, possible_duplicates
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
+from app.messages import M
 from app.reports.hooks import keep_report_facts
 from app.sla import service as sla
 from app.sla.dialect import is_postgres
@@ -54,16 +55,16 @@ async def _resolve_grid(*, session: AsyncSession, lookups: Lookups, actor: Actor
     if data.grid is not None:
         grid = await lookups.grid_by_code(session, data.grid)
         if grid is None or not can_post_in_grid(actor, grid):
-            raise InvalidInput.at(["body", "grid"], f"no grid {data.grid!r} in your scope")
+            raise InvalidInput.at(["body", "grid"], M("error.grid_not_in_scope", code=data.grid))
         return grid
     assert data.location is not None  # the schema requires one of the two
     grid = await lookups.locate(session, data.location.lat, data.location.lon)
     if grid is None:
         raise InvalidInput.at(["body", "location"],
-                              "the location is not inside any grid", "outside_every_grid")
+                              M("error.outside_every_grid"), "outside_every_grid")
     if not can_post_in_grid(actor, grid):
         raise InvalidInput.at(["body", "location"],
-                              f"the location is in grid {grid.code}, outside your scope")
+                              M("error.location_outside_scope", code=grid.code))
     return grid
 
 
@@ -160,7 +161,7 @@ async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
         session=session, lookups=lookups, text=data.description, self_handle=data.self_handle)
     found = await lookups.current_item(session, by_text.item_code if by_text else data.item)
     if found is None:
-        raise InvalidInput.at(["body", "item"], f"no item {data.item!r} in the current matrix")
+        raise InvalidInput.at(["body", "item"], M("error.no_item", code=data.item))
     version_id, item = found
     routing = route(item, self_handle=data.self_handle,
                     may_self_handle=actor.role is Role.grid_worker)
@@ -268,12 +269,12 @@ async def _replay(session: AsyncSession, actor: Actor, key: str, digest: str) ->
         raise RuntimeError("idempotency record vanished")  # cannot happen: same transaction
     if record.request_hash != digest:
         raise IdempotencyKeyReused(
-            f"Idempotency-Key {key!r} was first used with a different request body",
+            M("error.idempotency_reused", key=key),
             errors=[{"loc": ["header", "Idempotency-Key"],
-                     "msg": "already used with a different request body", "type": "reused"}],
+                     "msg": M("error.idempotency_reused_field"), "type": "reused"}],
         )
     views = await repo.read_views(session, repo.view_statement(
         session, Ticket.id == record.ticket_id, ticket_scope_clause(actor, Ticket)))
     if not views:
-        raise NotFound("the ticket created with this key is no longer visible to you")
+        raise NotFound(M("error.keyed_ticket_invisible"))
     return views[0]

@@ -152,9 +152,10 @@ async def test_without_departments_the_import_says_so_once(rollback_session, mon
     monkeypatch.setattr(service.repo, "department_codes", no_departments)
     with pytest.raises(InvalidInput) as caught:
         await import_shipped(rollback_session)
-    assert caught.value.errors == [{"loc": ["departments"], "type": "value_error",
-                                    "msg": "no departments exist yet: import the departments "
-                                           "before the matrix"}]
+    assert caught.value.errors_in("en") == [{"loc": ["departments"], "type": "value_error",
+                                             "msg": "no departments exist yet: import the "
+                                                    "departments before the matrix"}]
+    assert caught.value.errors_in("zh")[0]["msg"] == "尚无任何部门：请先导入部门，再导入事项清单"
 
 
 async def test_a_stale_matrix_is_served_while_another_request_checks(rollback_session, cache):

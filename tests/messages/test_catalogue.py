@@ -107,3 +107,65 @@ def test_the_triage_reason_reads_in_chinese():
                       "0.31); a street dispatcher routes it")
     assert translate_stored(reason, "zh") == \
         "待分拨：未能可靠识别事项（最可能为 0202，置信度 0.31），由街道调度员分拨"
+
+
+def _plain_text_errors() -> list[str]:
+    """Every place in app/ (but Open311, whose spec answers in English) where an error a
+    client sees is raised with a plain string rather than a catalogue message: the detail
+    of ``SomeError("...")``, the message of ``SomeError.at(loc, "...")``, and a ``"msg"``
+    in its ``errors=[{...}]``. Internal (5xx) errors are not for the client to read."""
+    import ast
+    from pathlib import Path
+
+    app = Path(errors.__file__).parent
+    client_facing = {c.__name__ for c in _error_classes() if c.status < 500}
+
+    def name(node):
+        return node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+
+    def text(node):
+        return isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+    found = []
+    for path in sorted(app.rglob("*.py")):
+        if "open311" in path.relative_to(app).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            keywords = {k.arg: k.value for k in node.keywords}
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "at" \
+                    and name(node.func.value) in client_facing:
+                said = node.args[1:2] + [v for k, v in keywords.items() if k == "msg"]
+            elif name(node.func) in client_facing:
+                said = node.args[:1] + [v for k, v in keywords.items() if k == "detail"]
+                for item in ast.walk(keywords["errors"]) if "errors" in keywords else ():
+                    if isinstance(item, ast.Dict):
+                        said += [v for k, v in zip(item.keys, item.values, strict=True)
+                                 if isinstance(k, ast.Constant) and k.value == "msg"]
+            else:
+                continue
+            if any(text(arg) for arg in said):
+                found.append(f"{path.relative_to(app.parent)}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_error_is_raised_with_a_plain_string():
+    assert _plain_text_errors() == [], "use M('<message id>', ...) from app.messages"
+
+
+def test_the_scan_finds_a_plain_string(tmp_path, monkeypatch):
+    # the scan is only worth something if it would catch one: feed it a module that does
+    fake = tmp_path / "app"
+    (fake / "open311").mkdir(parents=True)
+    (fake / "errors.py").write_text("")
+    (fake / "bad.py").write_text(
+        'raise NotFound(f"no ticket {id}")\n'
+        'raise InvalidInput.at(["body", "x"], "wrong")\n'
+        'raise Gone(M("error.link_expired"), errors=[{"loc": [], "msg": "in the past"}])\n'
+        'raise NotFound(M("error.no_ticket", id=1))\n'
+        'raise WhistleError("a bug")\n')
+    (fake / "open311" / "router.py").write_text('raise NotFound("English by the spec")\n')
+    monkeypatch.setattr(errors, "__file__", str(fake / "errors.py"))
+    assert [line.split(":")[1] for line in _plain_text_errors()] == ["1", "2", "3"]

@@ -117,3 +117,27 @@ async def test_an_action_answers_the_routing_reason_in_chinese(client, token_for
                           headers=_with(token_for("cd01"), ZH))
     assert r.status_code == 200, r.text
     assert r.json()["routing_reason"].startswith("事项 0202")
+
+
+async def test_posting_errors_in_chinese_and_english(client, token_for):
+    r = await client.post("/api/v1/tickets", headers=_with(token_for("gw01"), ZH), json={
+        "grid": "NOPE-99", "item": "0202", "description": "井盖缺失"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "网格 NOPE-99 不在您的辖区内"
+    assert r.json()["errors"][0] == {"loc": ["body", "grid"], "msg": "网格 NOPE-99 不在您的辖区内",
+                                     "type": "value_error"}
+    r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
+        "grid": "NOPE-99", "item": "0202", "description": "井盖缺失"})
+    assert r.json()["detail"] == "no grid 'NOPE-99' in your scope"
+    r = await client.post("/api/v1/tickets", headers=_with(token_for("gw01"), ZH), json={
+        "grid": "BH01-01", "item": "9999", "description": "井盖缺失"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["msg"] == "当前事项清单中没有事项 9999"
+
+
+async def test_a_bad_cursor_in_chinese(client, token_for):
+    r = await client.get("/api/v1/tickets", params={"cursor": "garbage"},
+                         headers=_with(token_for("sd"), ZH))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["msg"] == "不是本接口返回的游标"
+    assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
