@@ -127,7 +127,13 @@ async def test_a_migration_waiting_for_a_lock_gives_up_instead_of_queueing_reque
     try:
         transaction = holder.transaction()
         await transaction.start()
-        await holder.execute("LOCK TABLE tickets IN ACCESS SHARE MODE")
+        # Every table but alembic_version: whichever the newest revision alters, its DDL
+        # needs the lock this transaction's share blocks.
+        tables = [r["tablename"] for r in await holder.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'")]
+        await holder.execute("LOCK TABLE " + ", ".join(f'"{t}"' for t in tables)
+                             + " IN ACCESS SHARE MODE")
         started = time.monotonic()
         with pytest.raises(Exception, match="lock timeout"):
             await asyncio.wait_for(_migrate(scratch_database, command.downgrade, "-1"), 60)

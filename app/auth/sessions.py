@@ -204,7 +204,7 @@ async def refresh(*, session: AsyncSession, refresh_token: str, now: datetime,
             or not await repo.mark_used(session, row.id, now):
         # A second use means the token was copied: end every session of this login.
         await repo.revoke_family(session, row.family, now)
-        raise CredentialsRejected("refresh token already used or revoked; sign in again")
+        raise CredentialsRejected(M("error.refresh_reused"))
     user = await repo.user_by_id(session, row.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated(M("error.account_disabled"))
