@@ -42,3 +42,28 @@ def test_dispatcher_reroutes_a_returned_ticket_and_approves_an_extension(open_se
     s.shot("dispatch-reroute-desktop")
     after = api.ok("sd", "GET", f"/tickets/{returned['id']}")
     assert after["status"] == "dispatched" and after["department"] == "HW"
+
+
+def test_the_dispatcher_merges_a_suspected_duplicate_from_the_servers_groups(open_session, api):
+    from shapely.geometry import shape
+
+    node = api.ok("sd", "GET", "/jurisdictions/BH01-02?include_geometry=true")
+    point = shape(node["geometry"]).representative_point()
+    posted = [api.ok("gw01", "POST", "/tickets", json={
+        "item": "0201", "description": f"重复上报 {n} {time.time_ns()}",
+        "attachments": [api.photo("gw01")],
+        "location": {"lat": point.y + n * 0.0001, "lon": point.x, "coordinate_system": "wgs84"}})
+        for n in range(2)]
+    assert posted[1]["possible_duplicates"], posted[1]  # told at intake already
+
+    s = open_session(DESKTOP)
+    page = s.login("sd", "/dispatch")
+    button = page.locator(f".dup:has-text('{posted[1]['number']}') button")
+    button.wait_for()
+    into = int(page.locator(f"[data-group]:has-text('{posted[1]['number']}')")
+               .get_attribute("data-group"))
+    s.shot("dispatcher-duplicates")
+    button.click()
+    page.wait_for_selector(f"[role=status]:has-text('{posted[1]['number']} 已合并到')")
+    after = api.ok("sd", "GET", f"/tickets/{posted[1]['id']}")
+    assert after["status"] == "cancelled" and after["merged_into"] == into
