@@ -67,3 +67,19 @@ def test_the_dispatcher_merges_a_suspected_duplicate_from_the_servers_groups(ope
     page.wait_for_selector(f"[role=status]:has-text('{posted[1]['number']} 已合并到')")
     after = api.ok("sd", "GET", f"/tickets/{posted[1]['id']}")
     assert after["status"] == "cancelled" and after["merged_into"] == into
+
+
+def test_the_street_dispatcher_routes_a_triage_post_by_a_suggestion(open_session, api):
+    waiting = api.ok("gw01", "POST", "/tickets", json={
+        "grid": "BH01-01", "description": f"这里有个问题，麻烦看一下 {time.time_ns()}"})
+    assert waiting["department"] is None and "待分拨" in waiting["routing_reason"], waiting
+    s = open_session(DESKTOP)
+    page = s.login("sd", "/dispatch")
+    entry = page.locator(f"[data-triage='{waiting['id']}']")
+    chip = entry.locator(".suggest button").first
+    chip.wait_for()
+    s.shot("dispatcher-triage")
+    chip.click()
+    page.wait_for_selector(f"[role=status]:has-text('{waiting['number']} 已分派')")
+    still_waiting = [t["id"] for t in api.ok("sd", "GET", "/jurisdictions/BH/triage")]
+    assert waiting["id"] not in still_waiting  # routed by the item the chip named
