@@ -67,6 +67,7 @@ _NOTES: dict[Kind, str] = {
     Kind.request: "有延期/挂起申请待审批",
     Kind.decision: "申请已审批",
     Kind.supervised: "超时案件已列入督办",
+    Kind.resident_comment: "居民对案件有新留言，请查看",
 }
 _CLOCKS = {"response": "签收时限", "resolve": "办结时限"}
 

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     request = "request"  # 延期 / 挂起申请: to approve
     decision = "decision"  # 申请审批结果: to the requester
     supervised = "supervised"  # 督办
+    resident_comment = "resident_comment"  # 居民留言: a resident's comment through Open311
 
 
 # Every timeline event that notifies anyone, and what it becomes. Events not here (notes,
@@ -50,6 +51,7 @@ ON_EVENT: dict[str, Kind] = {
     "approve_suspension": Kind.decision,
     "reject_suspension": Kind.decision,
     "supervised": Kind.supervised,
+    "open311_update": Kind.resident_comment,
 }
 
 
@@ -120,6 +122,10 @@ SPECS: dict[Kind, KindSpec] = {s.kind: s for s in (
              doc="an extension or suspension decided, to the requester"),
     KindSpec(Kind.supervised, "督办", (W.department_lead, W.street_dispatchers), (B.queue,),
              doc="an overdue street-level ticket is flagged for supervision"),
+    # The comment itself is not in the message (a resident may write a name or a phone
+    # number into it): the link leads to the timeline, where the API masks as it should.
+    KindSpec(Kind.resident_comment, "居民留言", (W.assignee_or_queue,),
+             doc="a resident commented on the case (Open311), to whoever holds it"),
 )}
 assert set(SPECS) == set(Kind), "every kind has its spec"
 assert set(ON_EVENT.values()) <= set(SPECS)

@@ -221,6 +221,36 @@ async def test_a_residents_comment_is_recorded_once(o311, client, api_key, token
     assert of((await updates(o311, clock)).json(), number) == []
 
 
+async def _comments_to(client, token_for, username: str, ticket_id: int) -> list[dict]:
+    inbox = (await client.get("/api/v1/notifications", headers=token_for(username))).json()
+    return [n for n in inbox["items"]
+            if n["ticket_id"] == ticket_id and n["kind"] == "resident_comment"]
+
+
+async def test_a_residents_comment_tells_whoever_holds_the_case(o311, client, api_key,
+                                                                 token_for, matrix_items):
+    number = await file(o311, api_key, service_code=await street_item(matrix_items),
+                        media_url=None)
+    ticket_id = parse_ticket_number(number)
+    r = await o311.post("servicerequestupdates.json", headers=FORM,
+                        content=fms_update(api_key, number))
+    assert r.status_code == 200, r.text
+    # Unclaimed: the department's queue is told, without the resident's own words.
+    for username in ("cgzf_staff", "cgzf_staff2"):
+        (told,) = await _comments_to(client, token_for, username, ticket_id)
+        assert told["title"] == "居民留言" and number in told["body"]
+        assert "井盖" not in told["body"]
+    r = await client.post(f"/api/v1/tickets/{ticket_id}/claim", headers=token_for("cgzf_staff"))
+    assert r.status_code == 200, r.text
+    r = await o311.post("servicerequestupdates.json", headers=FORM,
+                        content=fms_update(api_key, number, update_id="8740"))
+    assert r.status_code == 200, r.text
+    # Claimed: the assignee only.
+    assert len(await _comments_to(client, token_for, "cgzf_staff", ticket_id)) == 2
+    assert len(await _comments_to(client, token_for, "cgzf_staff2", ticket_id)) == 1
+    assert await _comments_to(client, token_for, "hw_staff", ticket_id) == []
+
+
 async def test_posting_an_update_is_checked(o311, api_key, bh02_key, revoked_key):
     number = await file(o311, api_key)
     cases = [
