@@ -278,9 +278,123 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
                               "zh": "事项清单文件至多 {limit} 字节"},
     "matrix.label_required": {"en": "a label of 1 to {limit} characters is required",
                               "zh": "请填写 1 至 {limit} 个字符的版本名称"},
+    "csv.row_unreadable": {"en": "{reason}", "zh": "此行无法读取：{reason}"},
+    "department.missing_columns": {"en": "missing column(s): {columns}",
+                                   "zh": "缺少列：{columns}"},
+    "department.missing_code": {"en": "missing code", "zh": "缺少部门编码（code）"},
+    "department.missing_name": {"en": "missing name", "zh": "缺少部门名称（name）"},
+    "department.duplicate_code": {"en": "duplicate code {code!r} (also line {line})",
+                                  "zh": "部门编码“{code}”重复（另见第 {line} 行）"},
+    "department.unknown_street": {"en": "{street!r} is not a known street",
+                                  "zh": "“{street}”不是已知的街道"},
+    # the matrix file's rows and header (errors[].msg); a column is named in English as
+    # the location names it, in Chinese as the header an editor sees in Excel (Words)
+    "matrix.header_unreadable": {"en": "the header {reason}", "zh": "表头无法读取：{reason}"},
+    "matrix.cell_count": {"en": "has {cells} cells, the header has {header}",
+                          "zh": "本行有 {cells} 个单元格，表头有 {header} 列"},
+    "matrix.duplicate_code": {"en": "duplicate code {code} (first on row {first})",
+                              "zh": "事项编码 {code} 重复（首次出现在第 {first} 行）"},
+    "matrix.no_items": {"en": "the file has a header but no items",
+                        "zh": "文件只有表头，没有任何事项"},
+    "matrix.empty": {"en": "the file is empty: expected a header row with {columns}",
+                     "zh": "文件为空：应有表头行，列为 {columns}"},
+    "matrix.missing_column": {"en": "missing column {column}",
+                              "zh": "缺少列 {column}"},
+    "matrix.unknown_column": {"en": "unknown column {column!r}", "zh": "未知列“{column}”"},
+    "matrix.repeated_column": {"en": "column {column} appears more than once",
+                               "zh": "列 {column} 出现了不止一次"},
+    "matrix.required": {"en": "{column} is required", "zh": "{column}为必填项"},
+    "matrix.too_long": {"en": "{column} is longer than {limit} characters",
+                        "zh": "{column}超过 {limit} 个字符"},
+    "matrix.not_yes_no": {
+        "en": "{value!r} is not a yes/no value: write true or false (是/否, yes/no, 1/0)",
+        "zh": "“{value}”不是是/否值：请填写 是 或 否（也可写 true/false、yes/no、1/0）"},
+    "matrix.not_one_of": {"en": "{value!r} is not one of {allowed}",
+                          "zh": "“{value}”不是可选值：{allowed}"},
+    "matrix.code_of_category": {
+        "en": "code {code!r} must be four digits starting with its category {category}",
+        "zh": "事项编码“{code}”须为以其类别 {category} 开头的四位数字"},
+    "matrix.unknown_department": {"en": "unknown department {department!r}",
+                                  "zh": "未知部门“{department}”"},
+    "matrix.primary_also_co": {"en": "{department} is already the primary department",
+                               "zh": "{department} 已是主责部门"},
+    "matrix.department_twice": {"en": "a department is listed twice",
+                                "zh": "有部门被重复列出"},
+    "matrix.not_a_limit": {
+        "en": "{value!r} is not a time limit: write a positive number with a unit, "
+              "e.g. 30m, 4h or 2d",
+        "zh": "“{value}”不是时限：请填写正数加单位，如 30m、4h 或 2d"},
+    "matrix.limit_order": {"en": "{shorter} may not be longer than {longer}",
+                           "zh": "{shorter}不得长于{longer}"},
+    "matrix.safety_negative": {"en": "every work-safety (05) item is on the negative list",
+                               "zh": "安全生产（05）类事项一律列入负面清单"},
+    "matrix.negative_at_street": {
+        "en": "a negative-list item is handled at street level by its department; a "
+              "community or grid is never its responsible subject",
+        "zh": "负面清单事项由街道层级的职能部门办理，社区、网格不作为责任主体"},
+    "matrix.negative_self_handle": {
+        "en": "a negative-list item may not be self-handled in the grid",
+        "zh": "负面清单事项不得由网格自处"},
+    "matrix.self_handle_grid_only": {"en": "only grid-level items may be self-handled",
+                                     "zh": "只有网格层级的事项可以网格自处"},
     "matrix.no_departments": {
         "en": "no departments exist yet: import the departments before the matrix",
         "zh": "尚无任何部门：请先导入部门，再导入事项清单"},
+    # one GeoJSON feature's problem (errors[].msg); {level} and the like are Words
+    "feature.not_feature": {"en": "not a GeoJSON Feature", "zh": "不是 GeoJSON Feature"},
+    "feature.properties": {"en": "properties must be an object",
+                           "zh": "properties 须为对象"},
+    "feature.missing_code": {"en": "missing code", "zh": "缺少编码（code）"},
+    "feature.bad_code": {"en": "code {code!r} must be 1-64 letters, digits, '-', '_' or '.'",
+                         "zh": "编码“{code}”须为 1 至 64 个字母、数字、“-”“_”或“.”"},
+    "feature.missing_name": {"en": "missing name", "zh": "缺少名称（name）"},
+    "feature.long_name": {"en": "name is longer than 200 characters",
+                          "zh": "名称超过 200 个字符"},
+    "feature.unstorable_name": {
+        "en": "name contains a character that cannot be stored (U+0000 or a lone surrogate)",
+        "zh": "名称含有无法保存的字符（U+0000 或孤立代理项）"},
+    "feature.unknown_level": {
+        "en": "unknown level {level!r}; expected street, community or grid",
+        "zh": "未知层级“{level}”；应为 street（街道）、community（社区）或 grid（网格）"},
+    "feature.street_parent": {"en": "a street has no parent; parent must be null",
+                              "zh": "街道没有上级：parent 须为 null"},
+    "feature.needs_parent": {"en": "a {level} needs the code of its parent {parent_level}",
+                             "zh": "{level}须填写其上级{parent_level}的编码（parent）"},
+    "feature.grid_geometry": {"en": "a grid needs a Polygon or MultiPolygon geometry",
+                              "zh": "网格须有 Polygon 或 MultiPolygon 几何图形"},
+    "feature.geometry_type": {"en": "geometry must be a Polygon or MultiPolygon, not {kind}",
+                              "zh": "几何图形须为 Polygon 或 MultiPolygon，而不是 {kind}"},
+    "feature.malformed_polygon": {"en": "malformed polygon: {reason}",
+                                  "zh": "多边形格式有误：{reason}"},
+    "feature.empty_polygon": {"en": "the polygon is empty", "zh": "多边形为空"},
+    "feature.invalid_polygon": {"en": "invalid polygon: {reason}",
+                                "zh": "多边形无效：{reason}"},
+    "feature.malformed_position": {"en": "malformed position {position!r}; expected [lon, lat]",
+                                   "zh": "坐标 {position} 格式有误：应为 [经度, 纬度]"},
+    "feature.position_range": {
+        "en": "point {position} is outside the valid range (positions are [lon, lat] in "
+              "degrees)",
+        "zh": "点 {position} 超出有效范围（坐标为以度为单位的 [经度, 纬度]）"},
+    "feature.malformed_coordinates": {
+        "en": "malformed coordinates: expected nested lists of [lon, lat] positions",
+        "zh": "坐标格式有误：应为嵌套的 [经度, 纬度] 列表"},
+    "feature.duplicate_code": {"en": "duplicate code {code!r} (also feature {first})",
+                               "zh": "编码“{code}”重复（另见第 {first} 个要素）"},
+    "feature.level_fixed": {"en": "{code} is already a {level}; a node's level cannot change",
+                            "zh": "{code} 已是{level}，层级不能更改"},
+    "feature.parent_fixed": {
+        "en": "{code} already belongs to {parent}; a node cannot move to another parent",
+        "zh": "{code} 已隶属于 {parent}，不能改隶其他上级"},
+    "feature.parent_invalid": {"en": "parent {parent} is itself invalid (feature {index})",
+                               "zh": "上级 {parent} 本身有误（第 {index} 个要素）"},
+    "feature.unknown_parent": {
+        "en": "unknown parent {parent!r}: neither in this file nor in the database",
+        "zh": "未知上级“{parent}”：文件和数据库中均没有"},
+    "feature.parent_level": {
+        "en": "parent {parent} is a {parent_level}; a {level}'s parent must be a {wanted}",
+        "zh": "上级 {parent} 是{parent_level}；{level}的上级须为{wanted}"},
+    "feature.overlap": {"en": "grid {code} overlaps grid {other}",
+                        "zh": "网格 {code} 与网格 {other} 重叠"},
     "jurisdiction.invalid_features": {
         "en": "{count} feature(s) are invalid; nothing was imported",
         "zh": "{count} 个要素有误，未导入任何内容"},
@@ -317,6 +431,12 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "webhook.bad_target": {"en": "webhooks may not target {reason}",
                            "zh": "Webhook 不得指向 {reason}"},
     # reports and suggestions
+    "report.role_may_not_read": {"en": "role {role} may not read reports; allowed: {allowed}",
+                                 "zh": "角色 {role} 无权查看报表；可查看的角色：{allowed}"},
+    "report.no_category": {"en": "no category {category!r}; one of {known}",
+                           "zh": "没有类别“{category}”；可选：{known}"},
+    "report.no_dimension": {"en": "cannot group by {value!r}; one of {known}",
+                            "zh": "不能按“{value}”分组；可选：{known}"},
     "report.weight_positive": {"en": "at least one weight must be positive",
                                "zh": "至少一项权重须大于 0"},
     "report.weight_negative": {"en": "a weight must not be negative", "zh": "权重不能为负数"},
@@ -466,6 +586,18 @@ class Message:
         return self.render(DEFAULT_LANGUAGE)
 
 
+@dataclass(frozen=True, slots=True)
+class Words:
+    """A parameter said differently in each language (a column's English name and the
+    Chinese header Excel shows), where a catalogue entry per value would repeat a table."""
+
+    en: str
+    zh: str
+
+    def render(self, lang: Lang = DEFAULT_LANGUAGE) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
 def M(message_id: str, **params: Any) -> Message:  # noqa: N802  (reads as a constructor)
     """``M("error.no_ticket", id=7)``: a message, checked against the catalogue at once."""
     if message_id not in CATALOGUE:
@@ -475,7 +607,8 @@ def M(message_id: str, **params: Any) -> Message:  # noqa: N802  (reads as a con
 
 def render(message_id: str, lang: Lang = DEFAULT_LANGUAGE, **params: Any) -> str:
     texts = CATALOGUE[message_id]
-    values = {k: (v.render(lang) if isinstance(v, Message) else v) for k, v in params.items()}
+    values = {k: (v.render(lang) if isinstance(v, Message | Words) else v)
+              for k, v in params.items()}
     return texts.get(lang, texts[DEFAULT_LANGUAGE]).format(**values)
 
 

@@ -32,7 +32,7 @@ from shapely.validation import explain_validity
 
 from app.errors import InvalidInput
 from app.jurisdiction.models import PARENT_LEVEL, Level
-from app.messages import M
+from app.messages import M, Message, Words
 from app.storable import UNSTORABLE
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -61,11 +61,19 @@ class NodeRow:
     geometry: dict[str, Any] | None
 
 
+_LEVEL_ZH = {Level.street: "街道", Level.community: "社区", Level.grid: "网格"}
+
+
+def _said(level: Level) -> Words:
+    """A level as a message says it: ``street`` in English, 街道 in Chinese."""
+    return Words(str(level), _LEVEL_ZH[level])
+
+
 class FeatureError(Exception):
     """One feature's first problem: the property at fault and why."""
 
-    def __init__(self, field: str, msg: str) -> None:
-        super().__init__(msg)
+    def __init__(self, field: str, msg: Message) -> None:
+        super().__init__(str(msg))
         self.field = field
         self.msg = msg
 
@@ -117,38 +125,36 @@ def _raw_code(feature: Any) -> str | None:
 
 def _parse_feature(feature: Any, index: int) -> tuple[NodeRow, BaseGeometry | None]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        raise FeatureError("type", "not a GeoJSON Feature")
+        raise FeatureError("type", M("feature.not_feature"))
     props = feature.get("properties")
     if not isinstance(props, dict):
-        raise FeatureError("properties", "properties must be an object")
+        raise FeatureError("properties", M("feature.properties"))
     code = props.get("code")
     if not isinstance(code, str) or not code.strip():
-        raise FeatureError("code", "missing code")
+        raise FeatureError("code", M("feature.missing_code"))
     code = code.strip()
     if not CODE_PATTERN.match(code):
-        raise FeatureError("code", f"code {code!r} must be 1-64 letters, digits, '-', '_' or '.'")
+        raise FeatureError("code", M("feature.bad_code", code=code))
     name = props.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise FeatureError("name", "missing name")
+        raise FeatureError("name", M("feature.missing_name"))
     if len(name.strip()) > 200:
-        raise FeatureError("name", "name is longer than 200 characters")
+        raise FeatureError("name", M("feature.long_name"))
     if UNSTORABLE.search(name):
-        raise FeatureError("name", "name contains a character that cannot be stored "
-                           "(U+0000 or a lone surrogate)")
+        raise FeatureError("name", M("feature.unstorable_name"))
     try:
         level = Level(props.get("level"))
     except ValueError:
-        raise FeatureError(
-            "level", f"unknown level {props.get('level')!r}; expected street, community or grid"
-        ) from None
+        raise FeatureError("level", M("feature.unknown_level", level=props.get("level"))
+                           ) from None
     parent = props.get("parent")
     if level is Level.street:
         if parent not in (None, ""):
-            raise FeatureError("parent", "a street has no parent; parent must be null")
+            raise FeatureError("parent", M("feature.street_parent"))
         parent = None
     elif not isinstance(parent, str) or not parent.strip():
-        raise FeatureError("parent", f"a {level} needs the code of its parent "
-                                     f"{PARENT_LEVEL[level]}")
+        raise FeatureError("parent", M("feature.needs_parent", level=_said(level),
+                                       parent_level=_said(PARENT_LEVEL[level])))
     else:
         parent = parent.strip()
     geometry, geom = _parse_geometry(feature.get("geometry"), level)
@@ -158,20 +164,21 @@ def _parse_feature(feature: Any, index: int) -> tuple[NodeRow, BaseGeometry | No
 def _parse_geometry(raw: Any, level: Level) -> tuple[dict[str, Any] | None, BaseGeometry | None]:
     if raw is None:
         if level is Level.grid:
-            raise FeatureError("geometry", "a grid needs a Polygon or MultiPolygon geometry")
+            raise FeatureError("geometry", M("feature.grid_geometry"))
         return None, None
     if not isinstance(raw, dict) or raw.get("type") not in POLYGON_TYPES:
         kind = raw.get("type") if isinstance(raw, dict) else type(raw).__name__
-        raise FeatureError("geometry", f"geometry must be a Polygon or MultiPolygon, not {kind}")
+        raise FeatureError("geometry", M("feature.geometry_type", kind=kind))
     _check_positions(raw.get("coordinates"), depth=3 if raw["type"] == "Polygon" else 4)
     try:
         geom = shapely.force_2d(shape(raw))
     except (ValueError, TypeError, GEOSException) as exc:
-        raise FeatureError("geometry", f"malformed polygon: {exc}") from None
+        raise FeatureError("geometry", M("feature.malformed_polygon", reason=exc)) from None
     if geom.is_empty:
-        raise FeatureError("geometry", "the polygon is empty")
+        raise FeatureError("geometry", M("feature.empty_polygon"))
     if not geom.is_valid:
-        raise FeatureError("geometry", f"invalid polygon: {explain_validity(geom)}")
+        raise FeatureError("geometry", M("feature.invalid_polygon",
+                                          reason=explain_validity(geom)))
     # Store what shapely read (rings closed, 2-D), as plain JSON lists.
     clean = mapping(geom)
     return {"type": clean["type"], "coordinates": _lists(clean["coordinates"])}, geom
@@ -183,16 +190,14 @@ def _check_positions(coords: Any, depth: int) -> None:
         if (not isinstance(coords, list | tuple) or len(coords) < 2
                 or not all(isinstance(v, int | float) and not isinstance(v, bool)
                            for v in coords[:2])):
-            raise FeatureError("geometry", f"malformed position {coords!r}; expected [lon, lat]")
+            raise FeatureError("geometry", M("feature.malformed_position", position=coords))
         lon, lat = coords[0], coords[1]
         if not (math.isfinite(lon) and math.isfinite(lat)
                 and -180 <= lon <= 180 and -90 <= lat <= 90):
-            raise FeatureError("geometry", f"point {[lon, lat]} is outside the valid range "
-                                           "(positions are [lon, lat] in degrees)")
+            raise FeatureError("geometry", M("feature.position_range", position=[lon, lat]))
         return
     if not isinstance(coords, list | tuple) or not coords:
-        raise FeatureError("geometry", "malformed coordinates: expected nested lists of "
-                                       "[lon, lat] positions")
+        raise FeatureError("geometry", M("feature.malformed_coordinates"))
     for item in coords:
         _check_positions(item, depth - 1)
 
@@ -209,8 +214,8 @@ def _check_codes_and_parents(
     in_file: dict[str, NodeRow] = {}
     for row in rows:
         if row.code in first_at:
-            errors[row.index] = FeatureError(
-                "code", f"duplicate code {row.code!r} (also feature {first_at[row.code]})")
+            errors[row.index] = FeatureError("code", M(
+                "feature.duplicate_code", code=row.code, first=first_at[row.code]))
             continue
         first_at[row.code] = row.index
         in_file[row.code] = row
@@ -229,24 +234,24 @@ def _node_problem(row: NodeRow, in_file: Mapping[str, NodeRow],
                   failed: Mapping[str | None, int]) -> FeatureError | None:
     before = existing.get(row.code)
     if before is not None and before.level is not row.level:
-        return FeatureError("level", f"{row.code} is already a {before.level}; "
-                                     "a node's level cannot change")
+        return FeatureError("level", M("feature.level_fixed", code=row.code,
+                                       level=_said(before.level)))
     if before is not None and before.parent_code != row.parent_code:
-        return FeatureError("parent", f"{row.code} already belongs to {before.parent_code}; "
-                                      "a node cannot move to another parent")
+        return FeatureError("parent", M("feature.parent_fixed", code=row.code,
+                                        parent=before.parent_code))
     if row.parent_code is None:
         return None
     parent = in_file.get(row.parent_code) or existing.get(row.parent_code)
     if parent is None and row.parent_code in failed:
-        return FeatureError("parent", f"parent {row.parent_code} is itself invalid "
-                                      f"(feature {failed[row.parent_code]})")
+        return FeatureError("parent", M("feature.parent_invalid", parent=row.parent_code,
+                                        index=failed[row.parent_code]))
     if parent is None:
-        return FeatureError("parent", f"unknown parent {row.parent_code!r}: neither in this "
-                                      "file nor in the database")
+        return FeatureError("parent", M("feature.unknown_parent", parent=row.parent_code))
     wanted = PARENT_LEVEL[row.level]
     if parent.level is not wanted:
-        return FeatureError("parent", f"parent {row.parent_code} is a {parent.level}; "
-                                      f"a {row.level}'s parent must be a {wanted}")
+        return FeatureError("parent", M(
+            "feature.parent_level", parent=row.parent_code, parent_level=_said(parent.level),
+            level=_said(row.level), wanted=_said(wanted)))
     return None
 
 
@@ -272,8 +277,8 @@ def _check_overlaps(rows: list[NodeRow], shapes: Mapping[int, BaseGeometry],
         for hit in tree.query(geom, predicate="intersects"):
             other = codes[int(hit)]
             if other != row.code and geom.intersection(geoms[int(hit)]).area > OVERLAP_TOLERANCE:
-                errors[row.index] = FeatureError("geometry", f"grid {row.code} overlaps grid "
-                                                             f"{other}")
+                errors[row.index] = FeatureError(
+                    "geometry", M("feature.overlap", code=row.code, other=other))
                 break
 
 

@@ -114,22 +114,24 @@ def load_departments_csv(source: str | Path) -> list[DepartmentRow]:
     header = [h.strip() for h in first[1]] if not isinstance(first[1], str) else []
     missing = {"code", "name", "streets"} - set(header)
     if missing:
-        raise InvalidInput.at(["header"], "missing column(s): " + ", ".join(sorted(missing)))
+        raise InvalidInput.at(["header"], M("department.missing_columns",
+                                             columns=", ".join(sorted(missing))))
     rows: list[DepartmentRow] = []
     errors: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for line, cells in records:
         if isinstance(cells, str):
-            errors.append({"loc": ["rows", line], "msg": cells, "type": "value_error"})
+            errors.append({"loc": ["rows", line], "msg": M("csv.row_unreadable", reason=cells),
+                           "type": "value_error"})
             continue
         if not any(cell.strip() for cell in cells):
             continue  # a blank line
         record = dict(zip(header, cells, strict=False))
         code, name = (record.get("code") or "").strip(), (record.get("name") or "").strip()
         streets = tuple((record.get("streets") or "").replace(";", " ").replace("|", " ").split())
-        problem = (("code", "missing code") if not code
-                   else ("name", "missing name") if not name
-                   else ("code", f"duplicate code {code!r} (also line {seen[code]})")
+        problem = (("code", M("department.missing_code")) if not code
+                   else ("name", M("department.missing_name")) if not name
+                   else ("code", M("department.duplicate_code", code=code, line=seen[code]))
                    if code in seen else None)
         if problem:
             errors.append({"loc": ["rows", line, problem[0]], "msg": problem[1],
@@ -146,7 +148,7 @@ async def import_departments(*, session: AsyncSession,
                              rows: list[DepartmentRow]) -> DepartmentImportSummary:
     """Upsert departments by code and add their street links (street codes must exist)."""
     streets = await repo.streets_by_code(session, {s for r in rows for s in r.streets})
-    errors = [{"loc": ["rows", r.line, "streets"], "msg": f"{s!r} is not a known street",
+    errors = [{"loc": ["rows", r.line, "streets"], "msg": M("department.unknown_street", street=s),
                "type": "value_error"}
               for r in rows for s in r.streets
               if s not in streets or streets[s].level != Level.street]

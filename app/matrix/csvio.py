@@ -7,7 +7,8 @@ as ``{"loc": ["row", <data row, 1-based>, <column>], "msg": ...}`` (header probl
 
 The header may name the columns in English (``code``, ``handling_level`` …) or in Chinese
 (``事项编码``, ``办理层级`` …, ``HEADERS_ZH``), or mix them; the export writes either
-(``headers="zh"``). Error locations always use the English column names. The handling
+(``headers="zh"``). Error locations always use the English column names; the messages
+are catalogue messages, told in the request's language with the column as Excel shows it. The handling
 level and the time basis may be written in Chinese too (网格/社区/街道, 工作日/自然日).
 
 Limits are written ``30m``, ``4h`` or ``2d``; a day is one 7-hour working day when the
@@ -35,7 +36,7 @@ from typing import Any
 from app.csvrows import csv_records
 from app.errors import InvalidInput
 from app.matrix.categories import CATEGORY_BY_CODE, WORKING_DAY_MINUTES
-from app.messages import M
+from app.messages import M, Message, Words
 
 COLUMNS: tuple[str, ...] = (
     "code", "category", "name", "description", "keywords", "handling_level", "self_handle",
@@ -112,13 +113,18 @@ class ItemRow:
         return values
 
 
+def _named(column: str) -> Words:
+    """A column as a message names it: as the location says it, and as Excel shows it."""
+    return Words(column, HEADERS_ZH.get(column, column))
+
+
 class _RowErrors:
     """Collects the problems of one file; each names the data row and the column."""
 
     def __init__(self) -> None:
         self.errors: list[dict[str, Any]] = []
 
-    def add(self, loc: list[str | int], msg: str, kind: str = "value_error") -> None:
+    def add(self, loc: list[str | int], msg: Message, kind: str = "value_error") -> None:
         self.errors.append({"loc": loc, "msg": msg, "type": kind})
 
 
@@ -130,7 +136,7 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
     problems = _RowErrors()
     records = list(csv_records(text))
     if records and isinstance(records[0][1], str):
-        problems.add(["header"], f"the header {records[0][1]}")
+        problems.add(["header"], M("matrix.header_unreadable", reason=records[0][1]))
         raise _invalid(problems)
     header = ([COLUMN_OF_HEADER.get(h.strip(), h.strip()) for h in records[0][1]]
               if records else [])
@@ -140,12 +146,13 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
     first_row_of: dict[str, int] = {}
     for number, (_, record) in enumerate(records[1:], start=1):
         if isinstance(record, str):
-            problems.add(["row", number], record)
+            problems.add(["row", number], M("csv.row_unreadable", reason=record))
             continue
         if not any(cell.strip() for cell in record):
             continue  # a blank line (Excel leaves them); counted so row numbers match
         if len(record) != len(header):
-            problems.add(["row", number], f"has {len(record)} cells, the header has {len(header)}")
+            problems.add(["row", number],
+                         M("matrix.cell_count", cells=len(record), header=len(header)))
             continue
         cells = {name: cell.strip() for name, cell in zip(header, record, strict=True)}
         for column, names in VALUES_ZH.items():
@@ -154,13 +161,13 @@ def parse_matrix_csv(text: str, *, department_codes: set[str]) -> list[ItemRow]:
         if row is None:
             continue
         if row.code in first_row_of:
-            problems.add(["row", number, "code"],
-                         f"duplicate code {row.code} (first on row {first_row_of[row.code]})")
+            problems.add(["row", number, "code"], M(
+                "matrix.duplicate_code", code=row.code, first=first_row_of[row.code]))
             continue
         first_row_of[row.code] = number
         rows.append(row)
     if not rows and not problems.errors:
-        problems.add(["header"], "the file has a header but no items")
+        problems.add(["header"], M("matrix.no_items"))
     if problems.errors:
         raise _invalid(problems)
     return rows
@@ -174,17 +181,18 @@ def _invalid(problems: _RowErrors) -> InvalidInput:
 
 def _header_ok(header: list[str], problems: _RowErrors) -> bool:
     if not header:
-        problems.add(["header"], "the file is empty: expected a header row with "
-                     + ",".join(COLUMNS))
+        problems.add(["header"], M("matrix.empty", columns=Words(
+            ",".join(COLUMNS), "，".join(HEADERS_ZH[c] for c in COLUMNS))))
         return False
     for name in COLUMNS:
         if name not in header:
-            problems.add(["header", name], f"missing column {name}", "missing")
+            problems.add(["header", name], M("matrix.missing_column", column=_named(name)),
+                         "missing")
     for name in header:
         if name not in _ALL_COLUMNS:
-            problems.add(["header", name], f"unknown column {name!r}")
+            problems.add(["header", name], M("matrix.unknown_column", column=name))
     for name in {h for h in header if header.count(h) > 1}:
-        problems.add(["header", name], f"column {name} appears more than once")
+        problems.add(["header", name], M("matrix.repeated_column", column=_named(name)))
     return not problems.errors
 
 
@@ -192,52 +200,52 @@ def _parse_row(number: int, cells: dict[str, str], department_codes: set[str],
                problems: _RowErrors) -> ItemRow | None:
     before = len(problems.errors)
 
-    def fail(column: str, msg: str, kind: str = "value_error") -> None:
+    def fail(column: str, msg: Message, kind: str = "value_error") -> None:
         problems.add(["row", number, column], msg, kind)
 
     def required(column: str, max_length: int) -> str:
         value = cells[column]
         if not value:
-            fail(column, f"{column} is required", "missing")
+            fail(column, M("matrix.required", column=_named(column)), "missing")
         elif len(value) > max_length:
-            fail(column, f"{column} is longer than {max_length} characters")
+            fail(column, M("matrix.too_long", limit=max_length, column=_named(column)))
         return value
 
     def flag(column: str) -> bool | None:
         value = cells[column].lower()
         if value in _TRUE or value in _FALSE:
             return value in _TRUE
-        fail(column, f"{cells[column]!r} is not a yes/no value: write true or false "
-             "(是/否, yes/no, 1/0)")
+        fail(column, M("matrix.not_yes_no", value=cells[column]))
         return None
 
     def one_of(column: str, allowed: Iterable[str]) -> str:
         value = cells[column]
         if value not in allowed:
-            fail(column, f"{value!r} is not one of {', '.join(allowed)}")
+            fail(column, M("matrix.not_one_of", value=value, allowed=", ".join(allowed)))
         return value
 
     code = required("code", 32)
     category = cells["category"]
     if category not in CATEGORY_BY_CODE:
-        fail("category", f"unknown category {category!r}: one of {', '.join(CATEGORY_BY_CODE)}")
+        fail("category", M("matrix.unknown_category", category=category,
+                           known=", ".join(CATEGORY_BY_CODE)))
     elif code and not (_CODE.match(code) and code.startswith(category)):
-        fail("code", f"code {code!r} must be four digits starting with its category {category}")
+        fail("code", M("matrix.code_of_category", code=code, category=category))
     name = required("name", 200)
     level = one_of("handling_level", HANDLING_LEVELS)
     self_handle, negative = flag("self_handle"), flag("negative_list")
     photo, whistle = flag("photo_required"), flag("auto_whistle")
     primary = required("primary_department", 64)
     if primary and primary not in department_codes:
-        fail("primary_department", f"unknown department {primary!r}")
+        fail("primary_department", M("matrix.unknown_department", department=primary))
     co = _split(cells["co_departments"])
     for dept in co:
         if dept not in department_codes:
-            fail("co_departments", f"unknown department {dept!r}")
+            fail("co_departments", M("matrix.unknown_department", department=dept))
     if primary in co:
-        fail("co_departments", f"{primary} is already the primary department")
+        fail("co_departments", M("matrix.primary_also_co", department=primary))
     if len(set(co)) != len(co):
-        fail("co_departments", "a department is listed twice")
+        fail("co_departments", M("matrix.department_twice"))
     basis = one_of("time_basis", TIME_BASES)
     limits = {c: _limit(cells[c], basis, fail, c) for c in
               ("response_limit", "resolve_limit", "urgent_response_limit", "urgent_resolve_limit")}
@@ -273,8 +281,7 @@ def _limit(value: str, basis: str, fail, column: str) -> int:
     """``30m`` / ``4h`` / ``2d`` → minutes (0 marks a value already reported as wrong)."""
     match = _LIMIT.match(value)
     if not match or int(match.group(1)) == 0:
-        fail(column, f"{value!r} is not a time limit: write a positive number with a unit, "
-             "e.g. 30m, 4h or 2d")
+        fail(column, M("matrix.not_a_limit", value=value))
         return 0
     amount, unit = int(match.group(1)), match.group(2).lower()
     if unit == "d":
@@ -300,21 +307,21 @@ def _check_limit_order(limits: dict[str, int], fail) -> None:
              ("urgent_response_limit", "urgent_resolve_limit"))
     for shorter, longer in pairs:
         if limits[shorter] > limits[longer]:
-            fail(shorter, f"{shorter} may not be longer than {longer}")
+            fail(shorter, M("matrix.limit_order", shorter=_named(shorter),
+                            longer=_named(longer)))
 
 
 def _check_negative_list(category: str, level: str, self_handle: bool, negative: bool,
                          fail) -> None:
     # 社区一律不作为责任主体: enforcement, work safety and fire always go to a department.
     if category == SAFETY_CATEGORY and not negative:
-        fail("negative_list", "every work-safety (05) item is on the negative list")
+        fail("negative_list", M("matrix.safety_negative"))
     if negative and level != "street":
-        fail("handling_level", "a negative-list item is handled at street level by its "
-             "department; a community or grid is never its responsible subject")
+        fail("handling_level", M("matrix.negative_at_street"))
     if negative and self_handle:
-        fail("self_handle", "a negative-list item may not be self-handled in the grid")
+        fail("self_handle", M("matrix.negative_self_handle"))
     if self_handle and not negative and level != "grid":
-        fail("self_handle", "only grid-level items may be self-handled")
+        fail("self_handle", M("matrix.self_handle_grid_only"))
 
 
 # --- writing ------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ def scope_filters(actor: Actor) -> dict[str, Any]:
     """The key filters that confine ``actor`` to what it may see; 403 for other roles."""
     role = actor.role
     if role not in READERS:
-        raise Forbidden(f"role {role.value} may not read reports; allowed: "
-                        + ", ".join(sorted(r.value for r in READERS)))
+        raise Forbidden(M("report.role_may_not_read", role=role.value,
+                          allowed=", ".join(sorted(r.value for r in READERS))))
     if role is Role.admin:
         return {}
     if role is Role.department_lead:
@@ -98,7 +98,8 @@ async def resolve_filters(session: AsyncSession, actor: Actor,
         filters["department_id"] = department_id
     if wanted.category:
         if wanted.category not in CATEGORY_BY_CODE:
-            raise InvalidInput.at(["query", "category"], f"no category {wanted.category!r}; "
-                                  "one of " + ", ".join(CATEGORY_BY_CODE))
+            raise InvalidInput.at(["query", "category"], M(
+                "report.no_category", category=wanted.category,
+                known=", ".join(CATEGORY_BY_CODE)))
         filters["category_code"] = wanted.category
     return filters

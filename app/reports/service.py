@@ -69,8 +69,8 @@ def check_group_by(values: list[str]) -> tuple[str, ...]:
     dims: list[str] = []
     for index, value in enumerate(values):
         if value not in queries.DIMENSIONS:
-            raise InvalidInput.at(["query", "group_by", index], f"cannot group by {value!r}; "
-                                  "one of " + ", ".join(queries.DIMENSIONS))
+            raise InvalidInput.at(["query", "group_by", index], M(
+                "report.no_dimension", value=value, known=", ".join(queries.DIMENSIONS)))
         if value not in dims:
             dims.append(value)
     return tuple(dims)

@@ -103,7 +103,7 @@ def test_department_rows_are_validated_with_their_line():
     text = "\ufeffcode,name,streets\nCGZF,城管,BH\n,无代码,BH\nCGZF,重复,BH\nHW,,BH\n"
     with pytest.raises(InvalidInput) as caught:
         service.load_departments_csv(text)
-    assert [(e["loc"], e["msg"][:9]) for e in caught.value.errors] == [
+    assert [(e["loc"], e["msg"][:9]) for e in caught.value.errors_in("en")] == [
         (["rows", 3, "code"], "missing c"),
         (["rows", 4, "code"], "duplicate"),
         (["rows", 5, "name"], "missing n"),
@@ -121,6 +121,8 @@ async def test_a_department_must_name_known_streets(demo, sessions):
     async with unit_of_work(sessions) as session:
         with pytest.raises(InvalidInput) as caught:
             await service.import_departments(session=session, rows=rows)
-    assert [e["msg"] for e in caught.value.errors] == ["'BH01' is not a known street",
-                                                       "'NOPE' is not a known street"]
+    assert [e["msg"] for e in caught.value.errors_in("en")] == [
+        "'BH01' is not a known street", "'NOPE' is not a known street"]
+    assert [e["msg"] for e in caught.value.errors_in("zh")] == [
+        "“BH01”不是已知的街道", "“NOPE”不是已知的街道"]
     assert caught.value.errors[0]["loc"] == ["rows", 2, "streets"]

@@ -36,7 +36,7 @@ BASE = [feature("TS", "street", coords=None), feature("TS01", "community", "TS",
 def errors_of(data, **kw) -> list[dict]:
     with pytest.raises(InvalidInput) as caught:
         parse_feature_collection(data, **kw)
-    return caught.value.errors
+    return caught.value.errors_in("en")
 
 
 def test_the_demo_street_is_valid():

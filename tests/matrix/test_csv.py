@@ -30,10 +30,10 @@ def parse(text: str):
     return parse_matrix_csv(text, department_codes=DEPARTMENT_CODES)
 
 
-def errors_of(text: str) -> list[dict]:
+def errors_of(text: str, lang: str = "en") -> list[dict]:
     with pytest.raises(InvalidInput) as caught:
         parse(text)
-    return caught.value.errors
+    return caught.value.errors_in(lang)
 
 
 @pytest.mark.parametrize(("code", "column", "value", "needle"), [
@@ -191,6 +191,30 @@ def test_a_header_may_mix_chinese_and_english_and_errors_name_english_columns():
     errors = errors_of(zh_header.replace("办理层级", "办理级别") + f"\n{GRID_ROW}\n")
     assert {"loc": ["header", "handling_level"], "msg": "missing column handling_level",
             "type": "missing"} in errors
+
+
+@pytest.mark.parametrize(("code", "column", "value", "zh"), [
+    ("0202", "handling_level", "district", "“district”不是可选值：grid, community, street"),
+    ("0202", "photo_required", "maybe", "“maybe”不是是/否值"),
+    ("0202", "name", "", "事项名称为必填项"),
+    ("0202", "response_limit", "1d", "响应时限不得长于办结时限"),
+    ("0201", "handling_level", "community", "社区、网格不作为责任主体"),
+])
+def test_row_problems_are_told_in_chinese_with_the_columns_excel_shows(code, column, value,
+                                                                        zh):
+    text = replace_cell(shipped_text(), code, column, value)
+    (error,) = errors_of(text, "zh")
+    assert error["loc"] == ["row", data_row(code), column] and zh in error["msg"]
+    (english,) = errors_of(text, "en")
+    assert english["loc"] == error["loc"] and english["msg"] != error["msg"]
+
+
+def test_header_problems_are_told_in_chinese():
+    errors = errors_of(HEADER.replace("handling_level", "办理级别") + f"\n{GRID_ROW}\n", "zh")
+    assert {"loc": ["header", "handling_level"], "msg": "缺少列 办理层级",
+            "type": "missing"} in errors
+    assert {"loc": ["header", "办理级别"], "msg": "未知列“办理级别”",
+            "type": "value_error"} in errors
 
 
 def test_levels_and_time_bases_may_be_written_in_chinese():

@@ -117,8 +117,9 @@ def test_the_triage_reason_reads_in_chinese():
 def _plain_text_errors() -> list[str]:
     """Every place in app/ (but Open311, whose spec answers in English) where an error a
     client sees is raised with a plain string rather than a catalogue message: the detail
-    of ``SomeError("...")``, the message of ``SomeError.at(loc, "...")``, and a ``"msg"``
-    in its ``errors=[{...}]``. Internal (5xx) errors are not for the client to read."""
+    of ``SomeError("...")``, the message of ``SomeError.at(loc, "...")``, and the ``"msg"``
+    of any ``{"loc": …, "msg": …}`` entry, in the raise or built before it. Internal (5xx)
+    errors are not for the client to read."""
     import ast
     from pathlib import Path
 
@@ -129,6 +130,8 @@ def _plain_text_errors() -> list[str]:
         return node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
 
     def text(node):
+        if isinstance(node, ast.BinOp):  # "missing column(s): " + ", ".join(…)
+            return text(node.left) or text(node.right)
         return isinstance(node, ast.JoinedStr) or (
             isinstance(node, ast.Constant) and isinstance(node.value, str))
 
@@ -137,6 +140,14 @@ def _plain_text_errors() -> list[str]:
         if "open311" in path.relative_to(app).parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):  # an errors[] entry built apart from the raise
+                said = [v for k, v in zip(node.keys, node.values, strict=True)
+                        if isinstance(k, ast.Constant) and k.value == "msg"]
+                if said and any(text(v) for v in said) and any(
+                        isinstance(k, ast.Constant) and k.value == "loc" for k in node.keys):
+                    found.append(f"{path.relative_to(app.parent)}:{node.lineno}: "
+                                 f"{ast.unparse(node)}")
+                continue
             if not isinstance(node, ast.Call):
                 continue
             keywords = {k.arg: k.value for k in node.keywords}
@@ -145,10 +156,6 @@ def _plain_text_errors() -> list[str]:
                 said = node.args[1:2] + [v for k, v in keywords.items() if k == "msg"]
             elif name(node.func) in client_facing:
                 said = node.args[:1] + [v for k, v in keywords.items() if k == "detail"]
-                for item in ast.walk(keywords["errors"]) if "errors" in keywords else ():
-                    if isinstance(item, ast.Dict):
-                        said += [v for k, v in zip(item.keys, item.values, strict=True)
-                                 if isinstance(k, ast.Constant) and k.value == "msg"]
             else:
                 continue
             if any(text(arg) for arg in said):
@@ -170,7 +177,8 @@ def test_the_scan_finds_a_plain_string(tmp_path, monkeypatch):
         'raise InvalidInput.at(["body", "x"], "wrong")\n'
         'raise Gone(M("error.link_expired"), errors=[{"loc": [], "msg": "in the past"}])\n'
         'raise NotFound(M("error.no_ticket", id=1))\n'
-        'raise WhistleError("a bug")\n')
+        'raise WhistleError("a bug")\n'
+        'errors.append({"loc": ["rows", 2], "msg": "missing " + name})\n')
     (fake / "open311" / "router.py").write_text('raise NotFound("English by the spec")\n')
     monkeypatch.setattr(errors, "__file__", str(fake / "errors.py"))
-    assert [line.split(":")[1] for line in _plain_text_errors()] == ["1", "2", "3"]
+    assert sorted(line.split(":")[1] for line in _plain_text_errors()) == ["1", "2", "3", "6"]
