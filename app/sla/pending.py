@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.auth.actor import Actor
 from app.auth.scope import ticket_scope_clause
@@ -38,8 +39,10 @@ class TicketRequestOut(BaseModel):
 
 
 async def list_requests(session: AsyncSession, *, actor: Actor, status: RequestStatus,
-                        kind: RequestKind | None, limit: int,
-                        ticket_id: int | None = None) -> list[TicketRequestOut]:
+                        kind: RequestKind | None, limit: int, ticket_id: int | None = None,
+                        after: int | None = None) -> list[TicketRequestOut]:
+    """Oldest first; ``after`` (a request's id, the last of the previous page) continues
+    past it in the same order, so a long backlog can be read to its end."""
     stmt = (select(TicketRequest, Ticket.created_at, Ticket.status)
             .join(Ticket, Ticket.id == TicketRequest.ticket_id)
             .where(TicketRequest.status == status, ticket_scope_clause(actor, Ticket))
@@ -49,6 +52,11 @@ async def list_requests(session: AsyncSession, *, actor: Actor, status: RequestS
         stmt = stmt.where(TicketRequest.kind == kind)
     if ticket_id is not None:
         stmt = stmt.where(TicketRequest.ticket_id == ticket_id)
+    if after is not None:
+        seen = aliased(TicketRequest)  # not correlated with the listed rows
+        seen_at = select(seen.requested_at).where(seen.id == after).scalar_subquery()
+        stmt = stmt.where(tuple_(TicketRequest.requested_at, TicketRequest.id)
+                          > tuple_(seen_at, literal(after)))
     rows = (await session.execute(stmt)).all()
     return [TicketRequestOut(id=r.id, ticket_id=r.ticket_id,
                              ticket_number=ticket_number(r.ticket_id, created_at),

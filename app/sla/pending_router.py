@@ -17,7 +17,8 @@ router = APIRouter(tags=["workflow"])
 
 @router.get("/ticket-requests", operation_id="list_ticket_requests",
             response_model=list[TicketRequestOut],
-            summary="Extension and suspension requests of the tickets in your scope, oldest first",
+            summary="Extension and suspension requests of the tickets in your scope, oldest first, "
+                    "paged with `after`",
             description="By default the pending ones: what the level above has to decide "
                         "(`POST /tickets/{id}/decide-extension` or `…/decide-suspension`).",
             responses=problem_responses(401, 422))
@@ -27,6 +28,8 @@ async def list_ticket_requests(
     kind: Annotated[RequestKind | None, Query()] = None,
     ticket_id: Annotated[Id | None, Query(description="one ticket's requests")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    after: Annotated[Id | None, Query(
+        description="the id of the last request of the previous page: continue after it")] = None,
 ) -> list[TicketRequestOut]:
     return await list_requests(session, actor=actor, status=status, kind=kind, ticket_id=ticket_id,
-                               limit=limit)
+                               limit=limit, after=after)

@@ -46,3 +46,24 @@ async def test_pending_requests_are_listed_in_scope_until_decided(client, token_
 async def test_a_bad_status_is_422(client, token_for):
     r = await client.get("/api/v1/ticket-requests?status=maybe", headers=token_for("sd"))
     assert r.status_code == 422
+
+
+async def test_a_long_backlog_is_read_to_its_end_page_by_page(client, token_for, matrix_items):
+    asked = []
+    for _ in range(5):
+        ticket = await post(client, token_for, street_item_of(matrix_items, "CGZF"))
+        await act(client, token_for, "cgzf_staff", ticket["id"], "claim")
+        await act(client, token_for, "cgzf_staff", ticket["id"], "request-suspension",
+                  {"reason": "等待业主"})
+        asked.append(ticket["id"])
+    everything = await _requests(client, token_for, "sd", limit=200)
+    pages, after = [], None
+    for _ in range(len(everything)):  # bounded: an ignored `after` would repeat page one
+        page = await _requests(client, token_for, "sd", limit=2,
+                               **({"after": after} if after else {}))
+        if not page:
+            break
+        pages += page
+        after = page[-1]["id"]
+    assert [r["id"] for r in pages][:len(everything)] == [r["id"] for r in everything]
+    assert [r["ticket_id"] for r in pages if r["ticket_id"] in asked] == asked
