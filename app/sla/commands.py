@@ -1,4 +1,5 @@
-"""``whistle sweep --once`` and ``whistle worker``: plain functions the CLI wires in.
+"""``whistle sweep --once``, ``whistle worker`` and ``whistle calendar-check`` (registered
+by ``app.cli.registry``).
 
 The worker is safe to run in any number of copies against PostgreSQL (see
 ``app.sla.sweep`` and ``app.reports.backlog``); each pass sweeps the SLA clocks, brings the
@@ -14,7 +15,9 @@ import signal
 from collections.abc import Callable
 from contextlib import suppress
 from time import perf_counter
+from typing import Annotated
 
+import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
@@ -149,3 +152,40 @@ def worker_command(*, passes: int | None = None) -> None:
 
         start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     asyncio.run(run_worker(settings=settings, passes=passes, echo=log.info))
+
+
+def sweep(
+    once: Annotated[bool, typer.Option("--once", help="run one sweep now and exit")] = True,
+) -> None:
+    """One SLA sweep: warnings, breaches, escalations, supervision, whistle deadlines."""
+    typer.echo(sweep_command(once=once))
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
+) -> None:
+    """Run the sweep, the report backlog and webhook deliveries every
+    WHISTLE_SWEEP_INTERVAL_SECONDS; any number of workers may run against one PostgreSQL
+    database. SIGTERM lets the pass under way finish, then the worker exits 0."""
+    worker_command(passes=1 if once else None)
+
+
+def calendar_check() -> None:
+    """Exit 1 with a warning when China's holidays and make-up workdays (调休) of this year
+    or, from December on, the next are neither in the installed holidays package nor
+    entered as overrides for all streets."""
+    from zoneinfo import ZoneInfo
+
+    from app.cli import run_in_session
+    from app.sla.national_calendar import calendar_status
+
+    settings = get_settings()
+    status = run_in_session(lambda session: calendar_status(
+        session, now=Clock().now(), zone=ZoneInfo(settings.timezone)))
+    for year in status.years:
+        source = ("holidays " + status.holidays_version if year.known_to_holidays
+                  else f"{year.overrides} overrides" if year.overrides else "unknown")
+        typer.echo(f"{year.year}: {source}")
+    if status.warning:
+        typer.echo(f"warning: {status.warning}", err=True)
+        raise typer.Exit(1)

@@ -34,7 +34,7 @@ DATA_PACKAGES = ("auth", "jurisdiction", "matrix", "tickets", "attachments", "wh
 DATA_MODULES = {"app.sla.calendar", "app.sla.calendars", "app.sla.deadlines",
                 "app.sla.dialect", "app.sla", "app.sla.national_calendar"}
 REACTION_PACKAGES = ("sla", "reports", "webhooks", "live", "notifications")
-EDGE_MODULES = {"app.main", "app.routers", "app.cli", "app.commands", "app.health",
+EDGE_MODULES = {"app.main", "app.routers", "app.cli", "app.health",
                 "app.models", "app.request_guard", "app.docs", "app.backup", "app.openapi_links",
                 "app.observability.shutdown"}  # closes live streams on SIGTERM
 WORKFLOW_MODULES = {"app.retention"}  # prunes what several domains keep
