@@ -22,8 +22,8 @@ from app.sla.calendar import WorkingCalendar
 from app.sla.deadlines import Pause, counted_minutes, elapsed_minutes
 from app.sla.service import Limits
 from app.tickets.models import OPEN_STATUSES
+from app.tickets.ratings import SATISFIED
 
-SATISFIED = frozenset({"满意", "基本满意"})
 CLOSING = frozenset({"verify_pass", "self_close"})
 ESCALATIONS = frozenset({"escalate", "escalated"})
 NO_DEPARTMENT = 0
