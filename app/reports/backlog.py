@@ -41,8 +41,8 @@ from app.db import insert_for, is_postgres, unit_of_work
 from app.reports import repository
 from app.reports.facts import Fact, delta, fact_of
 from app.reports.models import ReportBacklog
-from app.sla.calendar import WorkingCalendar
-from app.sla.calendars import calendar_for
+from app.sla.street_calendars import calendar_for
+from app.sla.working_time import WorkingCalendar
 from app.tickets.models import Ticket
 
 BACKLOG = ReportBacklog.__table__

@@ -31,10 +31,10 @@ from app.reports.models import (
     ReportSummons,
     ReportTicketFact,
 )
-from app.sla.calendar import WorkingCalendar
-from app.sla.calendars import calendar_for
 from app.sla.models import Whistle, WhistleSummons
 from app.sla.service import Limits, SlaItem, limits_for
+from app.sla.street_calendars import calendar_for
+from app.sla.working_time import WorkingCalendar
 from app.tickets.models import Ticket, TicketEvent
 
 TABLES: dict[str, Table] = {

@@ -9,7 +9,6 @@ report backlog into the rollups and then delivers due webhooks.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from app.observability.metrics import WORKER_PASSES
 from app.observability.repository import record_heartbeat
 from app.reports.backlog import drain_round
 from app.sla.sweep import SweepReport, sweep_once
+from app.webhooks.worker import run_deliveries_once
 from app.workflow.pipeline import workflow_sessions
 
 log = logging.getLogger("whistle.worker")
@@ -37,11 +37,7 @@ log = logging.getLogger("whistle.worker")
 
 async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: Clock,
                             settings: Settings) -> int:
-    try:
-        worker = importlib.import_module("app.webhooks.worker")
-    except ImportError:
-        return 0
-    return await worker.run_deliveries_once(sessions, clock.now(), settings=settings)
+    return await run_deliveries_once(sessions, clock.now(), settings=settings)
 
 
 async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Settings,

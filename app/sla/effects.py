@@ -2,7 +2,7 @@
 extension (延期) and suspension (挂起) requests and decisions, resumption. The whistle's
 effects are in ``app.whistle.service``; the table names each action's effect and
 ``app.workflow.actions.EFFECTS`` maps the names to these functions. Deadlines are
-recomputed afterwards by the after-event pipeline's deadlines step (``app.sla.hooks``), the
+recomputed afterwards by the after-event pipeline's deadlines step (``app.sla.deadlines_step``), the
 same way for every action.
 """
 

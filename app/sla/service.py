@@ -37,11 +37,11 @@ from app.config import Settings
 from app.db import constant, insert_for
 from app.matrix.categories import resolve_grace, response_grace
 from app.matrix.models import MatrixItem
-from app.sla.calendar import WorkingCalendar
-from app.sla.calendars import calendar_for
 from app.sla.deadlines import Basis, Pause, deadline, elapsed_minutes, warning_at
 from app.sla.dialect import earliest
 from app.sla.models import SlaClock, TicketPause, TicketRequest
+from app.sla.street_calendars import calendar_for
+from app.sla.working_time import WorkingCalendar
 from app.tickets.models import Ticket
 
 # States in which the ticket's clocks run (not resolved and awaiting verification, not

@@ -25,7 +25,7 @@ from app.db import is_postgres
 from app.duplicates.service import Nearby, possible_duplicates
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from app.messages import M
-from app.reports.hooks import keep_report_facts
+from app.reports.facts_step import keep_report_facts
 from app.sla import service as sla
 from app.suggest.posting import pick_item
 from app.tickets import repository as repo
