@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -109,6 +110,25 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     """One transaction: committed when the block ends cleanly, rolled back otherwise."""
     async with sessions() as session, session.begin():
         yield session
+
+
+def dialect_of(bind: AsyncSession | str) -> str:
+    """The dialect's name (``postgresql`` or ``sqlite``) of a session, or the name itself."""
+    if isinstance(bind, str):
+        return bind
+    engine = bind.get_bind()
+    return engine.dialect.name
+
+
+def insert_for(bind: AsyncSession | str):
+    """The dialect's ``insert``, which has ``on_conflict_do_nothing`` / ``_do_update``
+    (PostgreSQL and SQLite spell them alike), for a session or a dialect's name: the one
+    place that chooses it."""
+    return postgresql.insert if dialect_of(bind) == "postgresql" else sqlite.insert
+
+
+def is_postgres(bind: AsyncSession | str) -> bool:
+    return dialect_of(bind) == "postgresql"
 
 
 _PLAIN_WORD = re.compile(r"[a-z_]+")

@@ -83,7 +83,13 @@ class WhistleError(Exception):
         self.extra = extra
 
     def title_in(self, lang: Lang) -> str:
-        return render(f"title.{self.slug}", lang)
+        """The catalogue's ``title.<slug>`` in ``lang``; the class's own (English) title
+        when the catalogue has none, so that a missing translation never turns the
+        answer into a 500 (tests/messages checks every class of the app has one)."""
+        message_id = f"title.{self.slug}"
+        if message_id not in CATALOGUE:
+            return self.title
+        return render(message_id, lang)
 
     def detail_in(self, lang: Lang) -> str:
         if self.message is not None:

@@ -20,6 +20,7 @@ from app.matrix.cache import MatrixCache
 from app.observability import metrics, shutdown, tracing
 from app.observability.requests import RequestObserver
 from app.observability.router import router as metrics_router
+from app.open311.router import install_error_handlers as install_open311_error_handlers
 from app.open311.router import router as open311_router
 from app.openapi_links import document_links
 from app.request_guard import guard_routes
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         check_seconds=settings.session_check_seconds,
         access_token_minutes=settings.access_token_minutes)
     install_error_handlers(app)
+    install_open311_error_handlers(app)  # Open311's routes answer in the spec's format
     install_docs(app)
     app.add_middleware(RequestObserver)  # request ids, the request log line, HTTP metrics
     metrics.watch_pool(engine, capacity=settings.database_pool_size + settings.database_max_overflow)

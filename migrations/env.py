@@ -18,6 +18,17 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _webhook_sealing_settings() -> tuple[str, list[str]]:
+    """WHISTLE_SECRET_KEY and WHISTLE_WEBHOOK_SEALING_KEYS as plain values: revision 0003
+    seals webhook secrets with them (revisions import no app code). Read when asked, so a
+    run that does not pass 0003 reads no settings for it."""
+    settings = get_settings()
+    return settings.secret_key, [key.get_secret_value() for key in settings.webhook_sealing_keys]
+
+
+config.attributes.setdefault("webhook_sealing_settings", _webhook_sealing_settings)
+
+
 def render_item(type_, obj, autogen_context):
     # Migrations spell column types in plain SQLAlchemy so they never import app code.
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -1,6 +1,6 @@
 """The committed OpenAPI document is the one the app generates."""
 
-from app.commands import OPENAPI_PATH, render_openapi
+from app.cli.server import OPENAPI_PATH, render_openapi
 
 
 def test_openapi_document_is_current():

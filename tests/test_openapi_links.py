@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from app.commands import render_openapi
+from app.cli.server import render_openapi
 
 DOCUMENT = json.loads(render_openapi())
 OPERATIONS = {op["operationId"]: (path, op) for path, ops in DOCUMENT["paths"].items()

@@ -9,7 +9,7 @@ import json
 import jsonschema_rs
 import pytest
 
-from app.commands import render_openapi
+from app.cli.server import render_openapi
 from app.live import router as live_router
 from app.live.broker import QueueEvent
 from app.live.publish import QUEUE_EVENTS

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import ApiKey, Role
 from app.auth.tokens import sha256_hex
+from app.db import is_postgres
 from app.errors import NotAuthenticated
 from app.jurisdiction.models import Jurisdiction
 from app.messages import M
-from app.sla.dialect import is_postgres
 
 # ``last_used_at`` is kept to the minute: written on every request, it would make each of a
 # key's requests wait for the one before it to commit.

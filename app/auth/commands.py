@@ -1,7 +1,7 @@
 """``whistle users ...`` and ``whistle apikeys ...``: the admin API's user and key management
 for the shell (first admin, scripted set-up), each command one unit of work against
-WHISTLE_DATABASE_URL. Mounted by the CLI as ``cli.add_typer(users_app, name="users")`` and
-``cli.add_typer(apikeys_app, name="apikeys")``."""
+WHISTLE_DATABASE_URL. ``app.cli.registry`` mounts them as the groups ``whistle users`` and
+``whistle apikeys``."""
 
 from __future__ import annotations
 

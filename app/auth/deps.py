@@ -35,24 +35,6 @@ async def get_ended_sessions(request: Request) -> EndedSessions:
 EndedSessionsDep = Annotated[EndedSessions, Depends(get_ended_sessions)]
 
 
-async def current_actor(
-    settings: SettingsDep,
-    clock: ClockDep,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
-    api_key: Annotated[str | None, Depends(api_key_header)] = None,
-    *,
-    ended_sessions: EndedSessionsDep,
-) -> Actor:
-    """The caller; a user signed in with an initial password may do nothing but change it
-    (403 ``password-change-required``)."""
-    actor = await actor_before_password_change(settings, clock, session, token, api_key,
-                                               ended_sessions=ended_sessions)
-    if actor.must_change_password:
-        raise PasswordChangeRequired(M("error.password_change_required"))
-    return actor
-
-
 async def actor_before_password_change(
     settings: SettingsDep,
     clock: ClockDep,
@@ -71,6 +53,16 @@ async def actor_before_password_change(
     if api_key:
         return await authenticate_api_key(session=session, raw=api_key, now=clock.now())
     raise NotAuthenticated(M("error.credentials_missing"))
+
+
+async def current_actor(
+    actor: Annotated[Actor, Depends(actor_before_password_change)],
+) -> Actor:
+    """The caller; a user signed in with an initial password may do nothing but change it
+    (403 ``password-change-required``)."""
+    if actor.must_change_password:
+        raise PasswordChangeRequired(M("error.password_change_required"))
+    return actor
 
 
 async def _noted_actor(request: Request,

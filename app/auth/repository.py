@@ -68,11 +68,6 @@ async def nodes_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[str
     return {j.code: j for j in rows.scalars()}
 
 
-async def department_by_code(session: AsyncSession, code: str) -> Department | None:
-    return (await session.execute(
-        select(Department).where(Department.code == code))).scalar_one_or_none()
-
-
 async def node_codes(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
     """id → (code, level) for the given nodes."""
     ids = [i for i in ids if i is not None]

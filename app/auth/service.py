@@ -47,6 +47,7 @@ from app.auth.sessions import (  # noqa: F401
 from app.db import utc_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jurisdiction.models import Level
+from app.jurisdiction.repository import department_by_code
 from app.messages import M
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
@@ -159,7 +160,7 @@ async def resolve_scope(*, session: AsyncSession, role: Role, scope_code: str | 
         if not department_code:
             raise InvalidInput.at(["body", "department_code"],
                                   M("user.needs_department", role=role.value))
-        dept = await repo.department_by_code(session, department_code)
+        dept = await department_by_code(session, department_code)
         if dept is None:
             raise InvalidInput.at(["body", "department_code"],
                                   M("error.no_department", code=department_code))

@@ -39,9 +39,9 @@ from app.auth.passwords import (
 )
 from app.auth.tokens import encode_access_token, new_secret_token, sha256_hex
 from app.config import Settings
+from app.db import is_postgres
 from app.errors import Forbidden, InvalidInput, NotAuthenticated, TooManyRequests
 from app.messages import M
-from app.sla.dialect import is_postgres
 
 
 class CredentialsRejected(NotAuthenticated):

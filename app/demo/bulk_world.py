@@ -15,9 +15,9 @@ from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.matrix.service import current_version
-from app.sla.calendar import WorkingCalendar
-from app.sla.calendars import calendar_for
 from app.sla.service import Limits, limits_for
+from app.sla.street_calendars import calendar_for
+from app.sla.working_time import WorkingCalendar
 
 STREET_NAMES = ("东港", "西岗", "南山", "北湖", "青泥", "春柳", "香炉", "白云", "金石", "凌水",
                 "黄河", "长江", "友好", "人民", "桃源", "松江", "海湾", "湖滨", "椒金", "红旗")

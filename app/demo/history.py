@@ -19,6 +19,7 @@ from app.auth.models import Role, User
 from app.auth.service import actor_for_user, create_user
 from app.clock import FrozenClock
 from app.config import get_settings
+from app.demo.bulk_story import RATINGS, pick
 from app.errors import WhistleError
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
@@ -229,7 +230,6 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
                 with contextlib.suppress(WhistleError):
                     await actions.take_action(
                         session=session, actor=cast.street_dispatcher, ticket_id=ticket_id,
-                        action="rate", data=ActionInput(rating=rng.choices(
-                            ["满意", "基本满意", "不满意"], [70, 20, 10])[0]),
+                        action="rate", data=ActionInput(rating=pick(rng, RATINGS)),
                         if_match=None, now=moment, settings=settings, lookups=lookups)
     return made

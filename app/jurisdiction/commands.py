@@ -1,16 +1,33 @@
-"""``whistle import-grids FILE`` and ``whistle import-departments FILE``: the same imports
-as the API, run as one unit of work against WHISTLE_DATABASE_URL."""
+"""``whistle import-grids FILE`` and ``whistle import-departments FILE`` (registered by
+``app.cli.registry``): the same imports as the API, run as one unit of work against
+WHISTLE_DATABASE_URL."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from app.cli import run_in_session
 from app.errors import InvalidInput
 from app.jurisdiction import service
+
+
+def import_grids(
+    file: Annotated[Path, typer.Argument(help="a GeoJSON FeatureCollection of streets, "
+                                         "communities and grids")],
+) -> None:
+    """Import or update jurisdictions from GeoJSON; every bad feature is reported."""
+    typer.echo(import_grids_file(file))
+
+
+def import_departments(
+    file: Annotated[Path, typer.Argument(help="departments CSV: code,name,name_en,streets")],
+) -> None:
+    """Import or update departments and the streets they serve."""
+    typer.echo(import_departments_file(file))
 
 
 def import_grids_file(path: Path | str) -> str:

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
+
+
+async def department_by_code(session: AsyncSession, code: str) -> Department | None:
+    return (await session.execute(
+        select(Department).where(Department.code == code))).scalar_one_or_none()
+
+
+async def department_id(session: AsyncSession, code: str) -> int | None:
+    """The id of the department with this code, or None: the one "department id from
+    code" lookup (``department_ids`` for several)."""
+    return (await session.execute(
+        select(Department.id).where(Department.code == code))).scalar_one_or_none()
+
+
+async def department_ids(session: AsyncSession, codes: Iterable[object]) -> dict[str, int]:
+    """code → id of the departments with these codes (unknown codes, and values that are
+    not strings, are left out)."""
+    wanted = sorted({c for c in codes if isinstance(c, str)})
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Department.code, Department.id)
+                                 .where(Department.code.in_(wanted)))
+    return {code: id_ for code, id_ in rows.all()}
 
 
 async def all_nodes(session: AsyncSession) -> Sequence[Jurisdiction]:

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.jurisdiction.models import Department
+from app.jurisdiction.repository import department_ids
 
 
 async def other_departments(session: AsyncSession, kind: str, data: dict[str, Any]) -> list[int]:
     if kind == "whistle_blown" and data.get("departments"):
-        codes = [c for c in data["departments"] if isinstance(c, str)]
-        rows = await session.execute(select(Department.id).where(Department.code.in_(codes)))
-        return sorted(rows.scalars())
+        return sorted((await department_ids(session, data["departments"])).values())
     if kind in ("reported_in", "report_in_missed") and isinstance(data.get("department_id"), int):
         return [data["department_id"]]
     if isinstance(data.get("left_department_id"), int):  # rerouted, escalated, edited away

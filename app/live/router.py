@@ -15,6 +15,7 @@ from app.auth.actor import Actor
 from app.auth.deps import (
     CurrentActor,
     EndedSessionsDep,
+    actor_before_password_change,
     api_key_header,
     current_actor,
     oauth2_scheme,
@@ -147,8 +148,8 @@ async def stream_watcher(
     if ticket:
         return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
                                     department_code=code)
-    return await current_actor(settings, clock, session, token, api_key,
-                               ended_sessions=ended_sessions)
+    return await current_actor(await actor_before_password_change(
+        settings, clock, session, token, api_key, ended_sessions=ended_sessions))
 
 
 @router.get(

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.errors import NotFound
-from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
+from app.jurisdiction.models import DepartmentStreet, Jurisdiction
+from app.jurisdiction.repository import department_id as department_id_of
 from app.live.broker import QueueEvent
 from app.messages import M
 
@@ -49,8 +50,7 @@ async def _serves_street(session: AsyncSession, department_id: int, street_id: i
 
 
 async def audience_for(*, session: AsyncSession, actor: Actor, department_code: str) -> Audience:
-    department_id = (await session.execute(
-        select(Department.id).where(Department.code == department_code))).scalar_one_or_none()
+    department_id = await department_id_of(session, department_code)
     missing = NotFound(M("error.no_department", code=department_code))
     if department_id is None:
         raise missing

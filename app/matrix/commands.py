@@ -1,16 +1,45 @@
-"""``whistle import-matrix FILE`` and ``whistle export-matrix FILE``: plain functions that
-``app.commands`` wires to the command line. Each runs as one unit of work and returns a
-one-line summary; an invalid file raises ``InvalidInput``, which
+"""``whistle import-matrix FILE`` and ``whistle export-matrix FILE`` (registered by
+``app.cli.registry``). ``import_matrix_file`` and ``export_matrix_file`` each run as one
+unit of work and return a one-line summary; an invalid file raises ``InvalidInput``, which
 ``format_invalid_input`` turns into one line per problem for the terminal."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from app.cli import run_in_session
 from app.csvtext import read_csv_file
 from app.errors import InvalidInput
 from app.matrix import service
+
+
+def import_matrix(
+    file: Annotated[Path, typer.Argument(help="the matrix CSV (UTF-8, with or without BOM)")],
+    label: Annotated[str | None, typer.Option(help="a name for the new version")] = None,
+) -> None:
+    """Import a matrix CSV as a new version; existing tickets keep the version they used."""
+    try:
+        typer.echo(import_matrix_file(file, label=label))
+    except InvalidInput as exc:
+        typer.echo(format_invalid_input(exc), err=True)
+        raise typer.Exit(1) from exc
+
+
+def export_matrix(
+    file: Annotated[Path, typer.Argument(help="where to write the CSV (UTF-8 with BOM)")],
+    version: Annotated[int | None, typer.Option(help="a version id; default: current")] = None,
+    headers: Annotated[str, typer.Option(help="column headers: en (code, name …) or zh "
+                                         "(事项编码, 事项名称 …); the import reads either")]
+    = "en",
+) -> None:
+    """Export the current (or a given) matrix version as CSV that Excel opens."""
+    if headers not in ("en", "zh"):
+        typer.echo("error: --headers: en or zh", err=True)
+        raise typer.Exit(2)
+    typer.echo(export_matrix_file(file, version_id=version, headers=headers))
 
 
 def import_matrix_file(path: Path | str, *, label: str | None = None) -> str:

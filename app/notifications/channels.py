@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import InvalidInput, NotFound
 from app.jurisdiction.models import Department, Jurisdiction
+from app.jurisdiction.repository import department_id
 from app.messages import M
 from app.notifications.delivery import open_secrets
 from app.notifications.messages import Message
@@ -94,8 +95,7 @@ async def _owner(session: AsyncSession, body: ChannelCreate) -> tuple[int | None
     if (body.department is None) == (body.jurisdiction is None):
         raise InvalidInput.at(["body"], M("channel.one_target"))
     if body.department is not None:
-        found = (await session.execute(select(Department.id).where(
-            Department.code == body.department))).scalar_one_or_none()
+        found = await department_id(session, body.department)
         if found is None:
             raise InvalidInput.at(["body", "department"], M("error.no_department", code=body.department))
         return found, None

@@ -50,7 +50,7 @@ from app.notifications.rules import (
     Who,
     default_enabled,
 )
-from app.sla.calendars import calendar_for
+from app.sla.street_calendars import calendar_for
 from app.tickets.events import Event
 
 # What each kind does to say, after its headline.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.sla.calendar import WorkingCalendar
+from app.sla.working_time import WorkingCalendar
 
 
 def release_at(due: datetime, calendar: WorkingCalendar, *, urgent: bool) -> datetime:

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import Role, User, UserGrid
 from app.auth.scope import can_see_contact, ticket_scope_clause
-from app.jurisdiction.models import Department, Jurisdiction
+from app.jurisdiction.models import Jurisdiction
+from app.jurisdiction.repository import department_ids
 from app.notifications.rules import Robots, Who
 from app.sla.models import TicketRequest
 from app.tickets.models import Ticket
@@ -62,10 +63,7 @@ async def _ids(session: AsyncSession, query) -> set[int]:
 
 
 async def _department_ids(session: AsyncSession, codes: Iterable[Any]) -> set[int]:
-    codes = [c for c in codes if isinstance(c, str)]
-    if not codes:
-        return set()
-    return await _ids(session, select(Department.id).where(Department.code.in_(codes)))
+    return set((await department_ids(session, codes)).values())
 
 
 def _in_departments(department_ids: set[int], *roles: Role):

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db import insert_for
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.notifications.models import (
@@ -23,7 +24,6 @@ from app.notifications.models import (
     NotificationPreference,
 )
 from app.notifications.recipients import Owners, TicketContext
-from app.sla.dialect import insert_for
 from app.tickets.models import Ticket, ticket_number
 
 _GRID = aliased(Jurisdiction)

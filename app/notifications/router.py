@@ -19,6 +19,7 @@ from app.auth.deps import (
     Admin,
     CurrentActor,
     EndedSessionsDep,
+    actor_before_password_change,
     api_key_header,
     current_actor,
     oauth2_scheme,
@@ -136,8 +137,8 @@ async def inbox_watcher(
     if ticket:
         return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
                                     department_code=INBOX_STREAM)
-    return await current_actor(settings, clock, session, token, api_key,
-                               ended_sessions=ended_sessions)
+    return await current_actor(await actor_before_password_change(
+        settings, clock, session, token, api_key, ended_sessions=ended_sessions))
 
 
 def sse(n: Notification) -> str:

@@ -9,13 +9,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.db import insert_for
 from app.errors import Forbidden
 from app.messages import M
 from app.notifications import repository as repo
 from app.notifications.models import Notification, NotificationContact, NotificationPreference
 from app.notifications.rules import PERSONAL_CHANNELS, Kind, default_enabled
 from app.notifications.schemas import Choice, PreferencesIn, PreferencesOut
-from app.sla.dialect import insert_for
 
 
 def _user_id(actor: Actor) -> int:

@@ -1,5 +1,6 @@
-"""``whistle worker-check``: the worker container's health check. Healthy while a worker
-process on this host has ended a pass within ``WHISTLE_WORKER_STALE_SECONDS``."""
+"""``whistle worker-check`` (registered by ``app.cli.registry``): the worker container's
+health check. Healthy while a worker process on this host has ended a pass within
+``WHISTLE_WORKER_STALE_SECONDS``."""
 
 from __future__ import annotations
 
@@ -40,3 +41,16 @@ def worker_check_command(settings: Settings) -> tuple[bool, str]:
             await engine.dispose()
 
     return asyncio.run(_main())
+
+
+def worker_check() -> None:
+    """Exit 0 while a worker on this host has ended a pass recently (a container health
+    check); 1 when its heartbeat is stale or missing."""
+    import typer
+
+    from app.config import get_settings
+
+    healthy, line = worker_check_command(get_settings())
+    typer.echo(line, err=not healthy)
+    if not healthy:
+        raise typer.Exit(1)

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import insert_for
 from app.jurisdiction.models import Department
 from app.observability.models import WorkerHeartbeat
 from app.reports.models import ReportBacklog
@@ -24,13 +24,10 @@ QUEUE_DEPARTMENTS_SHOWN = 50
 # A worker's row is kept this long after its last pass (then it is a process long gone).
 HEARTBEAT_KEPT = timedelta(days=1)
 
-_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
 async def record_heartbeat(session: AsyncSession, *, worker: str, started_at: datetime,
                            now: datetime, pass_seconds: float, figures: dict[str, Any]) -> None:
     """This worker's pass has ended: its row now says so (and long-gone workers' rows go)."""
-    insert = _UPSERT[session.bind.dialect.name](WorkerHeartbeat)
+    insert = insert_for(session)(WorkerHeartbeat)
     values = {"worker": worker, "started_at": started_at, "beat_at": now,
               "pass_seconds": pass_seconds, "figures": figures}
     await session.execute(insert.values(**values).on_conflict_do_update(

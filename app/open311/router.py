@@ -1,32 +1,30 @@
 """HTTP for Open311 GeoReport v2 under ``/open311/v2`` (not under /api/v1): discovery,
 services, service definitions, requests and tokens, each as ``.json`` or ``.xml``.
 
-Every error of these routes — ours, the tickets domain's, FastAPI's validation — is
-answered in the spec's error format by ``Open311Route``, never as problem+json, and only
-for these routes: the app-wide handlers are left alone.
-
-Each endpoint opens its own unit of work instead of taking ``SessionDep``: the route class
-catches errors inside FastAPI's dependency stack, so a dependency's transaction would end
-*after* the error had been turned into a response — and commit half a request. Here the
-error leaves the ``unit_of_work`` block first, which rolls it back.
+Each endpoint takes ``SessionDep`` like the rest of the API: one transaction per request,
+committed at the edge, rolled back when anything raised. Every error of these routes —
+ours, the tickets domain's, FastAPI's validation — is answered in the spec's error format,
+never as problem+json: ``install_error_handlers`` wraps the app's handlers so that an error
+raised on an ``Open311Route`` is translated (after the session dependency has rolled the
+request back), and any other route's goes on to the app-wide handler as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.attachments.service import media_link
-from app.db import unit_of_work
-from app.deps import ClockDep
+from app.deps import ClockDep, SessionDep
 from app.errors import NotAuthenticated, WhistleError
 from app.jurisdiction.geo import JurisdictionCache, JurisdictionsDep
 from app.matrix.cache import MatrixCache
@@ -85,7 +83,8 @@ def _format_from_path(request: Request) -> str:
 async def _refuse_unstorable(request: Request) -> None:
     """U+0000 or a lone surrogate in a path, query or form field is a 400 naming the field,
     as the API's request guard makes it a 422 (PostgreSQL cannot store it). The form read
-    here is the one the route reads: Starlette keeps it."""
+    here is the one the route reads: Starlette keeps it. A dependency of every route of
+    the router, so it runs before the route's own (and before its session opens)."""
     fields = [(name, value) for name, value in request.path_params.items()]
     fields += request.query_params.multi_items()
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
@@ -98,25 +97,41 @@ async def _refuse_unstorable(request: Request) -> None:
 
 
 class Open311Route(APIRoute):
-    """A route whose errors are answered as Open311 errors in the requested format."""
+    """A route whose errors are answered as Open311 errors in the requested format (the
+    handlers ``install_error_handlers`` puts in front of the app's tell them by this
+    class)."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def handle(request: Request) -> Response:
-            try:
-                await _refuse_unstorable(request)
-                return await handler(request)
-            except Exception as exc:
-                error = _as_open311(exc)
-                if error is None:
-                    raise  # a bug: let the server answer 500 and log it
+# The exceptions an Open311 route may answer in its own format; anything else (a database
+# outage, a bug) goes to the app-wide handlers as on every other route.
+_TRANSLATED = (Open311Error, RequestValidationError, WhistleError, StarletteHTTPException,
+               IntegrityError)
+
+Handler = Callable[[Request, Exception], Any]
+
+
+def _scoped(fallback: Handler | None) -> Handler:
+    async def handle(request: Request, exc: Exception) -> Any:
+        if isinstance(request.scope.get("route"), Open311Route):
+            error = _as_open311(exc)
+            if error is not None:
                 return error_response(_format_from_path(request), error)
+        if fallback is None:
+            raise exc  # a bug: let the server answer 500 and log it
+        return await fallback(request, exc)
 
-        return handle
+    return handle
 
 
-router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer the errors of Open311's routes in the spec's format, leaving every other
+    route's to the handlers already installed (call after ``app.errors``')."""
+    for kind in _TRANSLATED:
+        app.add_exception_handler(kind, _scoped(app.exception_handlers.get(kind)))
+
+
+router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route,
+                   dependencies=[Depends(_refuse_unstorable)])
 
 XML = {"text/xml": {"schema": {"type": "string"}}}
 
@@ -150,10 +165,9 @@ def _base(request: Request) -> str:
 @router.get("/discovery.{format}", operation_id="open311_discovery", response_model=None,
             summary="The service discovery document", responses={**_ok(DiscoveryOut, "discovery"),
                                                                  **_errors(404)})
-async def get_discovery(request: Request, fmt: Format, clock: ClockDep,
+async def get_discovery(request: Request, fmt: Format, clock: ClockDep, session: SessionDep,
                         matrices: MatrixDep) -> Response:
-    async with unit_of_work(request.app.state.sessions) as session:
-        matrix = await matrices.current(session)
+    matrix = await matrices.current(session)
     return render(fmt, "discovery", service.discovery(
         matrix=matrix, endpoint_url=_base(request) + PREFIX, now=clock.now()))
 
@@ -162,11 +176,10 @@ async def get_discovery(request: Request, fmt: Format, clock: ClockDep,
             summary="Every item of the current matrix as a service",
             responses={**_ok(list[ServiceOut], "services"), **_errors(404)})
 async def list_services(request: Request, fmt: Format, matrices: MatrixDep,
-                        jurisdictions: JurisdictionsDep,
+                        jurisdictions: JurisdictionsDep, session: SessionDep,
                         jurisdiction_id: Jurisdiction = None) -> Response:
-    async with unit_of_work(request.app.state.sessions) as session:
-        service.street_of(await jurisdictions.get(session), jurisdiction_id)
-        matrix = await matrices.current(session)
+    service.street_of(await jurisdictions.get(session), jurisdiction_id)
+    matrix = await matrices.current(session)
     return render(fmt, "services", service.list_services(matrix=matrix))
 
 
@@ -174,11 +187,10 @@ async def list_services(request: Request, fmt: Format, matrices: MatrixDep,
             response_model=None, summary="A service's definition: the attributes to send",
             responses={**_ok(ServiceDefinitionOut, "service definition"), **_errors(404)})
 async def get_service(request: Request, service_code: str, fmt: Format, matrices: MatrixDep,
-                      jurisdictions: JurisdictionsDep,
+                      jurisdictions: JurisdictionsDep, session: SessionDep,
                       jurisdiction_id: Jurisdiction = None) -> Response:
-    async with unit_of_work(request.app.state.sessions) as session:
-        service.street_of(await jurisdictions.get(session), jurisdiction_id)
-        matrix = await matrices.current(session)
+    service.street_of(await jurisdictions.get(session), jurisdiction_id)
+    matrix = await matrices.current(session)
     return render(fmt, "service_definition",
                   service.service_definition(matrix=matrix, service_code=service_code))
 
@@ -196,7 +208,7 @@ async def get_service(request: Request, service_code: str, fmt: Format, matrices
                      "schema": {"$ref": "#/components/schemas/Body_open311_post_request"}}}}})
 async def post_request(request: Request, fmt: Format, form: Annotated[RequestForm, Form()],
                        clock: ClockDep, lookups: LookupsDep, matrices: MatrixDep,
-                       jurisdictions: JurisdictionsDep,
+                       jurisdictions: JurisdictionsDep, session: SessionDep,
                        api_key: Annotated[str | None, Query(
                            description="accepted here too, for clients that send it in "
                                        "the URL")] = None,
@@ -207,15 +219,14 @@ async def post_request(request: Request, fmt: Format, form: Annotated[RequestFor
     now = clock.now()
     settings = request.app.state.settings
     photo = await media.read(settings.attachment_max_bytes + 1) if media is not None else None
-    async with unit_of_work(request.app.state.sessions) as session:
-        actor = await service.authenticate(session=session, api_key=form.api_key or api_key,
-                                           now=now)
-        tree = await jurisdictions.get(session)
-        filed = await service.file_request(
-            session=session, lookups=lookups, tree=tree, matrix=await matrices.current(session),
-            actor=actor, form=form, now=now, settings=settings, media=photo,
-            media_name=(media.filename if media is not None else None) or "media")
-        ctx = await reads.context_for(session, tree, [filed.view], _media_links(request, now))
+    actor = await service.authenticate(session=session, api_key=form.api_key or api_key,
+                                       now=now)
+    tree = await jurisdictions.get(session)
+    filed = await service.file_request(
+        session=session, lookups=lookups, tree=tree, matrix=await matrices.current(session),
+        actor=actor, form=form, now=now, settings=settings, media=photo,
+        media_name=(media.filename if media is not None else None) or "media")
+    ctx = await reads.context_for(session, tree, [filed.view], _media_links(request, now))
     ticket = filed.view.ticket
     return render(fmt, "service_requests", [{
         "service_request_id": ticket.number,
@@ -233,7 +244,7 @@ def _media_links(request: Request, now: datetime) -> Callable[[int], str]:
         days=settings.media_link_days)
 
 
-async def _present(request: Request, jurisdictions: JurisdictionCache, session,
+async def _present(request: Request, jurisdictions: JurisdictionCache, session: AsyncSession,
                    views, now: datetime) -> list[dict]:
     ctx = await reads.context_for(session, await jurisdictions.get(session), views,
                                   _media_links(request, now))
@@ -246,7 +257,7 @@ async def _present(request: Request, jurisdictions: JurisdictionCache, session,
             responses={**_ok(list[RequestOut], "requests"), **_errors(400, 404)})
 async def list_requests(
     request: Request, fmt: Format, clock: ClockDep, jurisdictions: JurisdictionsDep,
-    jurisdiction_id: Jurisdiction = None,
+    session: SessionDep, jurisdiction_id: Jurisdiction = None,
     service_request_id: Annotated[str | None, Query(
         description="comma-separated case numbers; overrides every other filter")] = None,
     service_code: Annotated[str | None, Query(description="comma-separated")] = None,
@@ -263,15 +274,14 @@ async def list_requests(
         description="CitySDK's switch for extended_attributes; they are always sent")] = None,
 ) -> Response:
     now = clock.now()
-    async with unit_of_work(request.app.state.sessions) as session:
-        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
-        query = reads.parse_query(service_request_id=service_request_id,
-                                  service_code=service_code, start_date=start_date,
-                                  end_date=end_date, status=status, street_id=street_id,
-                                  now=now, updated_after=updated_after,
-                                  updated_before=updated_before)
-        found = await _present(request, jurisdictions, session,
-                               await reads.find_requests(session, query), now)
+    street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+    query = reads.parse_query(service_request_id=service_request_id,
+                              service_code=service_code, start_date=start_date,
+                              end_date=end_date, status=status, street_id=street_id,
+                              now=now, updated_after=updated_after,
+                              updated_before=updated_before)
+    found = await _present(request, jurisdictions, session,
+                           await reads.find_requests(session, query), now)
     return render(fmt, "service_requests", found)
 
 
@@ -279,12 +289,11 @@ async def list_requests(
             response_model=None, summary="One request by its case number",
             responses={**_ok(list[RequestOut], "the request"), **_errors(404)})
 async def get_request(request: Request, service_request_id: str, fmt: Format,
-                      jurisdictions: JurisdictionsDep, clock: ClockDep,
+                      jurisdictions: JurisdictionsDep, clock: ClockDep, session: SessionDep,
                       jurisdiction_id: Jurisdiction = None) -> Response:
-    async with unit_of_work(request.app.state.sessions) as session:
-        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
-        view = await reads.get_request(session, service_request_id, street_id)
-        found = await _present(request, jurisdictions, session, [view], clock.now())
+    street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+    view = await reads.get_request(session, service_request_id, street_id)
+    found = await _present(request, jurisdictions, session, [view], clock.now())
     return render(fmt, "service_requests", found)
 
 
@@ -293,13 +302,12 @@ async def get_request(request: Request, service_request_id: str, fmt: Format,
                     "the case number)",
             responses={**_ok(list[TokenOut], "the request id"), **_errors(404)})
 async def get_token(request: Request, token: str, fmt: Format, jurisdictions: JurisdictionsDep,
-                    jurisdiction_id: Jurisdiction = None) -> Response:
-    async with unit_of_work(request.app.state.sessions) as session:
-        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
-        try:
-            view = await reads.get_request(session, token, street_id)
-        except Open311Error as exc:
-            raise Open311Error(404, f"token {token!r} was not found") from exc
+                    session: SessionDep, jurisdiction_id: Jurisdiction = None) -> Response:
+    street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+    try:
+        view = await reads.get_request(session, token, street_id)
+    except Open311Error as exc:
+        raise Open311Error(404, f"token {token!r} was not found") from exc
     return render(fmt, "service_requests",
                   [{"service_request_id": view.ticket.number, "token": token.strip()}])
 
@@ -316,16 +324,15 @@ async def get_token(request: Request, token: str, fmt: Format, jurisdictions: Ju
             responses={**_ok(list[UpdateOut], "updates"), **_errors(400, 404)})
 async def list_updates(
     request: Request, fmt: Format, clock: ClockDep, jurisdictions: JurisdictionsDep,
-    jurisdiction_id: Jurisdiction = None,
+    session: SessionDep, jurisdiction_id: Jurisdiction = None,
     start_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-23T00:00:00Z")] = None,
     end_date: Annotated[str | None, Query(description="W3C, e.g. 2026-11-23T02:00:00Z")] = None,
 ) -> Response:
     now = clock.now()
-    async with unit_of_work(request.app.state.sessions) as session:
-        street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
-        query = updates.parse_query(start_date=start_date, end_date=end_date,
-                                    street_id=street_id, now=now)
-        found = await updates.find_updates(session, query, _media_links(request, now))
+    street_id = service.street_of(await jurisdictions.get(session), jurisdiction_id)
+    query = updates.parse_query(start_date=start_date, end_date=end_date,
+                                street_id=street_id, now=now)
+    found = await updates.find_updates(session, query, _media_links(request, now))
     return render(fmt, "service_request_updates", found)
 
 
@@ -339,15 +346,15 @@ async def list_updates(
              responses={**_ok(list[PostedUpdateOut], "the update's id"),
                         **_errors(400, 403, 404)})
 async def post_update(request: Request, fmt: Format, form: Annotated[UpdateForm, Form()],
-                      clock: ClockDep, jurisdictions: JurisdictionsDep) -> Response:
+                      clock: ClockDep, jurisdictions: JurisdictionsDep,
+                      session: SessionDep) -> Response:
     now = clock.now()
-    async with unit_of_work(request.app.state.sessions) as session:
-        actor = await service.authenticate(session=session, api_key=form.api_key, now=now)
-        service.street_of(await jurisdictions.get(session), form.jurisdiction_id)
-        posted = await updates.post_update(
-            session=session, actor=actor, service_request_id=form.service_request_id,
-            update_id=form.update_id, status=form.status, description=form.description,
-            updated_datetime=form.updated_datetime, media_url=form.media_url, now=now)
+    actor = await service.authenticate(session=session, api_key=form.api_key, now=now)
+    service.street_of(await jurisdictions.get(session), form.jurisdiction_id)
+    posted = await updates.post_update(
+        session=session, actor=actor, service_request_id=form.service_request_id,
+        update_id=form.update_id, status=form.status, description=form.description,
+        updated_datetime=form.updated_datetime, media_url=form.media_url, now=now)
     return render(fmt, "service_request_updates", [{"update_id": str(posted.event_id)}],
                   headers={"X-Open311-Replayed": "false" if posted.created else "true"})
 

@@ -34,25 +34,31 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Integer, Row, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import unit_of_work
+from app.db import insert_for, is_postgres, unit_of_work
 from app.reports import repository
 from app.reports.facts import Fact, delta, fact_of
 from app.reports.models import ReportBacklog
-from app.sla.calendar import WorkingCalendar
-from app.sla.calendars import calendar_for
-from app.sla.dialect import is_postgres
+from app.sla.street_calendars import calendar_for
+from app.sla.working_time import WorkingCalendar
 from app.tickets.models import Ticket
 
 BACKLOG = ReportBacklog.__table__
 CHUNK = 500  # tickets whose inputs are loaded by one set of statements
 WORKER_CAP = 20_000  # tickets one worker pass drains at most, so the other steps still run
 
-_MARK = {name: insert(BACKLOG).on_conflict_do_nothing(index_elements=[BACKLOG.c.ticket_id])
-         for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+
+
+def marking(dialect: str):
+    """``INSERT`` a ticket's marker; a ticket already marked keeps its first one. The one
+    statement that marks (claim-next's PostgreSQL statement inserts from its claim)."""
+    return insert_for(dialect)(BACKLOG).on_conflict_do_nothing(
+        index_elements=[BACKLOG.c.ticket_id])
+
+
+_MARK = {name: marking(name) for name in ("postgresql", "sqlite")}
 
 
 def _take(dialect: str, *, limited: bool, skip_locked: bool):

@@ -1,11 +1,14 @@
 """The reports' commands: ``whistle reports-rebuild`` and ``whistle seed-bulk`` (the bulk
-dataset exists for the reports and their benchmark), with rich progress bars."""
+dataset exists for the reports and their benchmark), with rich progress bars; registered
+by ``app.cli.registry``."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Annotated
 
+import typer
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -72,3 +75,24 @@ def seed_bulk_command(*, tickets: int, streets: int, days: int, seed: int,
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+def reports_rebuild() -> None:
+    """Recompute every report fact and rollup from the tickets and their timelines."""
+    typer.echo(rebuild_command())
+
+
+def seed_bulk(
+    tickets: Annotated[int, typer.Option(help="how many tickets to generate")] = 100_000,
+    streets: Annotated[int, typer.Option(help="streets to spread them over (the demo street "
+                                         "plus generated ones)")] = 1,
+    days: Annotated[int, typer.Option(help="over how many days before today")] = 365,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 20261123,
+    copies: Annotated[int, typer.Option(help="PostgreSQL: Python draws one ticket in this "
+                                        "many, SQL copies each into other grids of its "
+                                        "street (1: every ticket drawn)")] = 10,
+) -> None:
+    """Generate a large realistic dataset (tickets, timelines, SLA rows, report rollups);
+    bulk COPY and INSERT … SELECT on PostgreSQL, executemany on SQLite."""
+    typer.echo(seed_bulk_command(tickets=tickets, streets=streets, days=days, seed=seed,
+                                 copies=copies))

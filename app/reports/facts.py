@@ -18,12 +18,12 @@ from typing import Any
 from app.clock import SHANGHAI
 from app.reports.metrics import bucket_of
 from app.reports.models import COUNTERS
-from app.sla.calendar import WorkingCalendar
 from app.sla.deadlines import Pause, counted_minutes, elapsed_minutes
 from app.sla.service import Limits
+from app.sla.working_time import WorkingCalendar
 from app.tickets.models import OPEN_STATUSES
+from app.tickets.ratings import SATISFIED
 
-SATISFIED = frozenset({"满意", "基本满意"})
 CLOSING = frozenset({"verify_pass", "self_close"})
 ESCALATIONS = frozenset({"escalate", "escalated"})
 NO_DEPARTMENT = 0

@@ -21,7 +21,7 @@ and filters allow it, and the daily tier for the rest; both are sums of the same
 contributions, so the answer does not depend on which tier was read.
 
 Posting adds a new ticket to them in its own transaction; every later change marks the
-ticket in ``ReportBacklog`` (``app.reports.hooks``), and ``app.reports.backlog.drain``
+ticket in ``ReportBacklog`` (``app.reports.facts_step``), and ``app.reports.backlog.drain``
 moves the changed facts into the rollups — continuously in ``whistle worker``, and before
 every report is read, so reports are exact when read. ``whistle reports-rebuild``
 recomputes everything from tickets and events. ``department_id`` 0 means "no department"

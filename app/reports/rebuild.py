@@ -28,12 +28,11 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import unit_of_work
+from app.db import is_postgres, unit_of_work
 from app.reports import repository
 from app.reports.backlog import BACKLOG
 from app.reports.facts import Fact
 from app.reports.repository import ROW_KEYS, ROW_VALUES, TABLES
-from app.sla.dialect import is_postgres
 from app.tickets.models import Ticket
 
 

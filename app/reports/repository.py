@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
+from typing import cast
 
 from sqlalchemy import Date, Table, and_, bindparam, case, delete, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.jurisdiction.models import Department
+from app.db import insert_for
+from app.jurisdiction.repository import department_id as department_id_of
 from app.matrix.models import MatrixItem
 from app.reports.facts import Fact, TicketSnapshot, TimelineEvent, fact_of
 from app.reports.models import (
@@ -29,11 +31,10 @@ from app.reports.models import (
     ReportSummons,
     ReportTicketFact,
 )
-from app.sla.calendar import WorkingCalendar
-from app.sla.calendars import calendar_for
-from app.sla.dialect import insert_for
 from app.sla.models import Whistle, WhistleSummons
-from app.sla.service import Limits
+from app.sla.service import Limits, SlaItem, limits_for
+from app.sla.street_calendars import calendar_for
+from app.sla.working_time import WorkingCalendar
 from app.tickets.models import Ticket, TicketEvent
 
 TABLES: dict[str, Table] = {
@@ -66,11 +67,9 @@ class Inputs:
 
 
 def limits_of(row: Mapping, urgency: str) -> Limits:
-    urgent = urgency == "urgent"
-    return Limits(basis=row["time_basis"],
-                  response=row["urgent_response_minutes"] if urgent else row["response_minutes"],
-                  resolve=row["urgent_resolve_minutes"] if urgent else row["resolve_minutes"],
-                  response_grace=0, resolve_grace=0)  # the ladder plays no part in them
+    """``sla.service.limits_for`` on a row of ``_LIMIT_COLUMNS``; the ladder plays no part
+    in report facts, so no graces."""
+    return limits_for(cast(SlaItem, SimpleNamespace(**row)), urgency, graces=False)
 
 
 _SNAPSHOT_COLUMNS = (Ticket.id, Ticket.created_at, Ticket.street_id, Ticket.community_id,
@@ -170,8 +169,7 @@ async def posted_fact(session: AsyncSession, inputs: Inputs, *,
     ticket, data = inputs.ticket, created.data
     department_id = None
     if data.get("department"):
-        department_id = (await session.execute(select(Department.id).where(
-            Department.code == data["department"]))).scalar_one_or_none()
+        department_id = await department_id_of(session, data["department"])
     category = ticket.category_code
     if data.get("item") != ticket.item_code:
         category = (await session.execute(select(MatrixItem.category_code).where(
@@ -249,8 +247,7 @@ def _posted_insert(dialect: str, table_name: str, after=None, new_ticket=None):
         source = source.where(t.c.id == bindparam("tid"))
     if after is not None:
         source = source.where(select(after.c.done).exists())
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).from_select(columns, source)
+    stmt = insert_for(dialect)(table).from_select(columns, source)
     return stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in ROW_KEYS[table_name]],
         set_={c: table.c[c] + stmt.excluded[c] for c in ("reported", "open", "dispatched")})

@@ -1,7 +1,7 @@
 """HTTP for the supervisor reports: the SLA report and the rankings, as JSON or CSV. Report
 GETs write: they drain the report backlog into the rollups first, in the request's one
 transaction (``service.begin_read``). Importing it registers the rollup hook
-(``app.reports.hooks``)."""
+(``app.reports.facts_step``)."""
 
 from __future__ import annotations
 

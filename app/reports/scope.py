@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.jurisdiction.models import Department, DepartmentStreet, Jurisdiction
+from app.jurisdiction.models import DepartmentStreet, Jurisdiction
+from app.jurisdiction.repository import department_id as department_id_of
 from app.matrix.categories import CATEGORY_BY_CODE
 from app.messages import M
 
@@ -88,8 +89,7 @@ async def resolve_filters(session: AsyncSession, actor: Actor,
             raise NotFound(M("error.no_jurisdiction_in_scope", code=wanted.jurisdiction))
         filters[LEVEL_COLUMN[node.level]] = node.id
     if wanted.department:
-        department_id = (await session.execute(select(Department.id).where(
-            Department.code == wanted.department))).scalar_one_or_none()
+        department_id = await department_id_of(session, wanted.department)
         if department_id is None:
             raise InvalidInput.at(["query", "department"],
                                   M("error.no_department", code=wanted.department))

@@ -1,15 +1,17 @@
-"""The SLA clock (时限): working calendar, deadlines, elapsed time and warning states.
+"""The SLA (时限): working time, deadlines, the clocks of each ticket and the sweep.
 
-Pure functions only; callers pass the current instant. See ``app.sla.deadlines`` for the
-conventions (working vs calendar basis, pauses, a working day = 7 working hours).
+    working_time.py      the working-time calendar (工作日历) and the walks over it: pure
+    deadlines.py         deadlines, elapsed time and warning states: pure functions of
+                         (start, duration, calendar, pauses), the instant passed in
+    street_calendars.py  each street's calendar, stored and cached
+    national_calendar.py whether China's holidays of a year are known
+    service.py           a ticket's deadlines, computed and stored on every change
+    sweep.py, effects.py warnings, breaches and the ladder, acted on by the worker
+
+What is re-exported here is the pure maths. See ``app.sla.deadlines`` for the conventions
+(working vs calendar basis, pauses, a working day = 7 working hours).
 """
 
-from app.sla.calendar import (
-    DEFAULT_PERIODS,
-    WorkingCalendar,
-    add_working_minutes,
-    working_minutes_between,
-)
 from app.sla.deadlines import (
     BASES,
     Basis,
@@ -22,6 +24,12 @@ from app.sla.deadlines import (
     extend,
     sla_state,
     warning_at,
+)
+from app.sla.working_time import (
+    DEFAULT_PERIODS,
+    WorkingCalendar,
+    add_working_minutes,
+    working_minutes_between,
 )
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""``whistle sweep --once`` and ``whistle worker``: plain functions the CLI wires in.
+"""``whistle sweep --once``, ``whistle worker`` and ``whistle calendar-check`` (registered
+by ``app.cli.registry``).
 
 The worker is safe to run in any number of copies against PostgreSQL (see
 ``app.sla.sweep`` and ``app.reports.backlog``); each pass sweeps the SLA clocks, brings the
@@ -8,13 +9,14 @@ report backlog into the rollups and then delivers due webhooks.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 from collections.abc import Callable
 from contextlib import suppress
 from time import perf_counter
+from typing import Annotated
 
+import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
@@ -27,6 +29,7 @@ from app.observability.metrics import WORKER_PASSES
 from app.observability.repository import record_heartbeat
 from app.reports.backlog import drain_round
 from app.sla.sweep import SweepReport, sweep_once
+from app.webhooks.worker import run_deliveries_once
 from app.workflow.pipeline import workflow_sessions
 
 log = logging.getLogger("whistle.worker")
@@ -34,11 +37,7 @@ log = logging.getLogger("whistle.worker")
 
 async def _deliver_webhooks(sessions: async_sessionmaker[AsyncSession], clock: Clock,
                             settings: Settings) -> int:
-    try:
-        worker = importlib.import_module("app.webhooks.worker")
-    except ImportError:
-        return 0
-    return await worker.run_deliveries_once(sessions, clock.now(), settings=settings)
+    return await run_deliveries_once(sessions, clock.now(), settings=settings)
 
 
 async def run_pass(*, sessions: async_sessionmaker[AsyncSession], settings: Settings,
@@ -149,3 +148,40 @@ def worker_command(*, passes: int | None = None) -> None:
 
         start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     asyncio.run(run_worker(settings=settings, passes=passes, echo=log.info))
+
+
+def sweep(
+    once: Annotated[bool, typer.Option("--once", help="run one sweep now and exit")] = True,
+) -> None:
+    """One SLA sweep: warnings, breaches, escalations, supervision, whistle deadlines."""
+    typer.echo(sweep_command(once=once))
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
+) -> None:
+    """Run the sweep, the report backlog and webhook deliveries every
+    WHISTLE_SWEEP_INTERVAL_SECONDS; any number of workers may run against one PostgreSQL
+    database. SIGTERM lets the pass under way finish, then the worker exits 0."""
+    worker_command(passes=1 if once else None)
+
+
+def calendar_check() -> None:
+    """Exit 1 with a warning when China's holidays and make-up workdays (调休) of this year
+    or, from December on, the next are neither in the installed holidays package nor
+    entered as overrides for all streets."""
+    from zoneinfo import ZoneInfo
+
+    from app.cli import run_in_session
+    from app.sla.national_calendar import calendar_status
+
+    settings = get_settings()
+    status = run_in_session(lambda session: calendar_status(
+        session, now=Clock().now(), zone=ZoneInfo(settings.timezone)))
+    for year in status.years:
+        source = ("holidays " + status.holidays_version if year.known_to_holidays
+                  else f"{year.overrides} overrides" if year.overrides else "unknown")
+        typer.echo(f"{year.year}: {source}")
+    if status.warning:
+        typer.echo(f"warning: {status.warning}", err=True)
+        raise typer.Exit(1)

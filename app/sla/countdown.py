@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.matrix.models import MatrixItem
-from app.sla.calendars import calendar_for
 from app.sla.deadlines import counted_minutes
+from app.sla.street_calendars import calendar_for
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from app.sla.calendar import (
+from app.sla.working_time import (
     WorkingCalendar,
     add_working_minutes,
     require_aware,

@@ -1,22 +1,10 @@
-"""``INSERT ... ON CONFLICT`` for whichever backend the session is bound to (both
-PostgreSQL and SQLite have it, with the same SQLAlchemy API)."""
+"""SQL that differs between PostgreSQL and SQLite in the SLA's statements: ``earliest``.
+(The dialect's ``INSERT … ON CONFLICT`` is ``app.db.insert_for``.)"""
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-
-
-def insert_for(session: AsyncSession):
-    """The dialect's ``insert`` (with ``on_conflict_do_nothing`` / ``_do_update``)."""
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
-
-
-def is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 class earliest(FunctionElement):  # noqa: N801  (reads like the SQL function it compiles to)

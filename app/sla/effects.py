@@ -2,7 +2,7 @@
 extension (延期) and suspension (挂起) requests and decisions, resumption. The whistle's
 effects are in ``app.whistle.service``; the table names each action's effect and
 ``app.workflow.actions.EFFECTS`` maps the names to these functions. Deadlines are
-recomputed afterwards by the after-event pipeline's deadlines step (``app.sla.hooks``), the
+recomputed afterwards by the after-event pipeline's deadlines step (``app.sla.deadlines_step``), the
 same way for every action.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import insert_for
 from app.errors import Conflict
-from app.jurisdiction.models import Department
+from app.jurisdiction.repository import department_id as department_id_of
 from app.matrix.models import MatrixItem
 from app.messages import M
-from app.sla.dialect import insert_for
 from app.sla.models import Escalation, TicketPause, TicketRequest
 from app.sla.service import LADDER
 from app.tickets.action_context import Context
@@ -46,8 +46,7 @@ async def climb(session: AsyncSession, *, ticket: Ticket, now: datetime, auto: b
         department_code = (await session.execute(select(MatrixItem.primary_department).where(
             MatrixItem.id == ticket.item_id))).scalar_one_or_none()
         if department_code:
-            department_id = (await session.execute(select(Department.id).where(
-                Department.code == department_code))).scalar_one_or_none()
+            department_id = await department_id_of(session, department_code)
     return {"level": to_level, "department_id": department_id, "assignee_id": None,
             "claimed_at": None, "_event": {"from_level": ticket.level, "to_level": to_level,
                                            "department": department_code, "auto": auto}}

@@ -17,7 +17,7 @@ from app.auth.deps import Admin, CurrentActor
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.ids import Id, IdPath, Offset
-from app.sla import calendars, countdown, national_calendar, repository
+from app.sla import countdown, national_calendar, repository, street_calendars
 from app.sla.schemas import (
     CalendarIn,
     CalendarOut,
@@ -94,7 +94,7 @@ CALENDAR_NOTE = ("Changes apply to deadlines computed from now on; stored deadli
 
 
 def _calendar_out(code: str, cal) -> CalendarOut:
-    return CalendarOut(street=code, periods=calendars.format_periods(cal),
+    return CalendarOut(street=code, periods=street_calendars.format_periods(cal),
                        timezone=str(cal.timezone), minutes_per_day=cal.minutes_per_day)
 
 
@@ -118,9 +118,9 @@ async def get_calendar_status(actor: Admin, session: SessionDep, clock: ClockDep
             responses=problem_responses(401, 403, 404))
 async def get_calendar(street_code: str, actor: Admin, session: SessionDep,
                        settings: SettingsDep) -> CalendarOut:
-    street_id = await calendars.street_id_for(session, street_code)
+    street_id = await street_calendars.street_id_for(session, street_code)
     assert street_id is not None
-    cal = await calendars.get_periods(session=session, street_id=street_id, settings=settings)
+    cal = await street_calendars.get_periods(session=session, street_id=street_id, settings=settings)
     return _calendar_out(street_code, cal)
 
 
@@ -129,16 +129,16 @@ async def get_calendar(street_code: str, actor: Admin, session: SessionDep,
             description=CALENDAR_NOTE, responses=problem_responses(401, 403, 404, 422))
 async def put_calendar(street_code: str, payload: CalendarIn, actor: Admin,
                        session: SessionDep, settings: SettingsDep) -> CalendarOut:
-    street_id = await calendars.street_id_for(session, street_code)
+    street_id = await street_calendars.street_id_for(session, street_code)
     assert street_id is not None
-    cal = await calendars.set_periods(session=session, street_id=street_id,
+    cal = await street_calendars.set_periods(session=session, street_id=street_id,
                                       periods=payload.periods, timezone=payload.timezone,
                                       settings=settings)
     return _calendar_out(street_code, cal)
 
 
 OVERRIDES_DOC = (f"Extra days off or on for a street, or for every street with the code "
-                 f"`{calendars.ALL_STREETS}`; they win over China's public-holiday calendar. "
+                 f"`{street_calendars.ALL_STREETS}`; they win over China's public-holiday calendar. "
                  + CALENDAR_NOTE)
 
 
@@ -148,8 +148,8 @@ OVERRIDES_DOC = (f"Extra days off or on for a street, or for every street with t
             responses=problem_responses(401, 403, 404))
 async def list_overrides(street_code: str, actor: Admin, session: SessionDep,
                          since: Annotated[date | None, Query()] = None) -> list[OverrideOut]:
-    street_id = await calendars.street_id_for(session, street_code, allow_all=True)
-    rows = await calendars.list_overrides(session=session, street_id=street_id, since=since)
+    street_id = await street_calendars.street_id_for(session, street_code, allow_all=True)
+    rows = await street_calendars.list_overrides(session=session, street_id=street_id, since=since)
     return [OverrideOut.model_validate(r) for r in rows]
 
 
@@ -159,8 +159,8 @@ async def list_overrides(street_code: str, actor: Admin, session: SessionDep,
              responses=problem_responses(401, 403, 404, 409, 422))
 async def add_override(street_code: str, payload: OverrideIn, actor: Admin,
                        session: SessionDep) -> OverrideOut:
-    street_id = await calendars.street_id_for(session, street_code, allow_all=True)
-    row = await calendars.add_override(session=session, street_id=street_id, day=payload.day,
+    street_id = await street_calendars.street_id_for(session, street_code, allow_all=True)
+    row = await street_calendars.add_override(session=session, street_id=street_id, day=payload.day,
                                        is_working=payload.is_working, note=payload.note)
     return OverrideOut.model_validate(row)
 
@@ -170,6 +170,6 @@ async def add_override(street_code: str, payload: OverrideIn, actor: Admin,
                summary="Remove an override", responses=problem_responses(401, 403, 404, 422))
 async def delete_override(street_code: str, day: date, actor: Admin,
                           session: SessionDep) -> Response:
-    street_id = await calendars.street_id_for(session, street_code, allow_all=True)
-    await calendars.delete_override(session=session, street_id=street_id, day=day)
+    street_id = await street_calendars.street_id_for(session, street_code, allow_all=True)
+    await street_calendars.delete_override(session=session, street_id=street_id, day=day)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

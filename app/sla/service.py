@@ -34,14 +34,14 @@ from sqlalchemy import bindparam, case, exists, func, insert, null, select, upda
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import constant
+from app.db import constant, insert_for
 from app.matrix.categories import resolve_grace, response_grace
 from app.matrix.models import MatrixItem
-from app.sla.calendar import WorkingCalendar
-from app.sla.calendars import calendar_for
 from app.sla.deadlines import Basis, Pause, deadline, elapsed_minutes, warning_at
-from app.sla.dialect import earliest, insert_for
+from app.sla.dialect import earliest
 from app.sla.models import SlaClock, TicketPause, TicketRequest
+from app.sla.street_calendars import calendar_for
+from app.sla.working_time import WorkingCalendar
 from app.tickets.models import Ticket
 
 # States in which the ticket's clocks run (not resolved and awaiting verification, not
@@ -71,14 +71,16 @@ class Limits:
     resolve_grace: int  # past the resolution limit (at the level), before it climbs
 
 
-def limits_for(item: SlaItem, urgency: str) -> Limits:
+def limits_for(item: SlaItem, urgency: str, *, graces: bool = True) -> Limits:
+    """The item's limits for a ticket of this urgency (its urgent ones for an urgent
+    ticket) and, unless ``graces=False``, the ladder's graces (report facts take none)."""
     urgent = urgency == "urgent"
     return Limits(
         basis=item.time_basis,  # type: ignore[arg-type]
         response=item.urgent_response_minutes if urgent else item.response_minutes,
         resolve=item.urgent_resolve_minutes if urgent else item.resolve_minutes,
-        response_grace=response_grace(item),
-        resolve_grace=resolve_grace(item),
+        response_grace=response_grace(item) if graces else 0,
+        resolve_grace=resolve_grace(item) if graces else 0,
     )
 
 

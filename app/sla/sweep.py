@@ -21,11 +21,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import unit_of_work
+from app.db import insert_for, is_postgres, unit_of_work
 from app.jurisdiction.models import Department
 from app.matrix.models import MatrixItem
 from app.sla import service
-from app.sla.dialect import insert_for, is_postgres
 from app.sla.models import SlaAlert, SlaClock, Whistle, WhistleSummons
 from app.sla.service import LADDER, RUNNING, Deadlines
 from app.tickets.events import NewEvent, record_event, record_events

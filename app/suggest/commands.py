@@ -1,6 +1,8 @@
-"""``whistle suggest-train``: a plain function that the CLI wires up (``app.commands``)."""
+"""``whistle suggest-train`` (registered by ``app.cli.registry``)."""
 
 from __future__ import annotations
+
+import typer
 
 from app.cli import run_in_session
 from app.clock import Clock
@@ -15,3 +17,9 @@ def suggest_train_command() -> str:
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in trained.examples.items())
     return (f"trained suggestion model {trained.version} for matrix version "
             f"{trained.matrix_version_id} from {counts}")
+
+
+def suggest_train() -> None:
+    """Rebuild the suggestion model (智能分拨) for the current matrix version from the
+    matrix's words, closed tickets and dispatchers' corrections; every process serves it."""
+    typer.echo(suggest_train_command())

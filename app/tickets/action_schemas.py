@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.ids import Id
+from app.tickets.ratings import Rating
 
 
 class _Body(BaseModel):
@@ -52,7 +53,7 @@ class MergeBody(_Body):
 
 
 class RateBody(_Body):
-    rating: Literal["满意", "基本满意", "不满意"]
+    rating: Rating
     comment: str | None = Field(None, max_length=2000)
 
 

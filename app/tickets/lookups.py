@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.jurisdiction.models import Department
+from app.jurisdiction.repository import department_id as department_id_of
 
 
 class GridRef(Protocol):
@@ -66,8 +65,7 @@ class Lookups:
     async def department_id(self, session: AsyncSession, code: str) -> int | None:
         # Departments are never deleted or recoded, so a code → id map can be kept forever.
         if code not in self._departments:
-            found = (await session.execute(select(Department.id).where(Department.code == code)))
-            dept_id = found.scalar_one_or_none()
+            dept_id = await department_id_of(session, code)
             if dept_id is None:
                 return None
             self._departments[code] = dept_id

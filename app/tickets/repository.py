@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, cast, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.attachments.models import Attachment
+from app.db import insert_for
 from app.errors import InvalidInput
 from app.ids import MAX_ID
 from app.jurisdiction.models import Department, Jurisdiction
@@ -144,17 +144,12 @@ async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> int:
     return (await session.execute(INSERT_TICKET, values)).scalar_one()
 
 
-def _insert_ignoring_conflict(session: AsyncSession):
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdempotencyRecord)
-
-
 async def claim_idempotency_key(session: AsyncSession, *, owner: str, key: str,
                                 request_hash: str, at: datetime) -> bool:
     """Insert the key; False when it already exists. On PostgreSQL a concurrent twin
     waits here on the unique index until the first transaction commits, then sees it."""
     stmt = (
-        _insert_ignoring_conflict(session)
+        insert_for(session)(IdempotencyRecord)
         .values(owner=owner, key=key, request_hash=request_hash, created_at=at)
         .on_conflict_do_nothing(index_elements=["owner", "key"])
         .returning(IdempotencyRecord.id)
@@ -226,10 +221,4 @@ def decode_cursor(cursor: str) -> int:
 async def node_by_code(session: AsyncSession, code: str) -> Jurisdiction | None:
     return (
         await session.execute(select(Jurisdiction).where(Jurisdiction.code == code))
-    ).scalar_one_or_none()
-
-
-async def department_by_code(session: AsyncSession, code: str) -> Department | None:
-    return (
-        await session.execute(select(Department).where(Department.code == code))
     ).scalar_one_or_none()

@@ -13,6 +13,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import ticket_scope_clause
 from app.errors import InvalidInput, NotFound
+from app.jurisdiction.repository import department_by_code
 from app.messages import M
 from app.tickets import repository as repo
 from app.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
@@ -67,7 +68,7 @@ async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list:
                   "grid": Ticket.grid_id}[node.level]
         clauses.append(column == node.id)
     if f.department:
-        dept = await repo.department_by_code(session, f.department)
+        dept = await department_by_code(session, f.department)
         if dept is None:
             raise InvalidInput.at(["query", "department"],
                                   M("error.no_department", code=f.department))
@@ -106,7 +107,7 @@ def queue_order(stmt: Select) -> Select:
 
 async def department_queue(*, session: AsyncSession, actor: Actor, department_code: str,
                            statuses: tuple[str, ...], limit: int) -> list[TicketView]:
-    dept = await repo.department_by_code(session, department_code)
+    dept = await department_by_code(session, department_code)
     if dept is None or not _may_read_department(actor, dept.id):
         raise NotFound(M("error.no_department", code=department_code))
     stmt = repo.view_statement(

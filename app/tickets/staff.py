@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import Role, User
 from app.errors import Forbidden, NotFound
+from app.jurisdiction.repository import department_by_code
 from app.messages import M
-from app.tickets import repository as repo
 from app.tickets.models import Status, Ticket
 
 # What an assignee is working on: claimed and not yet handed back (resolved waits for
@@ -36,7 +36,7 @@ async def department_staff(*, session: AsyncSession, actor: Actor, code: str) ->
     if actor.role not in READERS:
         raise Forbidden(M("error.role_forbidden", role=actor.role.value,
                           allowed=", ".join(r.value for r in READERS)))
-    dept = await repo.department_by_code(session, code)
+    dept = await department_by_code(session, code)
     if dept is None or (actor.role is Role.department_lead and actor.department_id != dept.id):
         raise NotFound(M("error.no_department", code=code))
     held = func.count(Ticket.id)

@@ -10,11 +10,6 @@ from app.jurisdiction.models import Department
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookDelivery, WebhookSubscription
 
 
-async def department_by_code(session: AsyncSession, code: str) -> Department | None:
-    return (await session.execute(
-        select(Department).where(Department.code == code))).scalar_one_or_none()
-
-
 async def department_codes(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}

@@ -17,6 +17,7 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.config import Settings
 from app.errors import Forbidden, InvalidInput, NotFound
+from app.jurisdiction.repository import department_by_code
 from app.messages import M
 from app.webhooks import repository as repo
 from app.webhooks.models import WebhookSubscription
@@ -36,7 +37,7 @@ async def _department_for_new(session: AsyncSession, actor: Actor,
     if actor.role is Role.admin:
         if code is None:
             return None, None
-        dept = await repo.department_by_code(session, code)
+        dept = await department_by_code(session, code)
         if dept is None:
             raise InvalidInput.at(["body", "department"], M("error.no_department", code=code))
         return dept.id, dept.code

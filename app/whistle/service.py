@@ -9,18 +9,17 @@ of the joint handling; the lead department resolves. A whistle closes with its c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import insert_for
 from app.errors import Conflict, Forbidden, InvalidInput
-from app.jurisdiction.models import Department
+from app.jurisdiction.repository import department_ids
 from app.matrix.models import MatrixItem
 from app.messages import M
-from app.sla.dialect import insert_for
 from app.sla.models import Whistle, WhistleSummons
 from app.tickets.action_context import Context
 from app.tickets.models import Ticket
@@ -53,12 +52,6 @@ def default_departments(item: MatrixItem) -> list[str]:
     if not codes and item.primary_department:
         codes = [item.primary_department]
     return codes
-
-
-async def _department_ids(session: AsyncSession, codes: Sequence[str]) -> dict[str, int]:
-    rows = await session.execute(select(Department.code, Department.id)
-                                 .where(Department.code.in_(list(codes))))
-    return dict(rows.all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +100,7 @@ async def blow_whistle(ctx: Context) -> None:
         if not codes:
             raise InvalidInput.at(["body", "departments"],
                                   M("whistle.no_co_departments", code=item.code))
-    found = await _department_ids(ctx.session, codes)
+    found = await department_ids(ctx.session, codes)
     for index, code in enumerate(codes):
         if code not in found:
             raise InvalidInput.at(["body", "departments", index],

@@ -42,12 +42,11 @@ from app.tickets.events import record_event
 from app.tickets.guards import may_ever_take, may_take
 from app.tickets.lookups import Lookups
 from app.tickets.models import OPEN_STATUSES, Ticket
+from app.tickets.ratings import RATINGS
 from app.tickets.routing import route
 from app.tickets.workflow import BY_ACTION, TRANSITIONS, Need, Relation
 from app.whistle import service as whistles
 from app.workflow.claiming import claim_values
-
-RATINGS = ("满意", "基本满意", "不满意")
 
 
 async def load_for_action(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:

@@ -27,19 +27,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, func, literal_column, select, true, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.models import Attachment
 from app.auth.actor import Actor
-from app.db import constant
+from app.db import constant, is_postgres
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
-from app.reports.models import ReportBacklog
+from app.reports import backlog
 from app.sla import service as sla
-from app.sla.dialect import is_postgres
 from app.tickets.events import HOOK_COLUMNS, Event, event_cte, pipeline_of, record_event
 from app.tickets.models import Ticket, TicketEvent
 from app.tickets.queue_order import URGENCY_RANK, within_urgency
@@ -113,10 +111,8 @@ def _claim_statement(*, unless_subscribed: bool):
         bindparam("claimer"),
         bindparam("actor_api_key_id"), bindparam("actor_role"),
         bindparam("data", type_=TicketEvent.__table__.c.data.type), NOW])
-    backlog = ReportBacklog.__table__
-    marked = (postgresql.insert(backlog)
+    marked = (backlog.marking("postgresql")
               .from_select(["ticket_id", "marked_at"], select(claimed.c.id, NOW))
-              .on_conflict_do_nothing(index_elements=[backlog.c.ticket_id])
               .cte("marked"))
     head = select(subscribed.label("subscribed")).subquery("head")
     # What the answer shows besides the row: the codes, the item's name, the attachments.

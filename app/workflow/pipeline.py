@@ -3,9 +3,9 @@ inside the event's transaction.
 
     deadlines → report facts → outbox → notifications → live
 
-1. ``deadlines`` (``app.sla.hooks``): recompute the stored deadlines the event affects, and
+1. ``deadlines`` (``app.sla.deadlines_step``): recompute the stored deadlines the event affects, and
    close an open whistle when the case ends;
-2. ``report_facts`` (``app.reports.hooks``): count a posted ticket, or mark a changed one in
+2. ``report_facts`` (``app.reports.facts_step``): count a posted ticket, or mark a changed one in
    the report backlog;
 3. ``outbox`` (``app.webhooks.outbox``): one message per matching webhook subscription —
    after the deadlines, so a message carries the deadlines the event left;
@@ -43,8 +43,8 @@ from app.config import Settings
 from app.db import make_sessionmaker
 from app.live.publish import publish_queue_event, publish_queue_events
 from app.notifications.pipeline import notify_for_event, notify_for_events
-from app.reports.hooks import keep_report_facts, keep_report_facts_of
-from app.sla.hooks import deadlines_step
+from app.reports.facts_step import keep_report_facts, keep_report_facts_of
+from app.sla.deadlines_step import deadlines_step
 from app.sla.sweep import SYSTEM_ESCALATE_KEY
 from app.tickets.events import PIPELINE_KEY, Event
 from app.webhooks.outbox import enqueue_for_event, enqueue_for_events

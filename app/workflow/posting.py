@@ -21,12 +21,12 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.auth.scope import can_post_in_grid, ticket_scope_clause
 from app.config import Settings
+from app.db import is_postgres
 from app.duplicates.service import Nearby, possible_duplicates
 from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from app.messages import M
-from app.reports.hooks import keep_report_facts
+from app.reports.facts_step import keep_report_facts
 from app.sla import service as sla
-from app.sla.dialect import is_postgres
 from app.suggest.posting import pick_item
 from app.tickets import repository as repo
 from app.tickets.events import Event, actor_columns, pipeline_of, record_event

@@ -31,10 +31,10 @@ FOUNDATION = {"app", "app.config", "app.db", "app.errors", "app.clock", "app.dep
               "app.route_methods", "app.sse", "app.messages"}
 DATA_PACKAGES = ("auth", "jurisdiction", "matrix", "tickets", "attachments", "whistle", "suggest",
                  "observability", "duplicates")
-DATA_MODULES = {"app.sla.calendar", "app.sla.calendars", "app.sla.deadlines",
+DATA_MODULES = {"app.sla.working_time", "app.sla.street_calendars", "app.sla.deadlines",
                 "app.sla.dialect", "app.sla", "app.sla.national_calendar"}
 REACTION_PACKAGES = ("sla", "reports", "webhooks", "live", "notifications")
-EDGE_MODULES = {"app.main", "app.routers", "app.cli", "app.commands", "app.health",
+EDGE_MODULES = {"app.main", "app.routers", "app.cli", "app.health",
                 "app.models", "app.request_guard", "app.docs", "app.backup", "app.openapi_links",
                 "app.observability.shutdown"}  # closes live streams on SIGTERM
 WORKFLOW_MODULES = {"app.retention"}  # prunes what several domains keep

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.cli.registry import build_cli
 from app.config import get_settings
 from tests.auth.conftest import PASSWORD
 
@@ -16,8 +16,6 @@ from tests.auth.conftest import PASSWORD
 def served(monkeypatch, tmp_path):
     """Run ``whistle serve`` with uvicorn.run replaced: → the keyword arguments it got."""
     import uvicorn
-
-    import app.commands  # noqa: F401  (registers the commands)
 
     calls: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda *_a, **kw: calls.append(kw))
@@ -28,7 +26,7 @@ def served(monkeypatch, tmp_path):
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
         try:
-            result = CliRunner().invoke(cli, ["serve", *args])
+            result = CliRunner().invoke(build_cli(), ["serve", *args])
         finally:
             get_settings.cache_clear()
         assert result.exit_code == 0, result.output

@@ -95,7 +95,7 @@ def test_dummy_verify_costs_about_what_a_real_verify_costs():
     ("127.0.0.1", "development", False), ("::1", "development", False),
     ("localhost", "development", False), ("0.0.0.0", "production", False)])
 def test_serve_warns_loudly_when_reachable_outside_production(host, env, warns):
-    from app.commands import exposure_warning
+    from app.cli.server import exposure_warning
 
     warning = exposure_warning(host, env)
     assert (warning is not None) == warns

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from app.commands import cli
+from app.cli.registry import build_cli
 
 pytestmark = pytest.mark.usefixtures("reference")
 
 
 def test_export_matrix_writes_english_or_chinese_headers(settings, monkeypatch, tmp_path):
     monkeypatch.setattr("app.cli.get_settings", lambda: settings)
-    runner = CliRunner()
+    runner, cli = CliRunner(), build_cli()
     zh, en = tmp_path / "zh.csv", tmp_path / "en.csv"
     r = runner.invoke(cli, ["export-matrix", str(zh), "--headers", "zh"])
     assert r.exit_code == 0, r.output

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from app.notifications.quiet import release_at
-from app.sla.calendar import WorkingCalendar
+from app.sla.working_time import WorkingCalendar
 from tests.sla.helpers import sh
 
 CAL = WorkingCalendar()

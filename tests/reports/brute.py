@@ -14,8 +14,8 @@ from sqlalchemy import select
 from app.clock import SHANGHAI
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
-from app.sla.calendar import WorkingCalendar, working_minutes_between
 from app.sla.models import WhistleSummons
+from app.sla.working_time import WorkingCalendar, working_minutes_between
 from app.tickets.models import Ticket, TicketEvent
 
 CAL = WorkingCalendar()  # the demo street keeps the default office hours

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import SHANGHAI
-from app.sla.calendar import WorkingCalendar, add_working_minutes
 from app.sla.models import Escalation
+from app.sla.working_time import WorkingCalendar, add_working_minutes
 from app.tickets.models import TicketEvent
 from tests.sla.support import (
     act,

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.sla.calendar import WorkingCalendar
 from app.sla.deadlines import add_counted_minutes, elapsed_minutes
 from app.sla.service import LADDER, ClockInputs, Deadlines, compute, limits_for
+from app.sla.working_time import WorkingCalendar
 from tests.matrix.conftest import shipped_rows
 
 ITEMS = [row for row in shipped_rows() if row.handling_level in LADDER]

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.clock import SHANGHAI
-from app.sla.calendar import WorkingCalendar, add_working_minutes
 from app.sla.deadlines import Pause, deadline, extend
+from app.sla.working_time import WorkingCalendar, add_working_minutes
 from tests.sla.support import act, event_kinds, post, street_item_of, sweep, ticket_row
 
 pytestmark = pytest.mark.usefixtures("reference")

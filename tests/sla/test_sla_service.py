@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from app.clock import SHANGHAI
-from app.sla.calendar import WorkingCalendar
 from app.sla.deadlines import Pause
 from app.sla.service import ClockInputs, compute, initial_deadlines, limits_for
+from app.sla.working_time import WorkingCalendar
 
 CAL = WorkingCalendar()
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)

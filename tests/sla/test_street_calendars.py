@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from app.clock import SHANGHAI
-from app.sla import calendars
+from app.sla import street_calendars
 from tests.sla.support import post, street_item_of, ticket_row
 
 pytestmark = pytest.mark.usefixtures("reference")
@@ -23,7 +23,7 @@ async def restore_calendar(client, token_for):
         await client.delete(f"/api/v1/calendars/BH/overrides/{day}", headers=token_for("admin"))
         await client.delete(f"/api/v1/calendars/all/overrides/{day}",
                             headers=token_for("admin"))
-    calendars.invalidate()
+    street_calendars.invalidate()
 
 
 async def test_admin_reads_and_sets_working_periods(client, token_for, restore_calendar):
@@ -76,6 +76,6 @@ async def test_an_all_streets_override_applies_to_every_street(client, token_for
                           headers=token_for("admin"))
     assert r.status_code == 201
     async with sessions() as s:
-        street_id = await calendars.street_id_for(s, "BH")
-        cal = await calendars.calendar_for(s, street_id, settings=settings)
+        street_id = await street_calendars.street_id_for(s, "BH")
+        cal = await street_calendars.calendar_for(s, street_id, settings=settings)
     assert not cal.is_working_day(datetime(2026, 11, 23, tzinfo=SHANGHAI).date())

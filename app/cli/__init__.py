@@ -1,5 +1,13 @@
-"""The ``whistle`` command. Each domain keeps its commands in ``app/<domain>/commands.py``;
-this module only wires them together and runs their coroutines in one unit of work."""
+"""The ``whistle`` command line (pyproject: ``whistle = "app.cli:main"``).
+
+Commands live with what they serve: each domain's in ``app/<domain>/commands.py`` (import
+and export of the matrix, of jurisdictions, users and API keys, the sweep and the worker,
+reports, the suggestion model, notifications, the workflow document, the demo data), the
+service's own (serve, migrate, openapi, backup, restore, prune) in ``app/cli/``. They are
+plain functions; ``app.cli.registry.build_cli`` names every one of them in one place, so
+importing a module registers nothing. ``run_in_session`` is the unit of work a command runs
+in.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +16,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
 from app.db import make_engine, unit_of_work
 
 T = TypeVar("T")
-
-cli = typer.Typer(help="Whistle: grid-governance event dispatch (街道吹哨、部门报到).",
-                  no_args_is_help=True, add_completion=False)
 
 
 def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -37,18 +41,11 @@ def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     return asyncio.run(_main())
 
 
-def _register() -> None:
-    # Domain command modules register themselves on import (see each commands.py).
-    import importlib
-
-    for module in ("app.commands",):
-        importlib.import_module(module)
-
-
 def main() -> None:
+    from app.cli.registry import build_cli
     from app.settings_check import load_or_exit
 
-    _register()
+    cli = build_cli()
     if not {"--help", "-h"} & set(sys.argv[1:]):
         load_or_exit()  # a bad WHISTLE_… variable: one line naming it, exit 78
     cli()

@@ -2,7 +2,7 @@
 
 A street's calendar is its office periods (``StreetCalendar``; default 08:30–12:00 and
 14:00–17:30 in the configured zone) plus China's holidays and 调休 days (from the
-``holidays`` package, see ``app.sla.calendar``) plus local overrides: extra days off or on
+``holidays`` package, see ``app.sla.working_time``) plus local overrides: extra days off or on
 for the street, or for all streets.
 
 Changing a calendar recomputes nothing retroactively. Deadlines are stored on tickets when
@@ -23,8 +23,8 @@ from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jurisdiction.models import Jurisdiction
 from app.messages import M
-from app.sla.calendar import DEFAULT_PERIODS, WorkingCalendar
 from app.sla.models import CalendarOverride, StreetCalendar
+from app.sla.working_time import DEFAULT_PERIODS, WorkingCalendar
 
 ALL_STREETS = "all"  # the street code meaning "every street" for overrides
 
