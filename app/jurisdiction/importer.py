@@ -136,7 +136,7 @@ def _parse_feature(feature: Any, index: int) -> tuple[NodeRow, BaseGeometry | No
         raise FeatureError("name", "name contains a character that cannot be stored "
                            "(U+0000 or a lone surrogate)")
     try:
-        level = Level(props.get("level"))
+        level = Level(props.get("level", ""))  # none: a ValueError like any unknown level
     except ValueError:
         raise FeatureError(
             "level", f"unknown level {props.get('level')!r}; expected street, community or grid"
