@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.matrix.models import MatrixItem
 from app.sla.calendars import calendar_for
-from app.sla.deadlines import counted_minutes
+from app.sla.deadlines import Basis, counted_minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class Countdown:
     resolve_minutes_left: float | None
 
 
-def minutes_left(now: datetime, due: datetime | None, basis: str, cal) -> float | None:
+def minutes_left(now: datetime, due: datetime | None, basis: Basis, cal) -> float | None:
     """Pure: counted minutes from ``now`` to ``due`` (negative once it has passed)."""
     if due is None:
         return None
@@ -35,8 +35,8 @@ def minutes_left(now: datetime, due: datetime | None, basis: str, cal) -> float 
 
 async def countdown(session: AsyncSession, ticket, *, now: datetime,
                     settings: Settings) -> Countdown:
-    basis = (await session.execute(select(MatrixItem.time_basis).where(
-        MatrixItem.version_id == ticket.matrix_version_id,
+    basis: Basis = (await session.execute(select(MatrixItem.time_basis).where(  # type: ignore[assignment]
+        MatrixItem.version_id == ticket.matrix_version_id,  # (a str the CHECK keeps to the two)
         MatrixItem.code == ticket.item_code))).scalar_one_or_none() or "working"
     cal = await calendar_for(session, ticket.street_id, settings=settings)
     response_due = None if ticket.claimed_at is not None else ticket.response_due_at

@@ -74,7 +74,7 @@ class Limits:
 def limits_for(item: SlaItem, urgency: str) -> Limits:
     urgent = urgency == "urgent"
     return Limits(
-        basis=item.time_basis,  # type: ignore[arg-type]
+        basis=item.time_basis,  # type: ignore[arg-type]  # a str the CHECK keeps to the two
         response=item.urgent_response_minutes if urgent else item.response_minutes,
         resolve=item.urgent_resolve_minutes if urgent else item.resolve_minutes,
         response_grace=response_grace(item),
@@ -182,7 +182,7 @@ def compute(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
     if inputs.level in LADDER:  # when the level fails a limit, and the ticket climbs
         if response_due is not None:
             response_escalate = deadline(
-                start=inputs.response_started_at,  # type: ignore[arg-type]
+                start=inputs.response_started_at,  # type: ignore[arg-type]  # set with response_due
                 limit_minutes=limits.response + limits.response_grace, basis=basis, cal=cal)
         escalate_due = deadline(start=inputs.level_entered_at,
                                 limit_minutes=resolve_minutes + limits.resolve_grace,
