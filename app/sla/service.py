@@ -51,15 +51,30 @@ RUNNING = frozenset({"self_handling", "dispatched", "claimed", "in_progress", "r
 LADDER = {"grid": "community", "community": "street"}
 
 
-class SlaItem(Protocol):
-    category_code: str
-    time_basis: str
-    response_minutes: int
-    resolve_minutes: int
-    urgent_response_minutes: int
-    urgent_resolve_minutes: int
-    response_grace_minutes: int | None
-    resolve_grace_minutes: int | None
+class SlaItem(Protocol):  # read-only members: frozen snapshots fit as well as models
+    @property
+    def category_code(self) -> str: ...
+
+    @property
+    def time_basis(self) -> str: ...
+
+    @property
+    def response_minutes(self) -> int: ...
+
+    @property
+    def resolve_minutes(self) -> int: ...
+
+    @property
+    def urgent_response_minutes(self) -> int: ...
+
+    @property
+    def urgent_resolve_minutes(self) -> int: ...
+
+    @property
+    def response_grace_minutes(self) -> int | None: ...
+
+    @property
+    def resolve_grace_minutes(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)

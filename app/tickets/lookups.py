@@ -6,7 +6,7 @@ index, the current matrix version), so the hot path does no lookup queries once 
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import select
@@ -14,22 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.jurisdiction.models import Department
 
+if TYPE_CHECKING:
+    from app.matrix.cache import ItemSnapshot
+
 
 class GridRef(Protocol):
     id: int
     code: str
     community_id: int
     street_id: int
-
-
-class ItemRef(Protocol):
-    id: int
-    code: str
-    name: str
-    category_code: str
-    handling_level: str
-    self_handle_allowed: bool
-    primary_department: str | None
 
 
 class Lookups:
@@ -56,7 +49,7 @@ class Lookups:
     async def current_matrix(self, session: AsyncSession):
         return await self._matrix.current(session)
 
-    async def current_item(self, session: AsyncSession, code: str) -> tuple[int, ItemRef] | None:
+    async def current_item(self, session: AsyncSession, code: str) -> tuple[int, ItemSnapshot] | None:
         current = await self._matrix.current(session)
         if current is None:
             return None

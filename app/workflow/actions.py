@@ -219,7 +219,7 @@ async def _explain_lost_race(ctx: Context) -> None:
 
 def _event_payload(ctx: Context) -> dict[str, Any]:
     d = ctx.data
-    payload = {k: v for k, v in (("reason", d.reason), ("result", d.result),
+    payload: dict[str, Any] = {k: v for k, v in (("reason", d.reason), ("result", d.result),
                                  ("rating", d.rating), ("comment", d.comment)) if v}
     if d.attachments:
         payload["attachments"] = list(d.attachments)
