@@ -318,9 +318,10 @@ async def describe_users(*, session: AsyncSession, users: Sequence[User]) -> lis
     grids = await repo.grid_codes_of(session, [u.id for u in users])
     views = []
     for u in users:
-        code, level = nodes.get(u.jurisdiction_id, (None, None))  # type: ignore[arg-type]  # no scope: None finds nothing
+        # A None id (no scope, no department) finds nothing, as wanted: hence the ignores.
+        code, level = nodes.get(u.jurisdiction_id, (None, None))  # type: ignore[arg-type]
         views.append(UserView(user=u, scope_code=code, scope_level=level,
-                              department_code=depts.get(u.department_id),  # type: ignore[arg-type]  # None finds nothing
+                              department_code=depts.get(u.department_id),  # type: ignore[arg-type]
                               grid_codes=tuple(grids.get(u.id, ()))))
     return views
 
@@ -335,9 +336,10 @@ async def describe_actor_scope(*, session: AsyncSession, actor: Actor) -> dict[s
     """The actor's scope as codes: scope_code, scope_level, department_code, grid_codes."""
     nodes = await repo.node_codes(session, [actor.jurisdiction_id, *actor.grid_ids])
     depts = await repo.department_codes(session, [actor.department_id])
-    code, level = nodes.get(actor.jurisdiction_id, (None, None))  # type: ignore[arg-type]  # None finds nothing
+    # A None id (no scope, no department) finds nothing, as wanted: hence the ignores.
+    code, level = nodes.get(actor.jurisdiction_id, (None, None))  # type: ignore[arg-type]
     return {"scope_code": code, "scope_level": level,
-            "department_code": depts.get(actor.department_id),  # type: ignore[arg-type]  # None: nothing
+            "department_code": depts.get(actor.department_id),  # type: ignore[arg-type]
             "grid_codes": sorted(nodes[g][0] for g in actor.grid_ids if g in nodes)}
 
 

@@ -35,9 +35,10 @@ def minutes_left(now: datetime, due: datetime | None, basis: Basis, cal) -> floa
 
 async def countdown(session: AsyncSession, ticket, *, now: datetime,
                     settings: Settings) -> Countdown:
-    basis: Basis = (await session.execute(select(MatrixItem.time_basis).where(  # type: ignore[assignment]
-        MatrixItem.version_id == ticket.matrix_version_id,  # (a str the CHECK keeps to the two)
+    stored = (await session.execute(select(MatrixItem.time_basis).where(
+        MatrixItem.version_id == ticket.matrix_version_id,
         MatrixItem.code == ticket.item_code))).scalar_one_or_none() or "working"
+    basis: Basis = stored  # type: ignore[assignment]  # a str the CHECK keeps to the two
     cal = await calendar_for(session, ticket.street_id, settings=settings)
     response_due = None if ticket.claimed_at is not None else ticket.response_due_at
     resolve_due = None if ticket.resolved_at is not None else ticket.resolve_due_at
