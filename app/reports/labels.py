@@ -43,6 +43,6 @@ async def labels(session: AsyncSession, dim: str, values: Iterable) -> dict:
         item_rows = await session.execute(select(MatrixItem.code, MatrixItem.name)
                                           .where(MatrixItem.code.in_(wanted))
                                           .order_by(MatrixItem.version_id))
-        names = dict(item_rows.tuples().all())  # the newest version's name wins
+        names = dict(item_rows.all())  # the newest version's name wins
         return {c: Label(c, names.get(c)) for c in wanted}
     return {s: Label(s, SOURCE_NAMES.get(s, s)) for s in wanted}
