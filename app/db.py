@@ -12,9 +12,19 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, literal_column
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    DateTime,
+    Integer,
+    MetaData,
+    Result,
+    Table,
+    event,
+    literal_column,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -37,10 +47,19 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model is mapped to a Table (none to a select or a join), so ``Model.__table__``
+    # has insert()/update()/name; DeclarativeBase types it as the wider FromClause.
+    __table__: ClassVar[Table]
 
 
 # Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``session.execute()`` of such a statement
+    returns a CursorResult, which it types as the wider Result (which has no rowcount)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def utc_now() -> datetime:
@@ -143,6 +162,6 @@ def constant(value: str | int, type_: Any = None) -> ColumnElement[Any]:
     claim itself. Only plain words and integers, which need no quoting."""
     if isinstance(value, int) and not isinstance(value, bool):
         return literal_column(str(value), type_ or Integer)
-    if not _PLAIN_WORD.fullmatch(value):
+    if not isinstance(value, str) or not _PLAIN_WORD.fullmatch(value):  # a bool is no word
         raise ValueError(f"not a plain word: {value!r}")
     return literal_column(f"'{value}'", type_)

@@ -43,6 +43,7 @@ import errno
 import json
 import logging
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 from asyncpg.exceptions import ConnectionDoesNotExistError
@@ -295,7 +296,7 @@ def _validation_msg(error: dict[str, Any], lang: Lang) -> str:
         return error.get("msg", "")
 
 
-def _clean_validation_errors(errors: list[dict[str, Any]], lang: Lang = "en"
+def _clean_validation_errors(errors: Sequence[Any], lang: Lang = "en"
                              ) -> list[dict[str, Any]]:
     return [{"loc": list(e.get("loc", ())), "msg": _validation_msg(e, lang),
              "type": e.get("type", "")} for e in errors]
@@ -449,4 +450,4 @@ def document_problems(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it

@@ -648,7 +648,7 @@ def preferred_language(accept_language: str | None) -> Lang:
             continue
         primary = tag.split("-")[0]
         if primary in LANGUAGES and primary not in best:
-            best[primary] = (q, position)  # type: ignore[index]
+            best[primary] = (q, position)
     for lang in LANGUAGES:
         if lang not in best and wildcard is not None:
             best[lang] = wildcard

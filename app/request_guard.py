@@ -117,6 +117,7 @@ def guard_routes(app: FastAPI) -> None:
     for mounted in app.router.routes:
         prefix = getattr(getattr(mounted, "include_context", None), "prefix", "")
         if prefix.startswith("/api/"):
+            # include_router mounts a FastAPI-private _IncludedRouter, typed as a BaseRoute
             _guard_router(mounted.original_router)  # type: ignore[attr-defined]
 
 
@@ -126,6 +127,8 @@ def _guard_router(router: Any) -> None:
             _guard_router(route.original_router)
         elif isinstance(route, APIRoute) and not getattr(route, "_guarded", False):
             # The router calls handle() with the path parameters in the scope.
-            route.handle = _guard(route.handle, methods=route.methods,  # type: ignore[method-assign]
-                                  needs_actor=_needs_actor(route))
-            route._guarded = True  # type: ignore[attr-defined]
+            # An APIRoute's methods are never None (FastAPI defaults them to GET).
+            guarded = _guard(route.handle, methods=route.methods or set(),
+                             needs_actor=_needs_actor(route))
+            route.handle = guarded  # type: ignore[method-assign,assignment]  # wrapped in place
+            route._guarded = True  # type: ignore[attr-defined]  # our marker on FastAPI's route

@@ -16,7 +16,7 @@ def test_a_constant_is_written_into_the_statement_not_sent_as_a_parameter():
 
 @pytest.mark.parametrize("value", ["it's", "a b", "Claimed", "1; DROP TABLE tickets", True])
 def test_a_constant_needing_quoting_is_refused(value):
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises(ValueError):  # a bool too, though it is an int
         constant(value)
 
 

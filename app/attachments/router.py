@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile, status
 from fastapi.responses import FileResponse
@@ -20,7 +20,8 @@ from app.ids import IdPath
 
 router = APIRouter(tags=["attachments"])
 
-IMAGE = {200: {"content": {"image/*": {}}, "description": "the image"}}
+IMAGE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/*": {}}, "description": "the image"}}
 
 
 class GpsOut(BaseModel):

@@ -94,7 +94,7 @@ async def import_users(
             summary="Users, oldest first, cursor-paginated",
             responses=problem_responses(401, 403, 422))
 async def list_users(admin: Admin, session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
-                     role: UserRole | None = None) -> UserPage:  # type: ignore[valid-type]
+                     role: UserRole | None = None) -> UserPage:
     users = await service.list_users(session=session, limit=limit + 1,
                                      after_id=_after_id(cursor),
                                      role=Role(role) if role else None)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, RefreshToken, User, UserGrid
 from app.auth.revocations import note_ended
+from app.db import rowcount
 from app.jurisdiction.models import Department, Jurisdiction
 
 # --- users -----------------------------------------------------------------------------
@@ -68,22 +69,23 @@ async def nodes_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[str
     return {j.code: j for j in rows.scalars()}
 
 
-async def node_codes(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """id → (code, level) for the given nodes."""
-    ids = [i for i in ids if i is not None]
-    if not ids:
+async def node_codes(session: AsyncSession,
+                     ids: Sequence[int | None]) -> dict[int, tuple[str, str]]:
+    """id → (code, level) for the given nodes (None ids are skipped)."""
+    known = [i for i in ids if i is not None]
+    if not known:
         return {}
     rows = await session.execute(select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.level)
-                                 .where(Jurisdiction.id.in_(ids)))
+                                 .where(Jurisdiction.id.in_(known)))
     return {i: (code, level) for i, code, level in rows}
 
 
-async def department_codes(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
-    ids = [i for i in ids if i is not None]
-    if not ids:
+async def department_codes(session: AsyncSession, ids: Sequence[int | None]) -> dict[int, str]:
+    known = [i for i in ids if i is not None]
+    if not known:
         return {}
     rows = await session.execute(select(Department.id, Department.code)
-                                 .where(Department.id.in_(ids)))
+                                 .where(Department.id.in_(known)))
     return {i: code for i, code in rows}
 
 
@@ -143,7 +145,7 @@ async def mark_used(session: AsyncSession, token_id: int, now: datetime) -> bool
         .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None),
                RefreshToken.revoked_at.is_(None))
         .values(used_at=now))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def revoke_family(session: AsyncSession, family: str, now: datetime) -> None:

@@ -18,7 +18,8 @@ INITIAL_DOC = ("the password is an initial one: the user must change it at first
                "(POST /auth/password) before anything else")
 
 # The roles a user may hold: integration clients authenticate with API keys instead.
-UserRole = StrEnum("UserRole", {r.name: r.value for r in Role if r is not Role.integration})
+UserRole = StrEnum(  # type: ignore[misc]  # members derived from Role, which mypy cannot follow
+    "UserRole", {r.name: r.value for r in Role if r is not Role.integration})
 
 
 class TokenOut(BaseModel):
@@ -70,7 +71,7 @@ class UserCreate(BaseModel):
 
     username: str = Field(min_length=2, max_length=64, examples=["gw07"])
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
-    role: UserRole  # type: ignore[valid-type]
+    role: UserRole
     display_name: str | None = Field(None, max_length=100)
     scope_code: str | None = Field(None, description="community_dispatcher: a community; "
                                    "street_dispatcher: a street; supervisor: any node")
@@ -90,7 +91,7 @@ class UserUpdate(BaseModel):
     password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH,
                                  max_length=MAX_PASSWORD_LENGTH, description="a reset")
     is_active: bool | None = None
-    role: UserRole | None = None  # type: ignore[valid-type]
+    role: UserRole | None = None
     scope_code: str | None = None
     grid_codes: list[str] | None = None
     department_code: str | None = None

@@ -274,7 +274,10 @@ async def update_user(*, session: AsyncSession, user_id: int, now: datetime,
             raise InvalidInput.at(["body", "is_active"], M("user.deactivate_self"))
         ends_sessions |= user.is_active and not is_active
         if user.is_active != bool(is_active):
-            note_ended(session, **{"reactivated" if is_active else "deactivated": [user.id]})
+            if is_active:
+                note_ended(session, reactivated=[user.id])
+            else:
+                note_ended(session, deactivated=[user.id])
         user.is_active = bool(is_active)
     scope_fields = {"scope_code": scope_code, "grid_codes": grid_codes,
                     "department_code": department_code}
@@ -292,6 +295,7 @@ async def _change_scope(session: AsyncSession, user: User, role: Any,
     new_role = parse_role(role) if role is not UNSET and role is not None else Role(user.role)
     if new_role.value != user.role and user.id == acting_user_id:
         raise InvalidInput.at(["body", "role"], M("user.own_role"))
+    defaults: dict[str, Any]  # the fields' current values, or none when the role changes
     if new_role.value == user.role:
         current = (await describe_users(session=session, users=[user]))[0]
         defaults = {"scope_code": current.scope_code, "grid_codes": current.grid_codes,
@@ -315,6 +319,7 @@ async def describe_users(*, session: AsyncSession, users: Sequence[User]) -> lis
     grids = await repo.grid_codes_of(session, [u.id for u in users])
     views = []
     for u in users:
+        # A None id (no scope, no department) finds nothing, as wanted: hence the ignores.
         code, level = nodes.get(u.jurisdiction_id, (None, None))  # type: ignore[arg-type]
         views.append(UserView(user=u, scope_code=code, scope_level=level,
                               department_code=depts.get(u.department_id),  # type: ignore[arg-type]
@@ -332,6 +337,7 @@ async def describe_actor_scope(*, session: AsyncSession, actor: Actor) -> dict[s
     """The actor's scope as codes: scope_code, scope_level, department_code, grid_codes."""
     nodes = await repo.node_codes(session, [actor.jurisdiction_id, *actor.grid_ids])
     depts = await repo.department_codes(session, [actor.department_id])
+    # A None id (no scope, no department) finds nothing, as wanted: hence the ignores.
     code, level = nodes.get(actor.jurisdiction_id, (None, None))  # type: ignore[arg-type]
     return {"scope_code": code, "scope_level": level,
             "department_code": depts.get(actor.department_id),  # type: ignore[arg-type]

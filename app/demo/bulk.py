@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
 from time import monotonic
+from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -51,10 +52,10 @@ from app.sla.models import Escalation, TicketPause, TicketRequest, Whistle, Whis
 from app.tickets.models import Ticket, TicketEvent
 
 SIDE_TABLES: dict[str, Table] = {
-    "tickets": Ticket.__table__, "ticket_events": TicketEvent.__table__,  # type: ignore[dict-item]
-    "escalations": Escalation.__table__, "ticket_requests": TicketRequest.__table__,  # type: ignore[dict-item]
-    "ticket_pauses": TicketPause.__table__, "whistles": Whistle.__table__,  # type: ignore[dict-item]
-    "whistle_summons": WhistleSummons.__table__,  # type: ignore[dict-item]
+    "tickets": Ticket.__table__, "ticket_events": TicketEvent.__table__,
+    "escalations": Escalation.__table__, "ticket_requests": TicketRequest.__table__,
+    "ticket_pauses": TicketPause.__table__, "whistles": Whistle.__table__,
+    "whistle_summons": WhistleSummons.__table__,
 }
 PLACES = ("海韵路", "星海广场", "滨海东路", "中山路", "人民路", "胜利街", "长春路", "港湾街")
 
@@ -354,7 +355,7 @@ async def _stamp(conn: AsyncConnection, world: bulk_world.World, *, first_ids: d
     await conn.execute(text("CREATE TEMP TABLE bulk_moves (grid_id bigint, k int, "
                             "street_id bigint, community_id bigint, new_grid_id bigint, "
                             "PRIMARY KEY (grid_id, k)) ON COMMIT DROP"))
-    raw = (await conn.get_raw_connection()).driver_connection
+    raw: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's own connection
     await raw.copy_records_to_table("bulk_moves", records=moves)
     first_ticket = first_ids["tickets"]
     spans = {}

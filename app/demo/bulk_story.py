@@ -183,7 +183,7 @@ def _whistle(rng: random.Random, story: Story, at: datetime, co: list[str]) -> b
     due = at + timedelta(minutes=30)
     if not story.go("whistle_blown", at, departments=summoned, auto=False):
         return False
-    report_ins = []
+    report_ins: list[tuple[str, datetime | None]] = []
     for code in summoned:
         came = at + _minutes(rng, 20, 0.8) if rng.random() < 0.9 else None
         if came is not None and story.go("reported_in", came, department=code,

@@ -37,10 +37,18 @@ class MemoCalendar(WorkingCalendar):
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A grid of the tree, with the street and community every grid has."""
+    id: int
+    street_id: int
+    community_id: int
+
+
 @dataclass
 class World:
     version_id: int
-    grids: list[Jurisdiction]
+    grids: list[Grid]
     streets: list[int]
     items_by_level: dict[str, list[MatrixItem]]
     departments: dict[str, int]
@@ -102,12 +110,16 @@ async def add_streets(session: AsyncSession, streets: int) -> None:
 
 async def load(session: AsyncSession, *, settings: Settings) -> World:
     version = await current_version(session=session)
+    if version is None:
+        raise RuntimeError("no matrix has been imported")
     items = (await session.execute(select(MatrixItem).where(
         MatrixItem.version_id == version.id).order_by(MatrixItem.code))).scalars().all()
-    grids = list((await session.execute(select(Jurisdiction).where(
-        Jurisdiction.level == "grid").order_by(Jurisdiction.code))).scalars())
+    grids = [Grid(g.id, g.street_id, g.community_id)
+             for g in (await session.execute(select(Jurisdiction).where(
+                 Jurisdiction.level == "grid").order_by(Jurisdiction.code))).scalars()
+             if g.street_id is not None and g.community_id is not None]  # every grid has both
     streets = sorted({g.street_id for g in grids})
-    calendars = {}
+    calendars: dict[int, WorkingCalendar] = {}
     for street in streets:
         cal = await calendar_for(session, street, settings=settings)
         calendars[street] = MemoCalendar(cal.timezone, cal.periods, dict(cal.overrides))

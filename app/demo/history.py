@@ -88,8 +88,8 @@ async def _cast(session: AsyncSession) -> Cast:
         actor = await actor_for_user(session=session, user=user)
         for grid_id in actor.grid_ids:
             grid_workers.setdefault(grid_id, actor)
-        if actor.role is Role.community_dispatcher:
-            community_dispatchers[actor.jurisdiction_id] = actor
+        if actor.role is Role.community_dispatcher and actor.jurisdiction_id is not None:
+            community_dispatchers[actor.jurisdiction_id] = actor  # (a dispatcher has one)
     # Every grid gets a grid worker and every community a dispatcher in the demo.
     for node in (await session.execute(select(Jurisdiction).where(
             Jurisdiction.level.in_(["grid", "community"])))).scalars():
@@ -167,6 +167,8 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
 
     lookups = Lookups(JurisdictionCache(check_seconds=0), MatrixCache(check_seconds=0))
     version = await current_version(session=session)
+    if version is None:
+        raise RuntimeError("no matrix has been imported")
     items = (await session.execute(select(MatrixItem).where(
         MatrixItem.version_id == version.id))).scalars().all()
     grids = (await session.execute(select(Jurisdiction).where(
@@ -212,16 +214,16 @@ async def make_history(*, session: AsyncSession, count: int, clock: FrozenClock,
                 break
             ticket = await session.get(Ticket, ticket_id, populate_existing=True)
             actor = poster if action == "self_close" else _who(action, ticket, cast)
-            data = _input(action, rng, ticket)
+            step = _input(action, rng, ticket)
             if action == "correct":
-                action, data = "reroute", ActionInput(item=item.code, reason="事项选错，改派")
+                action, step = "reroute", ActionInput(item=item.code, reason="事项选错，改派")
             if action in ("resolve", "self_close"):
-                data = ActionInput(result=data.result or "已现场劝导整改",
+                step = ActionInput(result=step.result or "已现场劝导整改",
                                    attachments=await _evidence(session, actor, rng, moment))
             try:
                 await actions.take_action(
                     session=session, actor=actor, ticket_id=ticket_id, action=action,
-                    data=data, if_match=None, now=moment, settings=settings, lookups=lookups)
+                    data=step, if_match=None, now=moment, settings=settings, lookups=lookups)
             except WhistleError:
                 break  # a story that the rules refuse (e.g. no one to verify) just stops there
         if story and story[-1] in ("verify_pass", "self_close") and rng.random() < 0.6:

@@ -143,7 +143,7 @@ def _parse_feature(feature: Any, index: int) -> tuple[NodeRow, BaseGeometry | No
     if UNSTORABLE.search(name):
         raise FeatureError("name", M("feature.unstorable_name"))
     try:
-        level = Level(props.get("level"))
+        level = Level(props.get("level", ""))  # none: a ValueError like any unknown level
     except ValueError:
         raise FeatureError("level", M("feature.unknown_level", level=props.get("level"))
                            ) from None

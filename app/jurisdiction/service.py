@@ -40,7 +40,7 @@ async def import_jurisdictions(*, session: AsyncSession,
     """Validate the whole file against itself and the database, then upsert every node.
     Raises ``InvalidInput`` listing every bad feature; nothing is written then."""
     nodes = {n.code: n for n in await repo.all_nodes(session)}
-    code_of = {n.id: n.code for n in nodes.values()}
+    code_of: dict[int | None, str] = {n.id: n.code for n in nodes.values()}  # street: None
     existing = {code: ExistingNode(level=Level(n.level), parent_code=code_of.get(n.parent_id),
                                    geometry=n.geometry) for code, n in nodes.items()}
     rows = parse_feature_collection(feature_collection, existing=existing)

@@ -31,7 +31,9 @@ MAX_PAYLOAD_BYTES = 7000
 
 def batches(events: list[QueueEvent]) -> list[str]:
     """JSON arrays of events, each small enough for one NOTIFY."""
-    payloads, current, size = [], [], 2
+    payloads: list[str] = []
+    current: list[str] = []
+    size = 2
     for encoded in (e.to_json() for e in events):
         if current and size + len(encoded) + 1 > MAX_PAYLOAD_BYTES:
             payloads.append("[" + ",".join(current) + "]")
@@ -104,11 +106,12 @@ class PostgresBroker(Broker):
         connection.add_termination_listener(self._on_lost)
         self._connection = connection
 
-    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:
+        text = str(payload)  # a NOTIFY payload is text; asyncpg's listener type says object
         try:
-            events = decode_events(payload)
+            events = decode_events(text)
         except (ValueError, TypeError):
-            log.warning("ignoring a malformed %s payload: %r", self._channel, payload[:200])
+            log.warning("ignoring a malformed %s payload: %r", self._channel, text[:200])
             return
         for event in events:
             self.dispatch(event)

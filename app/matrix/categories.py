@@ -40,10 +40,15 @@ CATEGORIES: tuple[Category, ...] = (
 CATEGORY_BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
 
 
-class _Graced(Protocol):
-    category_code: str
-    response_grace_minutes: int | None
-    resolve_grace_minutes: int | None
+class _Graced(Protocol):  # read-only members: frozen snapshots fit as well as models
+    @property
+    def category_code(self) -> str: ...
+
+    @property
+    def response_grace_minutes(self) -> int | None: ...
+
+    @property
+    def resolve_grace_minutes(self) -> int | None: ...
 
 
 def response_grace(item: _Graced) -> int:

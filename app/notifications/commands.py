@@ -45,8 +45,8 @@ def _fail(exc: Exception) -> None:
         for error in exc.errors():
             typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
     elif isinstance(exc, WhistleError):
-        for error in exc.errors or [{"loc": [], "msg": exc.detail}]:
-            typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
+        for problem in exc.errors or [{"loc": [], "msg": exc.detail}]:
+            typer.echo(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}", err=True)
     raise typer.Exit(1) from exc
 
 

@@ -125,7 +125,8 @@ async def claim_due(session: AsyncSession, *, now: datetime, batch: int) -> list
                                   .values(next_attempt_at=until)
                                   .execution_options(synchronize_session=False))
     return [Claimed(r.id, r.attempts + 1, r.channel_id, r.channel_kind, r.kind, r.sealed,
-                    r.options or {}, r.payload, r.count, r.phone) for r in taken]
+                    r.options or {}, r.payload, r._mapping["count"], r.phone)  # r.count reads as tuple.count
+            for r in taken]
 
 
 async def send(http: httpx.AsyncClient, message: Claimed, *, now: datetime,

@@ -35,7 +35,7 @@ class Message:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Message:
-        return cls(**{k: payload.get(k) for k in cls.__slots__ if k in payload})
+        return cls(**{k: payload[k] for k in cls.__slots__ if k in payload})
 
     def masked(self) -> Message:
         """The message as a group sees it."""

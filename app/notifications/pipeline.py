@@ -76,7 +76,7 @@ def _deadline(kind: Kind, t: TicketContext, data: dict[str, Any]) -> tuple[datet
     if kind in (Kind.whistle, Kind.report_in_due, Kind.report_in_missed):
         return parse_instant(data.get("report_in_due_at")), "报到时限"
     if kind in (Kind.sla_warning, Kind.sla_overdue):
-        return parse_instant(data.get("due_at")), _CLOCKS.get(data.get("clock"), "时限")
+        return parse_instant(data.get("due_at")), _CLOCKS.get(data.get("clock", ""), "时限")
     if kind is Kind.new_ticket:
         return t.response_due_at, "签收时限"
     return t.resolve_due_at, "办结时限"

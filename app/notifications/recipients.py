@@ -201,8 +201,9 @@ async def within_scope_many(session: AsyncSession,
                                                   .where(UserGrid.user_id.in_(ids))):
         grids.setdefault(user_id, set()).add(grid_id)
     nodes = {u.jurisdiction_id for u in users if u.jurisdiction_id is not None}
-    levels = dict((await session.execute(select(Jurisdiction.id, Jurisdiction.level).where(
-        Jurisdiction.id.in_(sorted(nodes))))).all()) if nodes else {}
+    levels: dict[int | None, str] = dict((await session.execute(
+        select(Jurisdiction.id, Jurisdiction.level).where(
+            Jurisdiction.id.in_(sorted(nodes))))).all()) if nodes else {}
     actors: dict[int, tuple[User, Actor, tuple]] = {}
     for user in users:
         actor = Actor(kind="user", id=user.id, role=Role(user.role), name=user.username,

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db import insert_for
+from app.db import insert_for, rowcount
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.notifications.models import (
@@ -181,4 +181,4 @@ async def mark_read(session: AsyncSession, *, user_id: int, ids: list[int] | Non
         condition = and_(condition, Notification.id.in_(ids))
     result = await session.execute(update(Notification).where(condition).values(read_at=now)
                                    .execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rowcount(result) or 0

@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict
 
 # The request being served by this task (set by the request middleware).
 request_id_var: ContextVar[str | None] = ContextVar("whistle_request_id", default=None)
@@ -41,20 +42,20 @@ def redact(text: str) -> str:
     return _API_KEY_HEADER.sub(rf"\1{REDACTED}", text)
 
 
-def _redact_values(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_values(_logger: Any, _name: str, event: EventDict) -> EventDict:
     for key, value in event.items():
         if isinstance(value, str):
             event[key] = redact(value)
     return event
 
 
-def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_request_id(_logger: Any, _name: str, event: EventDict) -> EventDict:
     if "request_id" not in event and (request_id := request_id_var.get()) is not None:
         event["request_id"] = request_id
     return event
 
 
-def _drop_color_message(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_color_message(_logger: Any, _name: str, event: EventDict) -> EventDict:
     event.pop("color_message", None)  # uvicorn's copy of the message with terminal colours
     return event
 

@@ -4,6 +4,7 @@ pending outbox rows, the report backlog), cheap enough to run every scrape."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,11 +58,11 @@ class ServiceFigures:
 
 async def service_figures(session: AsyncSession) -> ServiceFigures:
     figures = ServiceFigures()
-    rows = await session.execute(
+    open_rows = await session.execute(
         select(Ticket.level, Ticket.status, Ticket.sla_state, func.count())
         .where(Ticket.status.in_(OPEN_STATUSES))
         .group_by(Ticket.level, Ticket.status, Ticket.sla_state))
-    figures.open_tickets = {(level, status, state): n for level, status, state, n in rows}
+    figures.open_tickets = {(level, status, state): n for level, status, state, n in open_rows}
 
     depth = func.count().label("depth")
     rows = (await session.execute(
@@ -72,15 +73,16 @@ async def service_figures(session: AsyncSession) -> ServiceFigures:
     if rest := rows[QUEUE_DEPARTMENTS_SHOWN:]:
         figures.queue_depth["other"] = sum(n for _, n in rest)
 
-    figures.report_backlog = await session.scalar(select(func.count()).select_from(ReportBacklog))
+    figures.report_backlog = (await session.execute(
+        select(func.count()).select_from(ReportBacklog))).scalar_one()
     pending, oldest = (await session.execute(
         select(func.count(), func.min(OutboxMessage.created_at))
         .where(OutboxMessage.status == OutboxStatus.pending.value))).one()
     figures.outbox_pending = pending
     figures.outbox_oldest_at = oldest  # min() keeps the column's type: aware UTC
-    figures.outbox_dead = await session.scalar(
+    figures.outbox_dead = (await session.execute(
         select(func.count()).select_from(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.dead.value))
+        .where(OutboxMessage.status == OutboxStatus.dead.value))).scalar_one()
     figures.heartbeat = await latest_heartbeat(session)
     return figures
 

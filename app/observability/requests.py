@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import MutableMapping
 from time import perf_counter
 from typing import Any
 
@@ -29,7 +30,7 @@ _ACTOR_KEY = "whistle.actor"
 UNMATCHED = "unmatched"  # no route: one label for every unknown path, so labels stay bounded
 
 
-def note_actor(scope: dict[str, Any], actor: Actor) -> None:
+def note_actor(scope: MutableMapping[str, Any], actor: Actor) -> None:
     """Who the request runs as, for its log line (called by the authentication dependency)."""
     scope[_ACTOR_KEY] = actor
 

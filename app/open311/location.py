@@ -53,9 +53,9 @@ def resolve_place(tree: JurisdictionTree, *, lat: float | None, lon: float | Non
             return Place(grid.code, lat, lon)
         problems.append(f"address_id {code!r} is not a grid code of the jurisdiction")
     if address_string:
-        code = _grid_in_text(tree, address_string, street_id, handling_level, problems)
-        if code is not None:
-            return Place(code, lat, lon)
+        found = _grid_in_text(tree, address_string, street_id, handling_level, problems)
+        if found is not None:
+            return Place(found, lat, lon)
     raise _bad("location unresolvable: " + "; ".join(problems))
 
 

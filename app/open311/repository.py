@@ -84,7 +84,8 @@ async def reporter_photos(session: AsyncSession, ticket_ids: Sequence[int]) -> d
         .join(TicketEvent, TicketEvent.id == Attachment.event_id)
         .where(Attachment.ticket_id.in_(list(ticket_ids)), TicketEvent.kind == "created")
         .group_by(Attachment.ticket_id))
-    return {ticket_id: attachment_id for ticket_id, attachment_id in rows}
+    return {ticket_id: attachment_id for ticket_id, attachment_id in rows
+            if ticket_id is not None}  # never None (IN above): for the type
 
 
 async def event_photos(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, int]:
@@ -94,7 +95,8 @@ async def event_photos(session: AsyncSession, event_ids: Sequence[int]) -> dict[
     rows = await session.execute(
         select(Attachment.event_id, func.min(Attachment.id))
         .where(Attachment.event_id.in_(list(event_ids))).group_by(Attachment.event_id))
-    return {event_id: attachment_id for event_id, attachment_id in rows}
+    return {event_id: attachment_id for event_id, attachment_id in rows
+            if event_id is not None}  # never None (IN above): for the type
 
 
 async def public_events(session: AsyncSession, *, kinds: Sequence[str], start: datetime,

@@ -70,7 +70,7 @@ class Table:
         return buffer.getvalue()
 
 
-def _rate_columns(names: Sequence[str]) -> frozenset[int]:
+def _rate_columns(names: Sequence[str | None]) -> frozenset[int]:
     return frozenset(i for i, n in enumerate(names) if n in RATE_NAMES)
 
 
@@ -107,7 +107,7 @@ def report_table(report: Report, lang: Lang) -> Table:
     lines.append(total_cells + [report.total[m.name] for m in ALL_METRICS])
     names = [None] * width + [m.name for m in ALL_METRICS]
     return Table("SLA报表" if lang == "zh" else "SLA report", report_header(report, lang), lines,
-                 _rate_columns(names))  # type: ignore[arg-type]
+                 _rate_columns(names))
 
 
 def report_csv(report: Report, lang: Lang) -> bytes:

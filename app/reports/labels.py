@@ -40,9 +40,9 @@ async def labels(session: AsyncSession, dim: str, values: Iterable) -> dict:
         return {c: Label(c, CATEGORY_BY_CODE[c].name if c in CATEGORY_BY_CODE else None)
                 for c in wanted}
     if dim == "item":
-        rows = await session.execute(select(MatrixItem.code, MatrixItem.name)
-                                     .where(MatrixItem.code.in_(wanted))
-                                     .order_by(MatrixItem.version_id))
-        names = dict(rows.all())  # the newest version's name wins
+        item_rows = await session.execute(select(MatrixItem.code, MatrixItem.name)
+                                          .where(MatrixItem.code.in_(wanted))
+                                          .order_by(MatrixItem.version_id))
+        names = dict(item_rows.all())  # the newest version's name wins
         return {c: Label(c, names.get(c)) for c in wanted}
     return {s: Label(s, SOURCE_NAMES.get(s, s)) for s in wanted}

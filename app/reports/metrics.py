@@ -100,7 +100,8 @@ def _bounds() -> tuple[int, ...]:
     half hours to a working day (420), quarter days to 5 working days, days to 20, then
     5-day steps to 100 working days."""
     steps = ((60, 5), (420, 30), (2100, 105), (8400, 420), (42000, 2100))
-    bounds, low = [], 0
+    bounds: list[int] = []
+    low = 0
     for top, step in steps:
         bounds += range(low + step, top + 1, step)
         low = top
@@ -148,11 +149,11 @@ def derive(counts: Mapping[str, int], histograms: Mapping[str, Mapping[int, int]
            ) -> dict[str, int | float | None]:
     """Every metric of a row from its summed counters (``COUNTERS``, ``SUMMONS_COUNTERS``,
     ``overdue_now``) and its two histograms (``claim``, ``resolve``)."""
-    values: dict[str, int | float | None] = {name: int(counts.get(name, 0))
-                                              for name in (*COUNTERS, *SUMMONS_COUNTERS)}
-    values["overdue_now"] = int(counts.get("overdue_now", 0))
-    values["valid"] = values["reported"] - values["cancelled"]  # type: ignore[operator]
-    denominators = {**values, "valid_unsuspended": values["valid"] - values["suspended"]}  # type: ignore[operator]
+    counters = {name: int(counts.get(name, 0)) for name in (*COUNTERS, *SUMMONS_COUNTERS)}
+    counters["overdue_now"] = int(counts.get("overdue_now", 0))
+    counters["valid"] = counters["reported"] - counters["cancelled"]
+    values: dict[str, int | float | None] = dict(counters)
+    denominators = {**values, "valid_unsuspended": counters["valid"] - counters["suspended"]}
     for name, (numerator, denominator) in RATES.items():
         values[name] = rate(int(values[numerator] or 0), int(denominators[denominator] or 0))
     for measure in ("claim", "resolve"):

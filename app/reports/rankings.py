@@ -75,11 +75,12 @@ def check_weights(weights: dict[str, float]) -> None:
 
 
 def score(rates: dict[str, float | None], weights: dict[str, float]) -> float | None:
-    used = {k: w for k, w in weights.items() if rates[SCORED[k]] is not None and w > 0}
+    used = [(rate, w) for k, w in weights.items()
+            if (rate := rates[SCORED[k]]) is not None and w > 0]
     if not used:
         return None
-    total = sum(rates[SCORED[k]] * w for k, w in used.items())  # type: ignore[operator]
-    return round(total / sum(used.values()), RATE_DIGITS)
+    total = sum(rate * w for rate, w in used)
+    return round(total / sum(w for _, w in used), RATE_DIGITS)
 
 
 def competition_ranks(scores: dict[object, float | None]) -> dict[object, int]:

@@ -8,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Date, Table, and_, bindparam, case, delete, func, literal, select
+from sqlalchemy import ColumnElement, Date, Table, and_, bindparam, case, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -38,11 +38,11 @@ from app.sla.working_time import WorkingCalendar
 from app.tickets.models import Ticket, TicketEvent
 
 TABLES: dict[str, Table] = {
-    "daily": ReportDaily.__table__,  # type: ignore[dict-item]
-    "durations": ReportDuration.__table__,  # type: ignore[dict-item]
-    "summons": ReportSummons.__table__,  # type: ignore[dict-item]
-    "monthly": ReportMonthly.__table__,  # type: ignore[dict-item]
-    "monthly_durations": ReportMonthlyDuration.__table__,  # type: ignore[dict-item]
+    "daily": ReportDaily.__table__,
+    "durations": ReportDuration.__table__,
+    "summons": ReportSummons.__table__,
+    "monthly": ReportMonthly.__table__,
+    "monthly_durations": ReportMonthlyDuration.__table__,
 }
 ROW_KEYS: dict[str, tuple[str, ...]] = {
     "daily": KEY, "durations": (*KEY, "measure", "bucket"), "summons": KEY,
@@ -136,10 +136,10 @@ def fact_row(ticket_id: int, fact: Fact) -> dict:
 
 
 def fact_from_row(row: Mapping) -> Fact:
-    return Fact(key=tuple(row[k] for k in KEY),  # type: ignore[arg-type]
+    return Fact(key=tuple(row[k] for k in KEY),
                 counters=tuple(int(c) for c in row["counters"]),
                 claim_bucket=row["claim_bucket"], resolve_bucket=row["resolve_bucket"],
-                summons=tuple(tuple(s) for s in row["summons"] or ()))  # type: ignore[misc]
+                summons=tuple(tuple(s) for s in row["summons"] or ()))
 
 
 async def stored_facts(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[int, Fact]:
@@ -175,15 +175,18 @@ async def posted_fact(session: AsyncSession, inputs: Inputs, *,
         category = (await session.execute(select(MatrixItem.category_code).where(
             MatrixItem.version_id == data.get("matrix_version"),
             MatrixItem.code == data.get("item")))).scalar_one()
-    as_posted = replace(ticket, department_id=department_id, item_code=data.get("item"),
-                        category_code=category, status=created.to_status,
+    # A created event names its item (the category lookup above needs it) and its status.
+    as_posted = replace(ticket, department_id=department_id, item_code=data["item"],
+                        category_code=category,
+                        status=created.to_status,  # type: ignore[arg-type]  # never None here
                         level=data.get("level", ticket.level), rating=None, resolved_at=None)
     return fact_of(as_posted, [created], limits=inputs.limits, cal=cal)
 
 
 # --- rollup rows -----------------------------------------------------------------------------
 
-_upserts: dict[tuple[str, str], object] = {}
+# (dialect, table) → its upsert statement; (dialect, "posted") → posting's statements
+_upserts: dict[tuple[str, str], Any] = {}
 
 
 def _upsert(session: AsyncSession, table_name: str):
@@ -238,11 +241,11 @@ def _posted_insert(dialect: str, table_name: str, after=None, new_ticket=None):
                    "category_code": t.c.category_code, "item_code": t.c.item_code,
                    "source": t.c.source, "day": bindparam("day", type_=Date()),
                    "month": bindparam("month", type_=Date())}
-    values = dict.fromkeys(COUNTERS, literal(0))
+    values: dict[str, ColumnElement[Any]] = dict.fromkeys(COUNTERS, literal(0))
     values.update(reported=literal(1), open=literal(1),
                   dispatched=case((t.c.status == "dispatched", 1), else_=0))
     columns = [*ROW_KEYS[table_name], *COUNTERS]
-    source = select(*(from_ticket.get(c, values.get(c)) for c in columns))
+    source = select(*(from_ticket[c] if c in from_ticket else values[c] for c in columns))
     if new_ticket is None:
         source = source.where(t.c.id == bindparam("tid"))
     if after is not None:
@@ -259,7 +262,7 @@ def add_posted_statements(session: AsyncSession) -> list:
     dialect = session.get_bind().dialect.name
     cached = _upserts.get((dialect, "posted"))
     if cached is not None:
-        return cached  # type: ignore[return-value]
+        return cached
     if dialect == "postgresql":
         statements = posted_rollup_ctes()
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -22,7 +22,7 @@ from app.reports.scope import RequestFilters
 router = APIRouter(tags=["reports"])
 
 FORMULAS = (Path(__file__).parent / "FORMULAS.md").read_text(encoding="utf-8")
-CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
                                   csvout.XLSX_MEDIA_TYPE: {"schema": {"type": "string",
                                                                       "format": "binary"}}},
                       "description": "JSON by default; CSV (UTF-8 with BOM) with format=csv; "
@@ -40,9 +40,8 @@ To = Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY,
 MAX_WEIGHT = 1000.0
 
 
-def Weight(description: str):  # noqa: N802  (a type, as the parameter lists read it)
-    return Annotated[float, Query(ge=0, le=MAX_WEIGHT, allow_inf_nan=False,
-                                  description=description)]
+def _weight(description: str) -> Any:
+    return Query(ge=0, le=MAX_WEIGHT, allow_inf_nan=False, description=description)
 FormatQ = Annotated[Format, Query(description="json, or csv / xlsx for Excel")]
 LangQ = Annotated[csvout.Lang, Query(description="CSV / xlsx header language")]
 
@@ -104,10 +103,11 @@ async def get_sla_report(
 async def get_rankings(
     actor: CurrentActor, session: SessionDep, settings: SettingsDep, start: From, to: To,
     by: Annotated[rankings.RankBy, Query(description="what to rank")] = "department",
-    w_response: Weight("weight of the on-time response rate")
+    w_response: Annotated[float, _weight("weight of the on-time response rate")]
     = rankings.DEFAULT_WEIGHTS["response"],
-    w_resolution: Weight("weight of the resolution rate") = rankings.DEFAULT_WEIGHTS["resolution"],
-    w_satisfaction: Weight("weight of the satisfaction rate")
+    w_resolution: Annotated[float, _weight("weight of the resolution rate")]
+    = rankings.DEFAULT_WEIGHTS["resolution"],
+    w_satisfaction: Annotated[float, _weight("weight of the satisfaction rate")]
     = rankings.DEFAULT_WEIGHTS["satisfaction"],
     jurisdiction: Annotated[str | None, Query(description="rank within this street, "
                                               "community or grid")] = None,

@@ -35,7 +35,7 @@ class ReportRowOut(BaseModel):
         description="the value of each group_by dimension, e.g. {\"community\": {...}}")
     period: str | None = Field(
         description="with series: the day (YYYY-MM-DD), week (its Monday) or month (YYYY-MM)")
-    metrics: ReportMetrics  # type: ignore[valid-type]
+    metrics: ReportMetrics  # type: ignore[valid-type]  # a model create_model() builds
 
 
 class SlaReportOut(BaseModel):
@@ -50,7 +50,7 @@ class SlaReportOut(BaseModel):
     category: str | None
     generated_at: datetime
     rows: list[ReportRowOut]
-    total: ReportMetrics  # type: ignore[valid-type]
+    total: ReportMetrics  # type: ignore[valid-type]  # a model create_model() builds
 
 
 class RankingEntryOut(BaseModel):

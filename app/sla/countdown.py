@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.matrix.models import MatrixItem
-from app.sla.deadlines import counted_minutes
+from app.sla.deadlines import Basis, counted_minutes
 from app.sla.street_calendars import calendar_for
 
 
@@ -24,7 +24,7 @@ class Countdown:
     resolve_minutes_left: float | None
 
 
-def minutes_left(now: datetime, due: datetime | None, basis: str, cal) -> float | None:
+def minutes_left(now: datetime, due: datetime | None, basis: Basis, cal) -> float | None:
     """Pure: counted minutes from ``now`` to ``due`` (negative once it has passed)."""
     if due is None:
         return None
@@ -35,9 +35,10 @@ def minutes_left(now: datetime, due: datetime | None, basis: str, cal) -> float 
 
 async def countdown(session: AsyncSession, ticket, *, now: datetime,
                     settings: Settings) -> Countdown:
-    basis = (await session.execute(select(MatrixItem.time_basis).where(
+    stored = (await session.execute(select(MatrixItem.time_basis).where(
         MatrixItem.version_id == ticket.matrix_version_id,
         MatrixItem.code == ticket.item_code))).scalar_one_or_none() or "working"
+    basis: Basis = stored  # type: ignore[assignment]  # a str the CHECK keeps to the two
     cal = await calendar_for(session, ticket.street_id, settings=settings)
     response_due = None if ticket.claimed_at is not None else ticket.response_due_at
     resolve_due = None if ticket.resolved_at is not None else ticket.resolve_due_at

@@ -15,8 +15,9 @@ class earliest(FunctionElement):  # noqa: N801  (reads like the SQL function it 
     inherit_cache = True
     name = "earliest"
 
+    # SQLAlchemy declares ``type`` a plain attribute; here it is computed from the arguments.
     @property
-    def type(self):  # the type of its arguments (timestamps here)
+    def type(self):  # type: ignore[override]  # the type of its arguments (timestamps here)
         return next(iter(self.clauses)).type
 
 

@@ -64,7 +64,7 @@ def _row_dict(row: Any) -> dict[str, Any]:
 async def list_whistles(session: AsyncSession, *, actor: Actor, state: str | None,
                         ticket_id: int | None, limit: int, offset: int
                         ) -> tuple[list[dict[str, Any]], int]:
-    filters = []
+    filters: list[ColumnElement[bool]] = []
     if state == "open":
         filters.append(Whistle.closed_at.is_(None))
     elif state == "closed":

@@ -75,7 +75,7 @@ async def list_whistles(
     items, total = await repository.list_whistles(session, actor=actor, state=state,
                                                   ticket_id=ticket_id, limit=limit,
                                                   offset=offset)
-    return WhistlePage(items=items, total=total, limit=limit, offset=offset)  # type: ignore[arg-type]
+    return WhistlePage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/whistles/{whistle_id}", operation_id="get_whistle", tags=["whistles"],

@@ -51,15 +51,30 @@ RUNNING = frozenset({"self_handling", "dispatched", "claimed", "in_progress", "r
 LADDER = {"grid": "community", "community": "street"}
 
 
-class SlaItem(Protocol):
-    category_code: str
-    time_basis: str
-    response_minutes: int
-    resolve_minutes: int
-    urgent_response_minutes: int
-    urgent_resolve_minutes: int
-    response_grace_minutes: int | None
-    resolve_grace_minutes: int | None
+class SlaItem(Protocol):  # read-only members: frozen snapshots fit as well as models
+    @property
+    def category_code(self) -> str: ...
+
+    @property
+    def time_basis(self) -> str: ...
+
+    @property
+    def response_minutes(self) -> int: ...
+
+    @property
+    def resolve_minutes(self) -> int: ...
+
+    @property
+    def urgent_response_minutes(self) -> int: ...
+
+    @property
+    def urgent_resolve_minutes(self) -> int: ...
+
+    @property
+    def response_grace_minutes(self) -> int | None: ...
+
+    @property
+    def resolve_grace_minutes(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +91,7 @@ def limits_for(item: SlaItem, urgency: str, *, graces: bool = True) -> Limits:
     ticket) and, unless ``graces=False``, the ladder's graces (report facts take none)."""
     urgent = urgency == "urgent"
     return Limits(
-        basis=item.time_basis,  # type: ignore[arg-type]
+        basis=item.time_basis,  # type: ignore[arg-type]  # a str the CHECK keeps to the two
         response=item.urgent_response_minutes if urgent else item.response_minutes,
         resolve=item.urgent_resolve_minutes if urgent else item.resolve_minutes,
         response_grace=response_grace(item) if graces else 0,
@@ -184,7 +199,7 @@ def compute(inputs: ClockInputs, *, item: SlaItem, cal: WorkingCalendar,
     if inputs.level in LADDER:  # when the level fails a limit, and the ticket climbs
         if response_due is not None:
             response_escalate = deadline(
-                start=inputs.response_started_at,  # type: ignore[arg-type]
+                start=inputs.response_started_at,  # type: ignore[arg-type]  # set with response_due
                 limit_minutes=limits.response + limits.response_grace, basis=basis, cal=cal)
         escalate_due = deadline(start=inputs.level_entered_at,
                                 limit_minutes=resolve_minutes + limits.resolve_grace,

@@ -20,6 +20,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.db import rowcount
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jurisdiction.models import Jurisdiction
 from app.messages import M
@@ -132,6 +133,6 @@ async def delete_override(*, session: AsyncSession, street_id: int | None, day: 
                  else CalendarOverride.street_id == street_id)
     result = await session.execute(
         delete(CalendarOverride).where(condition, CalendarOverride.day == day))
-    if result.rowcount == 0:
+    if rowcount(result) == 0:
         raise NotFound(M("calendar.no_override", day=day))
     invalidate()

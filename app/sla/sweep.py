@@ -145,7 +145,7 @@ async def _sweep_tickets(session: AsyncSession, *, now: datetime, batch: int,
         if clock is None:  # posted before deadlines were kept: compute them now
             clock_less = await service.refresh(session, ticket_id=ticket.id, now=now,
                                                settings=settings)
-            plans[ticket.id] = (ticket, item, clock_less)  # type: ignore[assignment]
+            plans[ticket.id] = (ticket, item, clock_less)
             continue
         plans[ticket.id] = (ticket, item, _stored(ticket, clock))
 

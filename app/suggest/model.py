@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,10 +40,12 @@ class LinearScorer:
     weights: np.ndarray  # (features, items) float32
     bias: np.ndarray  # (items,) float32
     scale: float = 1.0  # softmax temperature applied to the linear scores
+    # The feature of each index, to name the words that drove a suggestion.
+    _features: list[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The feature of each index, to name the words that drove a suggestion.
-        object.__setattr__(self, "_features", sorted(self.vocabulary, key=self.vocabulary.get))
+        object.__setattr__(self, "_features",
+                           sorted(self.vocabulary, key=self.vocabulary.__getitem__))
 
     def vector(self, text: str) -> TextVector:
         counts = Counter(i for g in grams(text) if (i := self.vocabulary.get(g)) is not None)

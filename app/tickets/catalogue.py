@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 
 class ReportFacts(StrEnum):
@@ -66,7 +66,14 @@ class EventKind:
 
 
 F = ReportFacts
-_QUEUE_AGAIN = {"restarts_response": True, "affects_deadlines": True}
+
+
+class _Flags(TypedDict, total=False):
+    restarts_response: bool
+    affects_deadlines: bool
+
+
+_QUEUE_AGAIN: _Flags = {"restarts_response": True, "affects_deadlines": True}
 
 CATALOGUE: tuple[EventKind, ...] = (
     EventKind("created", "posted: routed by the matrix into a queue", report=F.posted,

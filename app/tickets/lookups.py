@@ -6,12 +6,15 @@ index, the current matrix version), so the hot path does no lookup queries once 
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.jurisdiction.repository import department_id as department_id_of
+
+if TYPE_CHECKING:
+    from app.matrix.cache import ItemSnapshot
 
 
 class GridRef(Protocol):
@@ -19,16 +22,6 @@ class GridRef(Protocol):
     code: str
     community_id: int
     street_id: int
-
-
-class ItemRef(Protocol):
-    id: int
-    code: str
-    name: str
-    category_code: str
-    handling_level: str
-    self_handle_allowed: bool
-    primary_department: str | None
 
 
 class Lookups:
@@ -55,7 +48,7 @@ class Lookups:
     async def current_matrix(self, session: AsyncSession):
         return await self._matrix.current(session)
 
-    async def current_item(self, session: AsyncSession, code: str) -> tuple[int, ItemRef] | None:
+    async def current_item(self, session: AsyncSession, code: str) -> tuple[int, ItemSnapshot] | None:
         current = await self._matrix.current(session)
         if current is None:
             return None

@@ -8,7 +8,7 @@ import functools
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, String, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,7 +71,8 @@ async def load_views(session: AsyncSession, stmt: Select,
             .order_by(Attachment.id)
         )
         for ticket_id, attachment_id in found:
-            attachments.setdefault(ticket_id, []).append(attachment_id)
+            if ticket_id is not None:  # never None (IN above): for the type
+                attachments.setdefault(ticket_id, []).append(attachment_id)
     return [
         TicketView(row[0], row[1], row[2], row[3], row[4], row[5],
                    tuple(attachments.get(row[0].id, ())))
@@ -83,7 +84,15 @@ TICKETS = Ticket.__table__
 _FIELDS = tuple(c.name for c in TICKETS.c)
 
 
-class TicketRecord(namedtuple("TicketRecord", _FIELDS)):
+# Its fields are Ticket's columns, known only at import: to the type checker the base is
+# Any, so a record stands where a Ticket is expected, as it does at run time.
+if TYPE_CHECKING:
+    _Record = Any
+else:
+    _Record = namedtuple("TicketRecord", _FIELDS)
+
+
+class TicketRecord(_Record):
     """A ticket's columns as read by the hot reads (``read_views``): what an ORM ``Ticket``
     shows, attribute for attribute, without its identity map and instrumentation."""
 
@@ -126,7 +135,7 @@ def _view_columns(dialect_name: str) -> Select:
 
 def view_statement(session: AsyncSession, *where: ColumnElement[bool]) -> Select:
     """The hot reads' statement for the tickets ``where`` selects (add order and limit)."""
-    return _view_columns(session.bind.dialect.name).where(*where)
+    return _view_columns(session.get_bind().dialect.name).where(*where)
 
 
 async def read_views(session: AsyncSession, stmt: Select) -> list[TicketView]:

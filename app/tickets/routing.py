@@ -19,12 +19,21 @@ from app.messages import M, render
 from app.tickets.models import Status
 
 
-class RoutableItem(Protocol):
-    code: str
-    name: str
-    handling_level: str
-    self_handle_allowed: bool
-    primary_department: str | None
+class RoutableItem(Protocol):  # read-only members: frozen snapshots fit as well as models
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def handling_level(self) -> str: ...
+
+    @property
+    def self_handle_allowed(self) -> bool: ...
+
+    @property
+    def primary_department(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

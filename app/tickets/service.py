@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -53,8 +53,8 @@ class TicketFilter:
     created_to: datetime | None = None
 
 
-async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list:
-    clauses = []
+async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
     if f.statuses:
         clauses.append(Ticket.status.in_(f.statuses))
     if f.open_only:
@@ -64,9 +64,9 @@ async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list:
         if node is None:
             raise InvalidInput.at(["query", "jurisdiction"],
                                   M("error.no_jurisdiction", code=f.jurisdiction))
-        column = {"street": Ticket.street_id, "community": Ticket.community_id,
-                  "grid": Ticket.grid_id}[node.level]
-        clauses.append(column == node.id)
+        node_column = {"street": Ticket.street_id, "community": Ticket.community_id,
+                       "grid": Ticket.grid_id}[node.level]
+        clauses.append(node_column == node.id)
     if f.department:
         dept = await department_by_code(session, f.department)
         if dept is None:

@@ -90,10 +90,13 @@ def _route(action: str, body_model: type[BaseModel] | None, to_input, *, path: s
                               actor=actor, session=session, clock=clock, settings=settings,
                               lookups=lookups, if_match=if_match, lang=lang)
     else:
-        async def endpoint(ticket_id: IdPath, payload: body_model, response: Response,  # type: ignore[valid-type]
-                           actor: CurrentActor, session: SessionDep, clock: ClockDep,
-                           settings: SettingsDep, lookups: LookupsDep, lang: LangDep,
-                           if_match: IfMatch = None) -> TicketOut:
+        # FastAPI reads the body's model from the signature: a variable one, and so a
+        # signature other than the bodiless variant's.
+        async def endpoint(  # type: ignore[misc]
+                ticket_id: IdPath, payload: body_model,  # type: ignore[valid-type]
+                response: Response, actor: CurrentActor, session: SessionDep, clock: ClockDep,
+                settings: SettingsDep, lookups: LookupsDep, lang: LangDep,
+                if_match: IfMatch = None) -> TicketOut:
             return await _act(to_action(action, payload), ticket_id, to_input(payload),
                               response=response, actor=actor, session=session, clock=clock,
                               settings=settings, lookups=lookups, if_match=if_match, lang=lang)

@@ -160,7 +160,7 @@ async def enqueue_for_events(session: AsyncSession, events: Sequence[Event]) -> 
         await session.execute(insert(OutboxMessage.__table__), messages)
 
 
-def _messages(event: Event, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+def _messages(event: Event, rows: Sequence[Row[*tuple[Any, ...]]]) -> list[dict[str, Any]]:
     """The outbox rows of ``event`` for the matching subscriptions ``rows`` (ordered by
     subscription, as one event's query returns them)."""
     event_id, ticket_id, kind, data, at = (event.id, event.ticket_id, event.kind, event.data,

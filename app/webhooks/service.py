@@ -41,7 +41,8 @@ async def _department_for_new(session: AsyncSession, actor: Actor,
         if dept is None:
             raise InvalidInput.at(["body", "department"], M("error.no_department", code=code))
         return dept.id, dept.code
-    own_code = (await repo.department_codes(session, {_scope(actor)}))[actor.department_id]
+    own = _own_department(actor)
+    own_code = (await repo.department_codes(session, {own}))[own]
     if code is not None and code != own_code:
         raise Forbidden(M("webhook.own_department", own=own_code, code=code))
     return actor.department_id, own_code
@@ -70,6 +71,11 @@ def _scope(actor: Actor) -> int | None:
     """The department whose subscriptions the actor manages; None: all (admins)."""
     if actor.role is Role.admin:
         return None
+    return _own_department(actor)
+
+
+def _own_department(actor: Actor) -> int:
+    """The department of a non-admin who manages subscriptions (403 if the actor has none)."""
     if actor.department_id is None:
         raise Forbidden(M("webhook.managers"))
     return actor.department_id

@@ -168,11 +168,11 @@ async def system_escalate(session: AsyncSession, ticket: Ticket, *, now: datetim
     transition = BY_ACTION["escalate"]
     # Escalation looks nothing up (no item, grid or department by code): no lookups.
     ctx = Context(session, SYSTEM, ticket, transition, ActionInput(reason=reason), now,
-                  settings, lookups=None)  # type: ignore[arg-type]
+                  settings, lookups=None)  # type: ignore[arg-type]  # (see above)
     if ticket.status not in transition.sources:
         await _refuse_wrong_state(ctx)
     try:
-        await EFFECTS[transition.effect](ctx)  # type: ignore[index]
+        await EFFECTS[transition.effect](ctx)  # type: ignore[index]  # escalate's is not None
     except Conflict:
         return False  # nothing was written: the ladder's unique key refused the step
     await apply(ctx)
@@ -218,7 +218,7 @@ async def _explain_lost_race(ctx: Context) -> None:
 
 def _event_payload(ctx: Context) -> dict[str, Any]:
     d = ctx.data
-    payload = {k: v for k, v in (("reason", d.reason), ("result", d.result),
+    payload: dict[str, Any] = {k: v for k, v in (("reason", d.reason), ("result", d.result),
                                  ("rating", d.rating), ("comment", d.comment)) if v}
     if d.attachments:
         payload["attachments"] = list(d.attachments)

@@ -24,7 +24,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, bindparam, cast, func, literal_column, select, true, update
 from sqlalchemy.engine import Dialect, Row
@@ -137,9 +137,14 @@ _CLAIM_PG = _claim_statement(unless_subscribed=False)
 _CLAIM_PG_UNLESS_SUBSCRIBED = _claim_statement(unless_subscribed=True)
 # What the PostgreSQL statements return, in order: the claimed row (its ``HOOK_COLUMNS``
 # among them) and what its answer shows.
-Claimed = namedtuple("Claimed", ["subscribed", *(c.name for c in TICKETS.c), "grid_code",
-                                 "community_code", "street_code", "department_code",
-                                 "item_name", "attachments", "event_id"])
+# Its fields are known at import only, so to the type checker a Claimed is based on Any.
+if TYPE_CHECKING:
+    class Claimed(Any):
+        pass
+else:
+    Claimed = namedtuple("Claimed", ["subscribed", *(c.name for c in TICKETS.c), "grid_code",
+                                     "community_code", "street_code", "department_code",
+                                     "item_name", "attachments", "event_id"])
 
 
 def claimed_view(row: Any) -> TicketView | None:
@@ -189,12 +194,13 @@ async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
     case), the claim is one statement run straight on the driver. When one may (or with
     another driver), the claim and its outbox rows are written through SQLAlchemy. Either
     way it is part of the request's transaction, committed at the edge."""
-    params = {"queue_department": department_id, "claimer": actor.user_id, "now": now}
+    params: dict[str, Any] = {"queue_department": department_id, "claimer": actor.user_id,
+                              "now": now}
     if not is_postgres(session):
         return await _claim_on_sqlite(session, actor, params)
     params.update(actor_api_key_id=actor.api_key_id, actor_role=actor.role.value,
                   data=EVENT_DATA)
-    if session.bind.dialect.driver == "asyncpg":
+    if session.get_bind().dialect.driver == "asyncpg":
         row = await _claim_on_driver(session, params)
         if not row.subscribed:
             if row.id is None:
@@ -222,11 +228,13 @@ async def _claim_on_driver(session: AsyncSession, params: dict[str, Any]) -> Cla
     (``_start_transaction``, the adapter's own, so that the session's commit or rollback
     ends it). A lost connection is reported as SQLAlchemy reports it, so the request
     answers 503."""
-    statement = _driver_statement(session.bind.dialect)
+    statement = _driver_statement(session.get_bind().dialect)
     arguments = statement.arguments(params)
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    adapted, driver = raw.dbapi_connection, raw.driver_connection
+    # SQLAlchemy's asyncpg adapter and asyncpg's own connection, used beyond the DBAPI types
+    adapted: Any = raw.dbapi_connection
+    driver: Any = raw.driver_connection
     try:
         if adapted._transaction is None:
             await adapted._start_transaction()

@@ -27,7 +27,7 @@ from app.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from app.messages import M
 from app.reports.facts_step import keep_report_facts
 from app.sla import service as sla
-from app.suggest.posting import pick_item
+from app.suggest.posting import TextPick, pick_item
 from app.tickets import repository as repo
 from app.tickets.events import Event, actor_columns, pipeline_of, record_event
 from app.tickets.lookups import GridRef, Lookups
@@ -92,22 +92,23 @@ async def post_ticket(
     On PostgreSQL the key's record is written by posting's one statement
     (``app.workflow.posting_statement``), which writes nothing when the key was used; on
     SQLite the key is claimed first and bound to the ticket after."""
-    digest = None if idempotency_key is None else request_hash(data)
-    keyed_statement = digest is not None and is_postgres(session)
-    if digest is not None and not keyed_statement:
-        fresh = await repo.claim_idempotency_key(session, owner=actor.owner_key,
-                                                 key=idempotency_key, request_hash=digest, at=now)
+    # (key, digest of the request) when the post has an Idempotency-Key
+    keyed = None if idempotency_key is None else (idempotency_key, request_hash(data))
+    keyed_statement = keyed is not None and is_postgres(session)
+    if keyed is not None and not keyed_statement:
+        fresh = await repo.claim_idempotency_key(session, owner=actor.owner_key, key=keyed[0],
+                                                 request_hash=keyed[1], at=now)
         if not fresh:
-            return await _replayed(session, actor, idempotency_key, digest, now, settings)
+            return await _replayed(session, actor, *keyed, now, settings)
     try:
         new = await _route_new(session=session, lookups=lookups, actor=actor, data=data,
                                now=now, settings=settings, source=source)
     except InvalidInput:
         # A retry is answered with the first ticket even if the body no longer routes
         # (the matrix changed since), as when the key was claimed before routing.
-        if keyed_statement and await repo.find_idempotency_record(
-                session, owner=actor.owner_key, key=idempotency_key) is not None:
-            return await _replayed(session, actor, idempotency_key, digest, now, settings)
+        if keyed_statement and keyed is not None and await repo.find_idempotency_record(
+                session, owner=actor.owner_key, key=keyed[0]) is not None:
+            return await _replayed(session, actor, *keyed, now, settings)
         raise
     # Before the write, so that the lookup holds no lock yet.
     nearby = await _nearby(session, actor, new.values["item_code"], new.values["lat"],
@@ -115,17 +116,18 @@ async def post_ticket(
     written = await _write_posted(
         session, actor=actor, values=new.values, deadlines=new.deadlines, now=now,
         event_data=new.event_data,
-        idempotency=None if not keyed_statement else {
-            "owner": actor.owner_key, "key": idempotency_key, "request_hash": digest,
+        idempotency=None if not keyed_statement or keyed is None else {
+            "owner": actor.owner_key, "key": keyed[0], "request_hash": keyed[1],
             "created_at": now})
     if written is None:  # the key was used: nothing was written
-        return await _replayed(session, actor, idempotency_key, digest, now, settings)
+        assert keyed is not None  # nothing is written only under a key
+        return await _replayed(session, actor, *keyed, now, settings)
     ticket_id, event_id = written
     await repo.link_attachments(session, attachment_ids=data.attachments,
                                 uploader=(actor.user_id, actor.api_key_id),
                                 ticket_id=ticket_id, event_id=event_id)
-    if digest is not None and not keyed_statement:
-        await repo.bind_idempotency_key(session, owner=actor.owner_key, key=idempotency_key,
+    if keyed is not None and not keyed_statement:
+        await repo.bind_idempotency_key(session, owner=actor.owner_key, key=keyed[0],
                                         ticket_id=ticket_id)
     # The response is built from what was written (a new ticket's attachments are exactly
     # those just linked: any other id was a 422), not read back.
@@ -157,9 +159,13 @@ async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
     grid = await _resolve_grid(session=session, lookups=lookups, actor=actor, data=data)
     # Every lookup before the first write: nothing may wait once rows are locked.
     community_code, street_code = await lookups.codes_above(session, grid)
-    by_text = None if data.item is not None else await pick_item(  # 智能分拨: no item given
-        session=session, lookups=lookups, text=data.description, self_handle=data.self_handle)
-    found = await lookups.current_item(session, by_text.item_code if by_text else data.item)
+    by_text: TextPick | None = None
+    code = data.item
+    if code is None:  # 智能分拨: no item given
+        by_text = await pick_item(session=session, lookups=lookups, text=data.description,
+                                  self_handle=data.self_handle)
+        code = by_text.item_code
+    found = await lookups.current_item(session, code)
     if found is None:
         raise InvalidInput.at(["body", "item"], M("error.no_item", code=data.item))
     version_id, item = found
