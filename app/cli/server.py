@@ -68,7 +68,8 @@ def serve(
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower(), access_log=False,
                 log_config=logging_config(settings.log_renderer, settings.log_level),
-                timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+                # typed int, but uvicorn waits with asyncio.timeout(), which takes seconds as a float
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds,  # type: ignore[arg-type]
                 proxy_headers=settings.proxy_headers if proxy_headers is None else proxy_headers,
                 forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips)
 

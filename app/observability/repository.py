@@ -4,7 +4,6 @@ pending outbox rows, the report backlog), cheap enough to run every scrape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
