@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.matrix.cache import CurrentMatrix
 from app.suggest import repository as repo
+from app.suggest.context import CONTEXT_DAYS
 from app.suggest.matrix_model import ItemText, matrix_scorer, matrix_version_label
 from app.suggest.model import LinearScorer
 
@@ -36,10 +38,24 @@ class Suggester:
         self._scorer: LinearScorer | None = None
         self._checked_at: float | None = None
         self._lock = asyncio.Lock()
+        # The base rates of the context prior (app.suggest.context): item counts over the
+        # window, refreshed at most every ``check_seconds``.
+        self._base_counts: dict[str, int] = {}
+        self._base_checked_at: float | None = None
 
     def invalidate(self) -> None:
         """Check the database on the next call (after training in this process)."""
         self._checked_at = None
+        self._base_checked_at = None
+
+    async def base_counts(self, session: AsyncSession, now: datetime) -> dict[str, int]:
+        """Every ticket's item counts over the context window (one query, then cached)."""
+        clock = time.monotonic()
+        if self._base_checked_at is None or clock - self._base_checked_at >= self._check_seconds:
+            self._base_counts = await repo.item_counts(
+                session, since=now - timedelta(days=CONTEXT_DAYS))
+            self._base_checked_at = clock
+        return self._base_counts
 
     async def scorer(self, session: AsyncSession, matrix: CurrentMatrix) -> LinearScorer:
         now = time.monotonic()

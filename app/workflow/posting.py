@@ -158,7 +158,8 @@ async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
     # Every lookup before the first write: nothing may wait once rows are locked.
     community_code, street_code = await lookups.codes_above(session, grid)
     by_text = None if data.item is not None else await pick_item(  # 智能分拨: no item given
-        session=session, lookups=lookups, text=data.description, self_handle=data.self_handle)
+        session=session, lookups=lookups, text=data.description, self_handle=data.self_handle,
+        grid=grid, now=now)
     found = await lookups.current_item(session, by_text.item_code if by_text else data.item)
     if found is None:
         raise InvalidInput.at(["body", "item"], M("error.no_item", code=data.item))
@@ -194,6 +195,7 @@ async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
         "reporter_name": data.reporter.name if data.reporter else None,
         "reporter_phone": data.reporter.phone if data.reporter else None,
         "self_handle": data.self_handle,
+        "awaiting_triage": by_text is not None and not by_text.confident,
         "routing_reason": routing.reason,
         "created_by_user_id": actor.user_id,
         "created_by_api_key_id": actor.api_key_id,
