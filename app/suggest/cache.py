@@ -28,6 +28,9 @@ async def matrix_items(session: AsyncSession, version_id: int) -> list[ItemText]
             in await repo.item_texts(session, version_id)]
 
 
+MAX_CACHED_GRIDS = 20_000  # a district's grids; beyond that the cache starts over
+
+
 class Suggester:
     """One per process (``app.state.suggester``)."""
 
@@ -42,11 +45,14 @@ class Suggester:
         # window, refreshed at most every ``check_seconds``.
         self._base_counts: dict[str, int] = {}
         self._base_checked_at: float | None = None
+        # Each grid's item counts over the window, kept as long (grid id → (when, counts)).
+        self._grid_counts: dict[int, tuple[float, dict[str, int]]] = {}
 
     def invalidate(self) -> None:
         """Check the database on the next call (after training in this process)."""
         self._checked_at = None
         self._base_checked_at = None
+        self._grid_counts.clear()
 
     async def base_counts(self, session: AsyncSession, now: datetime) -> dict[str, int]:
         """Every ticket's item counts over the context window (one query, then cached)."""
@@ -56,6 +62,20 @@ class Suggester:
                 session, since=now - timedelta(days=CONTEXT_DAYS))
             self._base_checked_at = clock
         return self._base_counts
+
+    async def grid_counts(self, session: AsyncSession, grid, now: datetime) -> dict[str, int]:
+        """One grid's item counts over the context window (a ``GridRef``; one indexed
+        query, then cached as long as the base rates)."""
+        clock = time.monotonic()
+        kept = self._grid_counts.get(grid.id)
+        if kept is not None and clock - kept[0] < self._check_seconds:
+            return kept[1]
+        counts = await repo.item_counts(session, since=now - timedelta(days=CONTEXT_DAYS),
+                                        grid=grid)
+        if len(self._grid_counts) >= MAX_CACHED_GRIDS:
+            self._grid_counts.clear()
+        self._grid_counts[grid.id] = (clock, counts)
+        return counts
 
     async def scorer(self, session: AsyncSession, matrix: CurrentMatrix) -> LinearScorer:
         now = time.monotonic()

@@ -50,7 +50,8 @@ async def pick_item(*, session: AsyncSession, lookups, text: str, self_handle: b
     matrix = await lookups.current_matrix(session)
     context = None
     if grid is not None and now is not None and matrix is not None:
-        context = await service.context_for(session=session, matrix=matrix, grid=grid, now=now)
+        context = await service.context_for(session=session, suggester=lookups.suggester,
+                                             matrix=matrix, grid=grid, now=now)
     found = await service.suggest(session=session, suggester=lookups.suggester, matrix=matrix,
                                   text=text, limit=1, context=context, now=now)
     top = found.top

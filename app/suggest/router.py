@@ -47,7 +47,8 @@ async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: Sess
     context = None
     if body.grid is not None or body.location is not None or body.recent_items:
         grid = await _context_grid(session, lookups, body)
-        context = await service.context_for(session=session, matrix=matrix, grid=grid,
+        context = await service.context_for(session=session, suggester=suggester,
+                                            matrix=matrix, grid=grid,
                                             recent_items=body.recent_items or (),
                                             now=clock.now())
     found = await service.suggest(session=session, suggester=suggester, matrix=matrix,

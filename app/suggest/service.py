@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,6 @@ from app.errors import InvalidInput
 from app.matrix.cache import CurrentMatrix, ItemSnapshot
 from app.messages import M
 from app.suggest import context as ctx
-from app.suggest import repository as repo
 from app.suggest.cache import Suggester
 from app.suggest.model import LinearScorer
 from app.suggest.triage import triage_level
@@ -93,7 +92,8 @@ def rank(scorer: LinearScorer, matrix: CurrentMatrix, text: str, *, limit: int,
                        triage_level(probabilities, street_mask(scorer, matrix)))
 
 
-async def context_for(*, session: AsyncSession, matrix: CurrentMatrix | None, grid=None,
+async def context_for(*, session: AsyncSession, suggester: Suggester,
+                      matrix: CurrentMatrix | None, grid=None,
                       recent_items: Sequence[str] = (), now: datetime) -> ctx.Context:
     """The context of a report in ``grid`` (a ``GridRef``) by a poster who recently
     reported ``recent_items`` (each must be an item of the current matrix)."""
@@ -101,8 +101,7 @@ async def context_for(*, session: AsyncSession, matrix: CurrentMatrix | None, gr
         if matrix is not None and code not in matrix.items:
             raise InvalidInput.at(["body", "recent_items", k],
                                   M("suggest.no_recent_item", code=code), "unknown_item")
-    grid_counts = {} if grid is None else await repo.item_counts(
-        session, since=now - timedelta(days=ctx.CONTEXT_DAYS), grid=grid)
+    grid_counts = {} if grid is None else await suggester.grid_counts(session, grid, now)
     return ctx.Context(grid_counts, tuple(recent_items))
 
 
