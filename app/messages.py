@@ -169,6 +169,8 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "error.true_or_false": {"en": "true or false", "zh": "应为 true 或 false"},
     "error.no_such_file": {"en": "no such file: {path}", "zh": "文件不存在：{path}"},
     "error.no_such_page": {"en": "no such page", "zh": "没有这个页面"},
+    "error.triage_not_yours": {"en": "the triage queue of {code} is not your community's",
+                               "zh": "{code} 的待分拨队列不属于您的社区"},
     "error.no_community_or_street": {"en": "no community or street {code!r}",
                                      "zh": "社区或街道 {code} 不存在"},
     "error.unstorable": {
@@ -455,6 +457,9 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
         "zh": "未能根据描述可靠识别事项：请指定事项后再现场处置"},
     "suggest.no_matrix": {"en": "no matrix has been imported yet: nothing to suggest from",
                           "zh": "尚未导入事项清单，无法推荐事项"},
+    "suggest.no_grid": {"en": "no grid {code!r}", "zh": "网格 {code} 不存在"},
+    "suggest.no_recent_item": {"en": "no item {code!r} in the current matrix",
+                               "zh": "当前事项清单中没有事项 {code}"},
     "suggest.no_matrix_to_train": {"en": "no matrix has been imported yet: nothing to train for",
                                    "zh": "尚未导入事项清单，没有可训练的内容"},
     # --- the whistle (吹哨) -------------------------------------------------------------
@@ -569,6 +574,12 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
         "en": "awaiting triage (待分拨): no confident suggestion (best guess {item} at {score}); "
               "a street dispatcher routes it",
         "zh": "待分拨：未能可靠识别事项（最可能为 {item}，置信度 {score}），由街道调度员分拨"},
+    "routing.triage_community": {
+        "en": "awaiting triage (待分拨) at the community: no confident suggestion (best guess "
+              "{item} at {score}), and every plausible item is the community's; a community "
+              "dispatcher routes it",
+        "zh": "待分拨（社区）：未能可靠识别事项（最可能为 {item}，置信度 {score}），可能的事项均属社区，"
+              "由社区调度员分拨"},
 }
 
 

@@ -42,7 +42,9 @@ async def climb(session: AsyncSession, *, ticket: Ticket, now: datetime, auto: b
     if reached is None:
         return None
     department_id = department_code = None
-    if to_level == "street":
+    # A post awaiting triage (待分拨) climbs into the street's triage queue: its item is a
+    # guess, so it goes to no department until a street dispatcher routes it.
+    if to_level == "street" and not ticket.awaiting_triage:
         department_code = (await session.execute(select(MatrixItem.primary_department).where(
             MatrixItem.id == ticket.item_id))).scalar_one_or_none()
         if department_code:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.matrix.cache import CurrentMatrix
 from app.suggest import repository as repo
+from app.suggest.context import CONTEXT_DAYS
 from app.suggest.matrix_model import ItemText, matrix_scorer, matrix_version_label
 from app.suggest.model import LinearScorer
 
@@ -24,6 +26,9 @@ async def matrix_items(session: AsyncSession, version_id: int) -> list[ItemText]
     return [ItemText(code, name, description or "", tuple(keywords or ()), tuple(synonyms or ()))
             for code, name, description, keywords, synonyms
             in await repo.item_texts(session, version_id)]
+
+
+MAX_CACHED_GRIDS = 20_000  # a district's grids; beyond that the cache starts over
 
 
 class Suggester:
@@ -36,10 +41,41 @@ class Suggester:
         self._scorer: LinearScorer | None = None
         self._checked_at: float | None = None
         self._lock = asyncio.Lock()
+        # The base rates of the context prior (app.suggest.context): item counts over the
+        # window, refreshed at most every ``check_seconds``.
+        self._base_counts: dict[str, int] = {}
+        self._base_checked_at: float | None = None
+        # Each grid's item counts over the window, kept as long (grid id → (when, counts)).
+        self._grid_counts: dict[int, tuple[float, dict[str, int]]] = {}
 
     def invalidate(self) -> None:
         """Check the database on the next call (after training in this process)."""
         self._checked_at = None
+        self._base_checked_at = None
+        self._grid_counts.clear()
+
+    async def base_counts(self, session: AsyncSession, now: datetime) -> dict[str, int]:
+        """Every ticket's item counts over the context window (one query, then cached)."""
+        clock = time.monotonic()
+        if self._base_checked_at is None or clock - self._base_checked_at >= self._check_seconds:
+            self._base_counts = await repo.item_counts(
+                session, since=now - timedelta(days=CONTEXT_DAYS))
+            self._base_checked_at = clock
+        return self._base_counts
+
+    async def grid_counts(self, session: AsyncSession, grid, now: datetime) -> dict[str, int]:
+        """One grid's item counts over the context window (a ``GridRef``; one indexed
+        query, then cached as long as the base rates)."""
+        clock = time.monotonic()
+        kept = self._grid_counts.get(grid.id)
+        if kept is not None and clock - kept[0] < self._check_seconds:
+            return kept[1]
+        counts = await repo.item_counts(session, since=now - timedelta(days=CONTEXT_DAYS),
+                                        grid=grid)
+        if len(self._grid_counts) >= MAX_CACHED_GRIDS:
+            self._grid_counts.clear()
+        self._grid_counts[grid.id] = (clock, counts)
+        return counts
 
     async def scorer(self, session: AsyncSession, matrix: CurrentMatrix) -> LinearScorer:
         now = time.monotonic()

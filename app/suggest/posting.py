@@ -1,14 +1,18 @@
 """Posting without an item: the item resolved from the text before routing runs.
 
-A confident suggestion routes the post by its item, as if the poster had chosen it; the
-ticket's ``created`` event records ``suggestion`` (the item, the score, the model version
-and ``routed: true``). Otherwise the post lands in the street's triage queue (待分拨) under
-the best guess, recorded with ``routed: false``, for a dispatcher to route.
+The text is read with the post's grid as context (``app.suggest.context``: the items its
+recent tickets had). A confident suggestion routes the post by its item, as if the poster
+had chosen it; the ticket's ``created`` event records ``suggestion`` (the item, the score,
+the model version and ``routed: true``). Otherwise the post waits in a triage queue
+(待分拨) under the best guess, recorded with ``routed: false`` and the ``triage`` level, for
+a dispatcher to route: its community's when every plausible item is the community's, else
+its street's (``app.suggest.triage``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,27 +30,36 @@ class TextPick:
     confident: bool
     score: float
     model_version: str
+    triage_level: str = "street"  # the queue it waits in when not confident
 
     def routing(self, by_item: Routing) -> Routing:
-        """The routing of the post: the item's when confident, else the triage queue."""
-        return by_item if self.confident else triage_routing(self.item_code, self.score)
+        """The routing of the post: the item's when confident, else a triage queue."""
+        return by_item if self.confident else triage_routing(self.item_code, self.score,
+                                                             self.triage_level)
 
     def event_data(self) -> dict[str, Any]:
         return {"item": self.item_code, "score": self.score, "model_version": self.model_version,
-                "routed": self.confident}
+                "routed": self.confident,
+                **({} if self.confident else {"triage": self.triage_level})}
 
 
-async def pick_item(*, session: AsyncSession, lookups, text: str,
-                    self_handle: bool) -> TextPick:
-    """The item for a post that names none (``lookups``: ``app.tickets.lookups.Lookups``)."""
+async def pick_item(*, session: AsyncSession, lookups, text: str, self_handle: bool,
+                    grid=None, now: datetime | None = None) -> TextPick:
+    """The item for a post that names none (``lookups``: ``app.tickets.lookups.Lookups``;
+    ``grid``: the post's, whose history is the suggestion's context)."""
     matrix = await lookups.current_matrix(session)
+    context = None
+    if grid is not None and now is not None and matrix is not None:
+        context = await service.context_for(session=session, suggester=lookups.suggester,
+                                             matrix=matrix, grid=grid, now=now)
     found = await service.suggest(session=session, suggester=lookups.suggester, matrix=matrix,
-                                  text=text, limit=1)
+                                  text=text, limit=1, context=context, now=now)
     top = found.top
-    if top is None:  # nothing readable: triage, filed under the matrix's first item
+    if top is None:  # nothing readable: the street's triage, under the matrix's first item
         pick = TextPick(next(iter(matrix.items)), False, 0.0, found.model_version)
     else:
-        pick = TextPick(top.item.code, found.confident, top.score, found.model_version)
+        pick = TextPick(top.item.code, found.confident, top.score, found.model_version,
+                        found.triage_level)
     if self_handle and not pick.confident:
         raise InvalidInput.at(["body", "item"], M("suggest.no_confident"), "missing")
     return pick

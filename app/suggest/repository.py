@@ -60,3 +60,16 @@ async def model_count(session: AsyncSession, matrix_version_id: int) -> int:
     return (await session.execute(
         select(func.count()).select_from(SuggestModel)
         .where(SuggestModel.matrix_version_id == matrix_version_id))).scalar_one()
+
+
+async def item_counts(session: AsyncSession, *, since, grid=None) -> dict[str, int]:
+    """How many tickets of each item were posted since ``since`` — in one grid (a
+    ``GridRef``: by the scope index's three columns), or everywhere. Tickets still awaiting
+    triage are left out: their item is a guess."""
+    stmt = (select(Ticket.item_code, func.count())
+            .where(Ticket.created_at >= since, Ticket.awaiting_triage.is_(False))
+            .group_by(Ticket.item_code))
+    if grid is not None:
+        stmt = stmt.where(Ticket.street_id == grid.street_id,
+                          Ticket.community_id == grid.community_id, Ticket.grid_id == grid.id)
+    return {code: n for code, n in (await session.execute(stmt)).all()}

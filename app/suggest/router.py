@@ -9,19 +9,22 @@ from fastapi import APIRouter, Depends, Query
 from app.auth.actor import Actor
 from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
-from app.deps import LangDep, SessionDep
-from app.errors import problem_responses
+from app.deps import ClockDep, LangDep, SessionDep
+from app.errors import InvalidInput, problem_responses
 from app.matrix.cache import MatrixCacheDep
+from app.messages import M
 from app.suggest import service, triage
 from app.suggest.cache import Suggester, suggester
 from app.suggest.schemas import SuggestionOut, SuggestOut, SuggestRequest
+from app.tickets.lookups import Lookups, LookupsDep
 from app.tickets.router import ticket_out
 from app.tickets.schemas import TicketOut
 
 router = APIRouter()
 
 SuggesterDep = Annotated[Suggester, Depends(suggester)]
-Triager = Annotated[Actor, require_roles(Role.street_dispatcher, Role.supervisor, Role.admin)]
+Triager = Annotated[Actor, require_roles(Role.street_dispatcher, Role.community_dispatcher,
+                                         Role.supervisor, Role.admin)]
 
 
 @router.post(
@@ -30,14 +33,27 @@ Triager = Annotated[Actor, require_roles(Role.street_dispatcher, Role.supervisor
     description="The top items with their scores, where each would route and the words "
                 "that drove it. Text the model cannot read (emoji, English only) answers "
                 "200 with no suggestions and a note; empty text or more than 4,000 "
-                "characters is a 422.",
+                "characters is a 422. Optional context re-weighs the text's scores: the "
+                "report's `grid` (or `location`, resolved to its grid) makes the items of the "
+                "grid's recent tickets likelier, `recent_items` those the poster recently "
+                "reported; an unknown grid, a location outside every grid or an unknown item "
+                "is a 422 naming the field.",
     responses=problem_responses(401, 422),
 )
 async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: SessionDep,
-                        matrix_cache: MatrixCacheDep, suggester: SuggesterDep) -> SuggestOut:
+                        matrix_cache: MatrixCacheDep, suggester: SuggesterDep,
+                        lookups: LookupsDep, clock: ClockDep) -> SuggestOut:
     matrix = await matrix_cache.current(session)
+    context = None
+    if body.grid is not None or body.location is not None or body.recent_items:
+        grid = await _context_grid(session, lookups, body)
+        context = await service.context_for(session=session, suggester=suggester,
+                                            matrix=matrix, grid=grid,
+                                            recent_items=body.recent_items or (),
+                                            now=clock.now())
     found = await service.suggest(session=session, suggester=suggester, matrix=matrix,
-                                  text=body.text, limit=body.limit)
+                                  text=body.text, limit=body.limit, context=context,
+                                  now=clock.now())
     return SuggestOut(
         matrix_version=found.matrix_version_id, model_version=found.model_version,
         confident=found.confident, threshold=found.threshold, note=found.note,
@@ -47,12 +63,33 @@ async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: Sess
                      for c in found.candidates])
 
 
+async def _context_grid(session, lookups: Lookups, body: SuggestRequest):
+    """The grid of the report, found as posting finds it; None when neither is given."""
+    if body.grid is not None:
+        grid = await lookups.grid_by_code(session, body.grid)
+        if grid is None:
+            raise InvalidInput.at(["body", "grid"], M("suggest.no_grid", code=body.grid),
+                                  "unknown_grid")
+        return grid
+    if body.location is not None:
+        grid = await lookups.locate(session, body.location.lat, body.location.lon)
+        if grid is None:
+            raise InvalidInput.at(["body", "location"], M("error.outside_every_grid"),
+                                  "outside_every_grid")
+        return grid
+    return None
+
+
 @router.get(
     "/jurisdictions/{code}/triage", operation_id="triage_queue", tags=["queues"],
     response_model=list[TicketOut],
-    summary="A street's triage queue (待分拨): posts no suggestion was confident about",
-    description="Route each with `POST /tickets/{id}/reroute` and an item: the reroute is "
-                "recorded as a correction, and `whistle suggest-train` learns from it.",
+    summary="A street's or a community's triage queue (待分拨): posts no suggestion was "
+            "confident about",
+    description="`code` is a street (posts that may be any department's) or a community "
+                "(posts whose plausible items are all the community's; read by its own "
+                "community dispatchers too). Route each with `POST /tickets/{id}/reroute` "
+                "and an item: the reroute is recorded as a correction, and "
+                "`whistle suggest-train` learns from it.",
     responses=problem_responses(401, 403, 404),
 )
 async def triage_queue(code: str, actor: Triager, session: SessionDep, lang: LangDep,

@@ -41,6 +41,8 @@ def holds(relation: Relation, actor: Actor, ticket: Ticket, *,
           summoned_departments: Collection[int] = ()) -> bool:
     match relation:
         case Relation.queue_holder:
+            if ticket.awaiting_triage:
+                return False  # 待分拨: in a triage queue, no one's work queue, until routed
             if ticket.level == "street":
                 return _in_department(actor, ticket.department_id)
             if ticket.level == "community":
@@ -60,8 +62,11 @@ def holds(relation: Relation, actor: Actor, ticket: Ticket, *,
         case Relation.street_dispatcher:
             return _street_dispatcher_of(actor, ticket)
         case Relation.rerouter:
-            # Grid-level tickets were routed into the community; everything else by the street.
-            if ticket.level == "grid" and _community_dispatcher_of(actor, ticket):
+            # Grid-level tickets were routed into the community, and the community triages
+            # what waits in its triage queue (待分拨); everything else by the street.
+            if (ticket.level == "grid" or (ticket.level == "community"
+                                           and ticket.awaiting_triage)) \
+                    and _community_dispatcher_of(actor, ticket):
                 return True
             return _street_dispatcher_of(actor, ticket)
         case Relation.poster:

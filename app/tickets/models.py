@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,6 +101,11 @@ class Ticket(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(100))
     reporter_phone: Mapped[str | None] = mapped_column(String(32))
     self_handle: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 待分拨: posted without an item and no suggestion was confident, so it waits in the
+    # triage queue of its level (the street's, or its community's: app.suggest.triage)
+    # until a dispatcher routes it (reroute clears it).
+    awaiting_triage: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=false())
     routing_reason: Mapped[str] = mapped_column(Text)
     created_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     created_by_api_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))

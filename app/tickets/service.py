@@ -137,6 +137,7 @@ async def jurisdiction_queue(*, session: AsyncSession, actor: Actor, code: str,
         column == node.id,
         Ticket.level == node.level,
         Ticket.status.in_(statuses or (*QUEUE_STATUSES, "returned", "self_handling")),
+        Ticket.awaiting_triage.is_(False),  # 待分拨: in the triage queue until routed
         ticket_scope_clause(actor, Ticket),
     )
     return await repo.read_views(session, queue_order(stmt).limit(limit))

@@ -313,7 +313,8 @@ async def _merge(ctx: Context) -> None:
 
 async def _reroute(ctx: Context) -> None:
     d = ctx.data
-    values: dict[str, Any] = {"assignee_id": None, "claimed_at": None}
+    # Routed: out of the triage queue (待分拨), if it was in one.
+    values: dict[str, Any] = {"assignee_id": None, "claimed_at": None, "awaiting_triage": False}
     if d.item:
         found = await ctx.lookups.current_item(ctx.session, d.item)
         if found is None:

@@ -163,7 +163,8 @@ async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
     code = data.item
     if code is None:  # 智能分拨: no item given
         by_text = await pick_item(session=session, lookups=lookups, text=data.description,
-                                  self_handle=data.self_handle)
+                                  self_handle=data.self_handle,
+                                  grid=grid, now=now)
         code = by_text.item_code
     found = await lookups.current_item(session, code)
     if found is None:
@@ -200,6 +201,7 @@ async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
         "reporter_name": data.reporter.name if data.reporter else None,
         "reporter_phone": data.reporter.phone if data.reporter else None,
         "self_handle": data.self_handle,
+        "awaiting_triage": by_text is not None and not by_text.confident,
         "routing_reason": routing.reason,
         "created_by_user_id": actor.user_id,
         "created_by_api_key_id": actor.api_key_id,

@@ -83,3 +83,23 @@ def test_the_street_dispatcher_routes_a_triage_post_by_a_suggestion(open_session
     page.wait_for_selector(f"[role=status]:has-text('{waiting['number']} 已分派')")
     still_waiting = [t["id"] for t in api.ok("sd", "GET", "/jurisdictions/BH/triage")]
     assert waiting["id"] not in still_waiting  # routed by the item the chip named
+
+
+def test_the_community_dispatcher_routes_its_communitys_triage_post(open_session, api):
+    # 楼道堆物 or 邻里纠纷? Either way the community's business: it waits at the community.
+    waiting = api.ok("gw01", "POST", "/tickets", json={
+        "grid": "BH01-02", "description": f"邻居把柜子放在公共走廊里 {time.time_ns()}"})
+    assert waiting["level"] == "community" and "待分拨" in waiting["routing_reason"], waiting
+    s = open_session(DESKTOP)
+    page = s.login("cd01", "/dispatch")
+    entry = page.locator(f"[data-triage='{waiting['id']}']")
+    chip = entry.locator(".suggest button").first
+    chip.wait_for()
+    s.shot("community-dispatcher-triage")
+    chip.click()
+    page.wait_for_selector(f"[role=status]:has-text('{waiting['number']} 已分派')")
+    still_waiting = [t["id"] for t in api.ok("cd01", "GET", "/jurisdictions/BH01/triage")]
+    assert waiting["id"] not in still_waiting
+    rerouted = next(e for e in api.ok("cd01", "GET", f"/tickets/{waiting['id']}/events")
+                    if e["kind"] == "reroute")
+    assert rerouted["actor_role"] == "community_dispatcher"

@@ -1,5 +1,6 @@
 """Posting without an item: a confident suggestion routes the ticket and is recorded with
-its score and model version; otherwise the ticket waits in the street's triage queue (待分拨)
+its score and model version; otherwise the ticket waits in a triage queue (待分拨; the
+street's here, the community's in tests/suggest/test_community_triage.py)
 until a dispatcher reroutes it, which is recorded as a correction."""
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ async def test_an_unsure_post_waits_for_triage_and_a_reroute_routes_it(client, t
 
 
 async def test_the_triage_queue_is_for_the_street_and_its_dispatchers(client, token_for):
-    assert (await client.get("/api/v1/jurisdictions/BH01/triage",
+    # A street or a community has one (tests/suggest/test_community_triage.py); a grid not.
+    assert (await client.get("/api/v1/jurisdictions/BH01-01/triage",
                              headers=token_for("sd"))).status_code == 404
     assert (await client.get("/api/v1/jurisdictions/BH/triage",
                              headers=token_for("gw01"))).status_code == 403

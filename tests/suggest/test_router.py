@@ -63,7 +63,8 @@ async def test_a_vague_text_is_not_confident(client, token_for):
     ({}, ["body", "text"]),
     ({"text": "井盖没了", "limit": 0}, ["body", "limit"]),
     ({"text": "井盖没了", "limit": 11}, ["body", "limit"]),
-    ({"text": "井盖没了", "grid": "BH01-01"}, ["body", "grid"]),
+    ({"text": "井盖没了", "grid": "NOPE-99"}, ["body", "grid"]),  # context: test_context.py
+    ({"text": "井盖没了", "colour": "red"}, ["body", "colour"]),
 ])
 async def test_bad_input_is_a_422_naming_the_field(client, token_for, payload, loc):
     r = await client.post(URL, json=payload, headers=token_for("gw01"))
