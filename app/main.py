@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app import health
 from app.auth.revocations import EndedSessions
 from app.clock import Clock
+from app.compression import CompressLarge
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.docs import install_docs
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     install_error_handlers(app)
     install_open311_error_handlers(app)  # Open311's routes answer in the spec's format
     install_docs(app)
+    app.add_middleware(CompressLarge)  # gzip for big bodies when asked; never SSE streams
     app.add_middleware(RequestObserver)  # request ids, the request log line, HTTP metrics
     metrics.watch_pool(engine, capacity=settings.database_pool_size + settings.database_max_overflow)
     tracing.instrument_app(app, engine, tracer_provider)  # only when asked for

@@ -275,6 +275,8 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
             func.max(table.c.id), 0)))).scalar_one()) for name, table in SIDE_TABLES.items()})
         ids_before = dict(ids.next)
         sink = await Sink.open(conn)
+        restore = await _set_aside(conn)
+        lap("reference data, indexes and foreign keys set aside")
         accumulator, batch, done = Accumulator(), Batch.empty(), 0
         writing: asyncio.Task | None = None  # the previous batch's COPY, while we draw on
         for day, count in day_counts(tickets, first_day, days, rng):
@@ -307,6 +309,8 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
         else:
             await _flush(sink, batch, accumulator.take())
             lap("draw and COPY every ticket")
+        await _put_back(conn, restore)
+        lap("indexes and foreign keys back")
         if conn.dialect.name == "postgresql":
             for name in SIDE_TABLES:
                 await conn.execute(text(
@@ -318,6 +322,60 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
         lap("sequences and ANALYZE")
     return (f"loaded {done} tickets over {days} days up to {end:%Y-%m-%d} "
             f"in {len(world.streets)} street(s)")
+
+
+# --- indexes and foreign keys aside while the rows go in ------------------------------------
+
+# What the load writes. A row into ``tickets`` checks six foreign keys and updates ten
+# indexes, one row at a time; built once from the finished table (a sort per index, a join
+# per foreign key) the same indexes and checks cost a fraction of that.
+LOAD_TABLES = (*SIDE_TABLES, FACTS_TABLE.name, *(t.name for t in TABLES.values()))
+
+_ASIDE = """
+SELECT * FROM (
+    SELECT CASE c.contype WHEN 'f' THEN 1 ELSE 2 END AS drop_order,
+           format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
+           CASE c.contype WHEN 'f' THEN 3 ELSE 2 END AS add_order,
+           format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
+                  pg_get_constraintdef(c.oid))
+      FROM pg_constraint c
+     WHERE c.conrelid = ANY(CAST(:tables AS regclass[])) AND c.contype IN ('f', 'u')
+    UNION ALL
+    SELECT 3, format('DROP INDEX %s', i.indexrelid::regclass),
+           1, pg_get_indexdef(i.indexrelid)
+      FROM pg_index i
+     WHERE i.indrelid = ANY(CAST(:tables AS regclass[])) AND NOT i.indisprimary
+       AND i.indpred IS NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                        WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+) AS aside ORDER BY 1, 2
+"""
+
+
+async def _set_aside(conn: AsyncConnection) -> list[str]:
+    """PostgreSQL: drop the secondary indexes, unique and foreign-key constraints of the
+    tables the load writes; answer the statements that put each back as the catalogue
+    defined it. Primary keys stay (the copies and rollups need them), and so do partial
+    indexes: they hold only open pauses, pending requests, open whistles, tickets still
+    to check — which history hardly has — and a predicate is not always written back as it
+    was first written. All inside the load's transaction: if the load fails, the drops are
+    rolled back with it."""
+    if conn.dialect.name != "postgresql":
+        return []
+    rows = (await conn.execute(text(_ASIDE), {"tables": list(LOAD_TABLES)})).all()
+    for _, drop, _, _ in rows:
+        await conn.execute(text(drop))
+    return [add for _, _, _, add in sorted(rows, key=lambda r: (r[2], r[3]))]
+
+
+async def _put_back(conn: AsyncConnection, statements: list[str]) -> None:
+    """Rebuild the indexes, then the unique constraints, then add the foreign keys again —
+    each checked against every row, as when it was first made."""
+    if not statements:
+        return
+    await conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    for statement in statements:
+        await conn.execute(text(statement))
 
 
 # --- copies in SQL -----------------------------------------------------------------------------

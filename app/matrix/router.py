@@ -3,9 +3,20 @@ list versions."""
 
 from __future__ import annotations
 
+from hashlib import blake2b
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    File,
+    Form,
+    Header,
+    Query,
+    Response,
+    UploadFile,
+    status,
+)
 
 from app.auth.deps import Admin, CurrentActor
 from app.csvtext import decode_csv
@@ -38,29 +49,64 @@ async def _current(cache: MatrixCacheDep, session: SessionDep) -> CurrentMatrix:
 
 
 
+# The current matrix as sent, per category filter, built once per loaded version: a version
+# never changes once imported. Its ETag is a digest of the bytes, so a client that has them
+# (the browser's cache, revalidating with If-None-Match) gets a 304 and no body.
+_rendered: tuple[CurrentMatrix | None, dict[str | None, tuple[bytes, str]]] = (None, {})
+MATRIX_CACHE_CONTROL = "private, no-cache"  # keep it, but ask each time: an import replaces it
+
+
+def _render(current: CurrentMatrix, category: str | None) -> tuple[bytes, str]:
+    global _rendered
+    if _rendered[0] is not current:
+        _rendered = (current, {})
+    done = _rendered[1].get(category)
+    if done is None:
+        chosen = [c for c in CATEGORIES if category in (None, c.code)]
+        items = list(current.items.values())
+        body = MatrixOut(
+            version=MatrixVersionSummary(id=current.version_id, label=current.label,
+                                         created_at=current.created_at,
+                                         item_count=current.item_count),
+            categories=[MatrixCategoryOut.of(c, [i for i in items if i.category_code == c.code])
+                        for c in chosen],
+        ).model_dump_json().encode()
+        done = (body, f'"{blake2b(body, digest_size=12).hexdigest()}"')
+        _rendered[1][category] = done
+    return done
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 @router.get("", operation_id="get_matrix", response_model=MatrixOut,
             summary="The current matrix: its version and every item, by category",
-            responses=problem_responses(401, 404, 422))
+            description="Answers with an `ETag`; send it back in `If-None-Match` and an "
+            "unchanged matrix answers 304 with no body (`Cache-Control: private, no-cache`: "
+            "a browser keeps it and asks each time).",
+            responses={304: {"description": "Not Modified: the matrix is the one you have"},
+                       **problem_responses(401, 404, 422)})
 async def get_matrix(
     actor: CurrentActor,
     session: SessionDep,
     cache: MatrixCacheDep,
     category: Annotated[str | None, Query(description="only this category, e.g. 02")] = None,
-) -> MatrixOut:
+    if_none_match: Annotated[str | None, Header(
+        description="the ETag of the matrix you have")] = None,
+) -> Response:
     if category is not None and category not in CATEGORY_BY_CODE:
         known = ", ".join(CATEGORY_BY_CODE)
         raise InvalidInput.at(["query", "category"],
                               M("matrix.unknown_category", category=category, known=known))
-    current = await _current(cache, session)
-    chosen = [c for c in CATEGORIES if category in (None, c.code)]
-    items = list(current.items.values())
-    return MatrixOut(
-        version=MatrixVersionSummary(id=current.version_id, label=current.label,
-                                     created_at=current.created_at,
-                                     item_count=current.item_count),
-        categories=[MatrixCategoryOut.of(c, [i for i in items if i.category_code == c.code])
-                    for c in chosen],
-    )
+    body, etag = _render(await _current(cache, session), category)
+    headers = {"ETag": etag, "Cache-Control": MATRIX_CACHE_CONTROL}
+    if _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/items/{code}", operation_id="get_matrix_item", response_model=MatrixItemOut,

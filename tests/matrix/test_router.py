@@ -187,3 +187,27 @@ async def test_an_import_refreshes_this_processs_cache_at_once(app, client, head
         assert app.state.matrix_cache.loads == 2
     finally:
         app.state.matrix_cache = saved
+
+
+async def test_the_matrix_you_have_answers_304_until_an_import_changes_it(client, headers_for,
+                                                                          shipped_version):
+    reader = headers_for(Role.grid_worker)
+    first = await client.get("/api/v1/matrix", headers=reader)
+    assert first.status_code == 200 and first.headers["cache-control"] == "private, no-cache"
+    tag = first.headers["etag"]
+    again = await client.get("/api/v1/matrix", headers={**reader, "If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    weak = await client.get("/api/v1/matrix", headers={**reader, "If-None-Match": f'"x", W/{tag}'})
+    assert weak.status_code == 304
+    # Another filter is another body, another tag; a stale tag gets the body.
+    fives = await client.get("/api/v1/matrix", params={"category": "05"},
+                             headers={**reader, "If-None-Match": tag})
+    assert fives.status_code == 200 and fives.headers["etag"] != tag
+    # The tag is no pass: without a token it is still a 401.
+    assert (await client.get("/api/v1/matrix", headers={"If-None-Match": tag})).status_code == 401
+    await upload(client, headers_for(Role.admin), shipped_text(), label="again")
+    changed = await client.get("/api/v1/matrix", headers={**reader, "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert changed.json()["version"]["label"] == "again"
+    codes = [[i["code"] for i in c["items"]] for c in first.json()["categories"]]
+    assert [[i["code"] for i in c["items"]] for c in changed.json()["categories"]] == codes

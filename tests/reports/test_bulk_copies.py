@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.clock import SHANGHAI
-from app.demo.bulk import seed_bulk
+from app.demo.bulk import LOAD_TABLES, seed_bulk
 from app.reports.rebuild import rebuild
 from app.tickets.models import Ticket
 from tests.reports import brute
@@ -21,11 +21,43 @@ END = datetime(2024, 3, 1, 0, 0, tzinfo=SHANGHAI)
 FIRST, LAST = date(2024, 1, 20), date(2024, 2, 29)
 
 
+CATALOGUE = """
+SELECT 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid), i.indisvalid
+  FROM pg_index i WHERE indrelid = ANY(CAST(:tables AS regclass[]))
+UNION ALL
+SELECT 'constraint', conname, pg_get_constraintdef(oid), convalidated
+  FROM pg_constraint WHERE conrelid = ANY(CAST(:tables AS regclass[]))
+ORDER BY 1, 2
+"""
+
+
+async def catalogue(engine) -> list[tuple]:
+    """Every index and constraint of the tables the load writes, as PostgreSQL defines them."""
+    async with engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text(CATALOGUE),
+                                                      {"tables": list(LOAD_TABLES)})).all()]
+
+
 @pytest.fixture(scope="module")
 async def bulk(engine, sessions, reference):
     if engine.dialect.name != "postgresql":
         pytest.skip("copies are made in PostgreSQL's SQL; SQLite draws every ticket")
-    await seed_bulk(engine=engine, tickets=1001, days=41, end=END, seed=7, copies=4)
+    before = await catalogue(engine)
+    phases: dict[str, float] = {}
+    await seed_bulk(engine=engine, tickets=1001, days=41, end=END, seed=7, copies=4,
+                    phases=phases)
+    return before, await catalogue(engine), phases
+
+
+async def test_the_load_puts_back_every_index_and_constraint_it_set_aside(bulk):
+    before, after, phases = bulk
+    assert "reference data, indexes and foreign keys set aside" in phases  # it did set them aside
+    assert after == before
+    names = {name for kind, name, _, _ in after}
+    assert {"ix_tickets_queue", "ix_ticket_events_ticket_id", "fk_ticket_events_ticket_id_tickets",
+            "uq_whistle_summons_whistle_id_department_id", "fk_tickets_grid_id_jurisdictions",
+            "ix_report_daily_department_day"} <= names
+    assert all(valid for *_, valid in after)  # every index usable, every foreign key checked
 
 
 async def _count(sessions) -> int:
