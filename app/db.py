@@ -9,6 +9,7 @@ with "database is locked" half-way through.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -219,6 +220,27 @@ async def run_on_driver(session: AsyncSession, statement: DriverStatement,
     if not any(statement.results):
         return [tuple(r) for r in records]
     return [statement.row(r) for r in records]
+
+
+# Hot statements compiled for the driver, by what shapes them (``driver_statement``'s key):
+# a bounded cache, so that an unusual query costs a compile, not memory.
+_COMPILED: OrderedDict[tuple, DriverStatement] = OrderedDict()
+_COMPILED_MAX = 4096
+
+
+def driver_statement(session: AsyncSession, key: tuple,
+                     build: Callable[[], Any]) -> DriverStatement:
+    """``compile_for_driver(build())``, once per dialect and ``key``: the key must name
+    everything ``build`` writes into the statement but the values bound at each run."""
+    dialect = session.bind.dialect
+    key = (dialect.name, *key)
+    statement = _COMPILED.get(key)
+    if statement is None:
+        statement = compile_for_driver(build(), dialect)
+        _COMPILED[key] = statement
+        if len(_COMPILED) > _COMPILED_MAX:
+            _COMPILED.popitem(last=False)
+    return statement
 
 
 def runs_on_driver(session: AsyncSession) -> bool:

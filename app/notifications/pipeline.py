@@ -168,6 +168,7 @@ async def _notify_queue(session: AsyncSession, plan: _Plan, *, key: str,
     users = queue_users(t)
     await repo.add_queue_inbox(
         session, users, scope=plan.scope, aggregated=plan.aggregated,
+        queue=(t.level, t.street_id, t.community_id, t.grid_id, t.department_id),
         entry={"kind": spec.kind.value, "ticket_id": t.id, "event_id": plan.event_id,
                "title": spec.title, "link": plan.message.link, "urgent": plan.urgent,
                "count": 1, "created_at": plan.at, "updated_at": plan.at},

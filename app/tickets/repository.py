@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.attachments.models import Attachment
-from app.db import DriverStatement, compile_for_driver, run_on_driver, runs_on_driver
+from app.db import driver_statement, run_on_driver, runs_on_driver
 from app.errors import InvalidInput
 from app.ids import MAX_ID
 from app.jurisdiction.models import Department, Jurisdiction
@@ -144,12 +144,6 @@ async def read_views(session: AsyncSession, stmt: Select,
     return [_view(row) for row in (await session.execute(stmt, params or {})).all()]
 
 
-# The hot reads' statements compiled for the driver, by what shapes them (the read, the
-# actor's scope, the filters): a bounded cache, so that an unusual query costs a compile.
-_COMPILED: OrderedDict[tuple, DriverStatement] = OrderedDict()
-_COMPILED_MAX = 4096
-
-
 async def read_views_compiled(session: AsyncSession, key: tuple, build: Callable[[], Select],
                               params: dict[str, Any]) -> list[TicketView]:
     """``read_views(session, build(), params)``, with the statement compiled once per
@@ -160,14 +154,7 @@ async def read_views_compiled(session: AsyncSession, key: tuple, build: Callable
     another driver (SQLite), through the session."""
     if not runs_on_driver(session):
         return await read_views(session, build(), params)
-    dialect = session.bind.dialect
-    key = (dialect.name, *key)
-    statement = _COMPILED.get(key)
-    if statement is None:
-        statement = compile_for_driver(build(), dialect)
-        _COMPILED[key] = statement
-        if len(_COMPILED) > _COMPILED_MAX:
-            _COMPILED.popitem(last=False)
+    statement = driver_statement(session, ("ticket_views", *key), build)
     return [_view(row) for row in await run_on_driver(session, statement, params)]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import db
 from app.tickets import repository
 
 pytestmark = pytest.mark.usefixtures("reference")
@@ -54,7 +55,8 @@ async def test_compiled_reads_answer_what_the_session_answers(client, token_for,
              "/api/v1/departments/CGZF/queue?limit=5",
              "/api/v1/departments/CGZF/queue?status=dispatched&limit=2"]
     compiled = await _answers(client, token_for, paths)
-    assert len(repository._COMPILED) > 0 if is_postgres else not repository._COMPILED
+    compiled_reads = [k for k in db._COMPILED if "ticket_views" in k]
+    assert compiled_reads if is_postgres else not compiled_reads
     monkeypatch.setattr(repository, "runs_on_driver", lambda session: False)
     through_session = await _answers(client, token_for, paths)
     assert compiled == through_session

@@ -371,7 +371,7 @@ async def test_the_reads_open_no_transaction_block_on_postgresql(client, token_f
 
 
 async def test_posting_counts_its_rollups_last(app, client, token_for, cgzf_item, sessions,
-                                               is_postgres):
+                                               is_postgres, monkeypatch):
     """The daily and monthly rollup rows are shared by every post of a street and day, and
     a transaction holds their lock until it commits: on PostgreSQL posting upserts them
     after every other statement (they were inside the posting statement, and concurrent
@@ -394,6 +394,15 @@ async def test_posting_counts_its_rollups_last(app, client, token_for, cgzf_item
     def note(conn, cursor, statement, *args) -> None:
         seen.append(" ".join(statement.split()))
 
+    from app.notifications import repository
+
+    on_driver = repository.run_on_driver
+
+    async def noted(session, statement, params):  # the inbox entries run on the driver
+        note(None, None, statement.sql)
+        return await on_driver(session, statement, params)
+
+    monkeypatch.setattr(repository, "run_on_driver", noted)
     event.listen(engine, "before_cursor_execute", note)
     try:
         r = await client.post("/api/v1/tickets", headers=token_for("gw01"), json={
