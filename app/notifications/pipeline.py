@@ -162,10 +162,30 @@ async def _notify_queue(session: AsyncSession, plan: _Plan, *, key: str,
     choice and masking decided in SQL (``contact_visible_clause``); the scope check
     ``within_scope`` makes is implied here, as every queue member may read the ticket by
     the rule that makes them one (a department's staff see its tickets, a community's
-    dispatcher the community's, a grid's workers the grid's). Then the SMS opt-ins with a
-    phone and the queue's robots, and their outbox rows when there are any."""
+    dispatcher the community's, a grid's workers the grid's). The SMS opt-ins with a phone
+    and the queue's robots are read first, and their outbox rows written when there are
+    any, before it."""
     spec, t = plan.spec, plan.t
     users = queue_users(t)
+    # The reads first, the writes last: an aggregated reminder's rows are shared by every
+    # post to the queue in the window, and their row locks last until the commit.
+    found = await repo.texters(session, users, kind=spec.kind.value,
+                               sms_by_default=sms_roles(spec.kind))
+    texting = [Recipient(user_id, Role(role), department_id, False)
+               for user_id, role, department_id, _ in found]
+    robots = await repo.robot_channels(session, await owners_for(session, spec.robots, t, {}),
+                                       spec.kind)
+    if robots or texting:
+        calendar = await calendar_for(session, t.street_id, settings=settings)
+        send_at = release_at(plan.not_before, calendar, urgent=plan.urgent)
+        accounts: dict[int | None, Any] = {}
+        if texting:
+            accounts = await repo.sms_channels(
+                session, department_ids=[r.department_id for r in texting if r.department_id],
+                street_id=t.street_id)
+        phones = {user_id: phone for user_id, _, _, phone in found}
+        await repo.add_outbox(session, plan.outbox(robots, texting, phones, accounts, send_at),
+                              aggregated=plan.aggregated, late_suffix=f":late-{key}")
     await repo.add_queue_inbox(
         session, users, scope=plan.scope, aggregated=plan.aggregated,
         queue=(t.level, t.street_id, t.community_id, t.grid_id, t.department_id),
@@ -176,24 +196,6 @@ async def _notify_queue(session: AsyncSession, plan: _Plan, *, key: str,
                                             community_id=t.community_id,
                                             department_id=t.department_id),
         bodies=(render(plan.message), render(plan.message.masked())))
-    found = await repo.texters(session, users, kind=spec.kind.value,
-                               sms_by_default=sms_roles(spec.kind))
-    texting = [Recipient(user_id, Role(role), department_id, False)
-               for user_id, role, department_id, _ in found]
-    robots = await repo.robot_channels(session, await owners_for(session, spec.robots, t, {}),
-                                       spec.kind)
-    if not robots and not texting:
-        return
-    calendar = await calendar_for(session, t.street_id, settings=settings)
-    send_at = release_at(plan.not_before, calendar, urgent=plan.urgent)
-    accounts: dict[int | None, Any] = {}
-    if texting:
-        accounts = await repo.sms_channels(
-            session, department_ids=[r.department_id for r in texting if r.department_id],
-            street_id=t.street_id)
-    phones = {user_id: phone for user_id, _, _, phone in found}
-    await repo.add_outbox(session, plan.outbox(robots, texting, phones, accounts, send_at),
-                          aggregated=plan.aggregated, late_suffix=f":late-{key}")
 
 
 @dataclass(slots=True)
