@@ -9,8 +9,10 @@ with "database is locked" half-way through.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
@@ -26,6 +28,8 @@ from sqlalchemy import (
     literal_column,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -165,3 +169,119 @@ def constant(value: str | int, type_: Any = None) -> ColumnElement[Any]:
     if not isinstance(value, str) or not _PLAIN_WORD.fullmatch(value):  # a bool is no word
         raise ValueError(f"not a plain word: {value!r}")
     return literal_column(f"'{value}'", type_)
+
+
+# --- hot statements run straight on the driver ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled once for the driver (asyncpg): its SQL; each positional
+    parameter's name, bind processor and, for a value fixed when it was compiled, that
+    value (already processed); and a processor per result column where the column's type
+    has one of its own (``UTCDateTime``)."""
+
+    sql: str
+    parameters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    fixed: dict[str, Any]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        out = []
+        for name, process in self.parameters:
+            if name in params:
+                out.append(process(params[name]) if process else params[name])
+            else:
+                out.append(self.fixed[name])
+        return out
+
+    def row(self, record: Any) -> tuple[Any, ...]:
+        return tuple(value if process is None or value is None else process(value)
+                     for value, process in zip(record, self.results, strict=True))
+
+
+def compile_for_driver(stmt: Any, dialect: Dialect, *, fixed: bool = True) -> DriverStatement:
+    """Compile ``stmt`` for ``dialect`` once. Its bound values (an actor's scope, a status
+    list) are kept as the statement's own, ``fixed``; values given at each run
+    (``run_on_driver``'s ``params``) replace those of the same name — compile those with a
+    placeholder value (``bindparam("ticket_id", 0)``). ``fixed=False``: every parameter
+    is given at each run."""
+    compiled = stmt.compile(dialect=dialect,
+                            compile_kwargs={"render_postcompile": True} if fixed else {})
+    names = tuple(compiled.positiontup or ())
+    processors = compiled._bind_processors
+    values = compiled.construct_params() if fixed else {}
+    parameters = tuple((name, (compiled.binds[name].type.dialect_impl(dialect)
+                               .bind_processor(dialect) if name in compiled.binds
+                               else processors.get(name)))
+                       for name in names)
+    fixed_values = {}
+    for name, process in parameters:
+        if name in values:
+            fixed_values[name] = process(values[name]) if process else values[name]
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if isinstance(column.type, TypeDecorator) else None
+        for column in getattr(stmt, "selected_columns", ()))
+    return DriverStatement(compiled.string, parameters, fixed_values, results)
+
+
+async def on_driver(session: AsyncSession) -> tuple[Any, Any, Any]:
+    """The session's own connection (not another from the pool: a request holding one
+    and waiting for a second could deadlock the pool under load), as (SQLAlchemy's
+    connection, its asyncpg adapter, the asyncpg connection). SQLAlchemy's adapter opens
+    the transaction block lazily, at the first statement it runs: opened here if none is
+    (its own ``_start_transaction``, so that the session's commit or rollback ends it;
+    in autocommit it opens none)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter (private members)
+    if adapted._transaction is None:
+        await adapted._start_transaction()
+    return connection, adapted, raw.driver_connection
+
+
+async def run_on_driver(session: AsyncSession, statement: DriverStatement,
+                        params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a compiled statement on the session's connection and in its transaction,
+    straight on asyncpg: the rows, processed as SQLAlchemy would. A lost connection is
+    reported as SQLAlchemy reports it (``connection_invalidated``), so the request
+    answers 503."""
+    arguments = statement.arguments(params)
+    connection, _adapted, driver = await on_driver(session)
+    try:
+        records = await driver.fetch(statement.sql, *arguments)
+    except Exception as exc:
+        if not driver.is_closed():
+            raise
+        await connection.invalidate(exc)
+        raise DBAPIError(statement.sql, arguments, exc, connection_invalidated=True) from exc
+    if not any(statement.results):
+        return [tuple(r) for r in records]
+    return [statement.row(r) for r in records]
+
+
+# Hot statements compiled for the driver, by what shapes them (``driver_statement``'s key):
+# a bounded cache, so that an unusual query costs a compile, not memory.
+_COMPILED: OrderedDict[tuple, DriverStatement] = OrderedDict()
+_COMPILED_MAX = 4096
+
+
+def driver_statement(session: AsyncSession, key: tuple,
+                     build: Callable[[], Any]) -> DriverStatement:
+    """``compile_for_driver(build())``, once per dialect and ``key``: the key must name
+    everything ``build`` writes into the statement but the values bound at each run."""
+    dialect = session.get_bind().dialect
+    key = (dialect.name, *key)
+    statement = _COMPILED.get(key)
+    if statement is None:
+        statement = compile_for_driver(build(), dialect)
+        _COMPILED[key] = statement
+        if len(_COMPILED) > _COMPILED_MAX:
+            _COMPILED.popitem(last=False)
+    return statement
+
+
+def runs_on_driver(session: AsyncSession) -> bool:
+    """Whether the session's statements may run straight on the driver (asyncpg)."""
+    return session.get_bind().dialect.driver == "asyncpg"

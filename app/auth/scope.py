@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from app.auth.actor import Actor
 from app.auth.models import Role
@@ -105,6 +105,25 @@ def can_see_contact(actor: Actor, *, street_id: int | None, community_id: int | 
     if role in DEPARTMENT_ROLES:
         return department_id is not None and actor.department_id == department_id
     return False
+
+
+def contact_visible_clause(user_model: Any, *, street_id: int | None, community_id: int | None,
+                           department_id: int | None) -> ColumnElement[bool]:
+    """``can_see_contact`` as a SQL condition on a users table's columns (role, node,
+    department), for statements that choose each recipient's view in the database. The
+    two are kept equal by ``tests/notifications/test_scope.py``."""
+    role = user_model.role
+    allowed = [role == Role.admin.value]
+    if community_id is not None:
+        allowed.append(and_(role == Role.community_dispatcher.value,
+                            user_model.jurisdiction_id == community_id))
+    if street_id is not None:
+        allowed.append(and_(role == Role.street_dispatcher.value,
+                            user_model.jurisdiction_id == street_id))
+    if department_id is not None:
+        allowed.append(and_(role.in_(sorted(r.value for r in DEPARTMENT_ROLES)),
+                            user_model.department_id == department_id))
+    return or_(*allowed)
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -27,6 +27,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.models import Role, User
+from app.auth.scope import contact_visible_clause
 from app.config import Settings
 from app.notifications import repository as repo
 from app.notifications.messages import Message, beijing, parse_instant, render
@@ -35,6 +37,7 @@ from app.notifications.recipients import (
     Recipient,
     TicketContext,
     owners_for,
+    queue_users,
     users_for,
     within_scope,
     within_scope_many,
@@ -49,6 +52,7 @@ from app.notifications.rules import (
     Robots,
     Who,
     default_enabled,
+    sms_roles,
 )
 from app.sla.street_calendars import calendar_for
 from app.tickets.events import Event
@@ -118,6 +122,9 @@ async def notify(session: AsyncSession, kind: Kind, *, ticket_id: int, at: datet
         return
     spec = SPECS[kind]
     plan = _Plan.of(spec, t, at=at, data=data, event_id=event_id, key=key, settings=settings)
+    if _set_based(spec):
+        await _notify_queue(session, plan, key=key, settings=settings)
+        return
     user_ids: set[int] = set()
     for who in spec.who:
         user_ids |= await users_for(session, who, t, data)
@@ -139,6 +146,57 @@ async def notify(session: AsyncSession, kind: Kind, *, ticket_id: int, at: datet
             street_id=t.street_id)
     await repo.add_outbox(session, plan.outbox(robots, texting, phones, accounts, send_at),
                           aggregated=plan.aggregated, late_suffix=f":late-{key}")
+
+
+def _set_based(spec: KindSpec) -> bool:
+    """Whether ``notify`` writes the kind's rows set-based (``_notify_queue``): the kinds
+    told to the ticket's queue only, the new-ticket reminder of every post."""
+    return spec.who == (Who.queue,)
+
+
+async def _notify_queue(session: AsyncSession, plan: _Plan, *, key: str,
+                        settings: Settings) -> None:
+    """``notify`` for a kind told to the ticket's queue (the new-ticket reminder, on every
+    post): the same rows in two or three statements instead of seven or eight.
+
+    The inbox entries are one ``INSERT … SELECT`` over the queue's users, with each one's
+    choice and masking decided in SQL (``contact_visible_clause``); the scope check
+    ``within_scope`` makes is implied here, as every queue member may read the ticket by
+    the rule that makes them one (a department's staff see its tickets, a community's
+    dispatcher the community's, a grid's workers the grid's). The SMS opt-ins with a phone
+    and the queue's robots are read first, and their outbox rows written when there are
+    any, before it."""
+    spec, t = plan.spec, plan.t
+    users = queue_users(t)
+    # The reads first, the writes last: an aggregated reminder's rows are shared by every
+    # post to the queue in the window, and their row locks last until the commit.
+    found = await repo.texters(session, users, kind=spec.kind.value,
+                               sms_by_default=sms_roles(spec.kind))
+    texting = [Recipient(user_id, Role(role), department_id, False)
+               for user_id, role, department_id, _ in found]
+    robots = await repo.robot_channels(session, await owners_for(session, spec.robots, t, {}),
+                                       spec.kind)
+    if robots or texting:
+        calendar = await calendar_for(session, t.street_id, settings=settings)
+        send_at = release_at(plan.not_before, calendar, urgent=plan.urgent)
+        accounts: dict[int | None, Any] = {}
+        if texting:
+            accounts = await repo.sms_channels(
+                session, department_ids=[r.department_id for r in texting if r.department_id],
+                street_id=t.street_id)
+        phones = {user_id: phone for user_id, _, _, phone in found}
+        await repo.add_outbox(session, plan.outbox(robots, texting, phones, accounts, send_at),
+                              aggregated=plan.aggregated, late_suffix=f":late-{key}")
+    await repo.add_queue_inbox(
+        session, users, scope=plan.scope, aggregated=plan.aggregated,
+        queue=(t.level, t.street_id, t.community_id, t.grid_id, t.department_id),
+        entry={"kind": spec.kind.value, "ticket_id": t.id, "event_id": plan.event_id,
+               "title": spec.title, "link": plan.message.link, "urgent": plan.urgent,
+               "count": 1, "created_at": plan.at, "updated_at": plan.at},
+        sees_contact=contact_visible_clause(User, street_id=t.street_id,
+                                            community_id=t.community_id,
+                                            department_id=t.department_id),
+        bodies=(render(plan.message), render(plan.message.masked())))
 
 
 @dataclass(slots=True)

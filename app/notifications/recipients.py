@@ -74,22 +74,35 @@ def _in_departments(department_ids: set[int], *roles: Role):
 STAFF = (Role.department_staff, Role.department_lead)
 
 
-async def _queue(session: AsyncSession, t: TicketContext) -> set[int]:
+def queue_users(t: TicketContext):
+    """The users who work the queue the ticket is in, as a query of ``users`` (the set-based
+    new-ticket reminder selects its recipients from it; ``Who.queue`` runs it)."""
     if t.level == "street" and t.department_id is not None:
-        return await _ids(session, _in_departments({t.department_id}, *STAFF))
+        return _in_departments({t.department_id}, *STAFF)
     if t.level == "community":
-        return await _dispatchers(session, Role.community_dispatcher, t.community_id)
-    return await _grid_workers(session, t.grid_id)
+        return _dispatchers_query(Role.community_dispatcher, t.community_id)
+    return _grid_workers_query(t.grid_id)
+
+
+async def _queue(session: AsyncSession, t: TicketContext) -> set[int]:
+    return await _ids(session, queue_users(t))
+
+
+def _dispatchers_query(role: Role, node_id: int):
+    return _users(User.role == role.value, User.jurisdiction_id == node_id)
+
+
+def _grid_workers_query(grid_id: int):
+    return _users(User.role == Role.grid_worker.value,
+                  exists().where(UserGrid.user_id == User.id, UserGrid.grid_id == grid_id))
 
 
 async def _dispatchers(session: AsyncSession, role: Role, node_id: int) -> set[int]:
-    return await _ids(session, _users(User.role == role.value, User.jurisdiction_id == node_id))
+    return await _ids(session, _dispatchers_query(role, node_id))
 
 
 async def _grid_workers(session: AsyncSession, grid_id: int) -> set[int]:
-    return await _ids(session, _users(
-        User.role == Role.grid_worker.value,
-        exists().where(UserGrid.user_id == User.id, UserGrid.grid_id == grid_id)))
+    return await _ids(session, _grid_workers_query(grid_id))
 
 
 async def _level_dispatchers(session: AsyncSession, t: TicketContext) -> set[int]:

@@ -8,11 +8,27 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
 
-from app.db import insert_for, rowcount
+from app.auth.models import User
+from app.db import driver_statement, insert_for, rowcount, run_on_driver, runs_on_driver
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.notifications.models import (
@@ -24,6 +40,7 @@ from app.notifications.models import (
     NotificationPreference,
 )
 from app.notifications.recipients import Owners, TicketContext
+from app.notifications.rules import INBOX, SMS
 from app.tickets.models import Ticket, ticket_number
 
 _GRID = aliased(Jurisdiction)
@@ -123,6 +140,69 @@ async def add_inbox(session: AsyncSession, entries: list[dict[str, Any]], *,
     else:
         insert = insert.on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
     await session.execute(insert)
+
+
+def _chosen(user_id: Any, kind: str, channel: str, default: Any) -> ColumnElement[bool]:
+    """The user's choice for ``kind`` on ``channel`` (``choices``), or ``default``."""
+    p = NotificationPreference
+    return func.coalesce(select(p.enabled).where(
+        p.user_id == user_id, p.kind == kind, p.channel == channel).scalar_subquery(), default)
+
+
+async def add_queue_inbox(session: AsyncSession, users: Select, *, queue: tuple,
+                          entry: dict[str, Any], scope: str, sees_contact: ColumnElement[bool],
+                          bodies: tuple[str, str], aggregated: bool) -> None:
+    """``add_inbox`` for every user ``users`` selects who has the inbox on for the kind, in
+    one ``INSERT … SELECT``: each entry's key is ``scope:u<id>``, its body the first of
+    ``bodies`` where ``sees_contact`` holds and the second (masked) elsewhere; ``entry``
+    holds the columns all entries share. On asyncpg compiled once per ``queue`` (what
+    ``users`` and ``sees_contact`` are built from), kind and aggregation, and run on the
+    driver: its cache key, a walk of the whole statement, was most of its cost."""
+    params = {f"p_{name}": value for name, value in entry.items() if name != "kind"}
+    params.update(p_body=bodies[0], p_masked=bodies[1], p_scope=scope + ":u")
+
+    def build():
+        u, n = User.__table__, Notification.__table__
+        shared = {name: literal(value, n.c.kind.type) if name == "kind"
+                  else bindparam(f"p_{name}", value, type_=n.c[name].type)
+                  for name, value in entry.items()}
+        rows = (users.with_only_columns(
+            u.c.id, *shared.values(),
+            case((sees_contact, bindparam("p_body", bodies[0], type_=n.c.body.type)),
+                 else_=bindparam("p_masked", bodies[1], type_=n.c.body.type)),
+            bindparam("p_scope", scope + ":u", type_=n.c.dedupe_key.type)
+            + cast(u.c.id, String))
+            .where(_chosen(u.c.id, entry["kind"], INBOX, true()))
+            .order_by(u.c.id))
+        insert = insert_for(session)(n).from_select(
+            ["user_id", *shared, "body", "dedupe_key"], rows)
+        if aggregated:
+            return insert.on_conflict_do_update(
+                index_elements=[n.c.dedupe_key],
+                set_={"count": n.c.count + 1, "body": insert.excluded.body,
+                      "ticket_id": insert.excluded.ticket_id, "read_at": None,
+                      "updated_at": insert.excluded.updated_at})
+        return insert.on_conflict_do_nothing(index_elements=[n.c.dedupe_key])
+
+    if runs_on_driver(session):
+        await run_on_driver(session, driver_statement(
+            session, ("queue_inbox", entry["kind"], aggregated, *queue), build), params)
+    else:
+        await session.execute(build(), params)
+
+
+async def texters(session: AsyncSession, users: Select, *, kind: str,
+                  sms_by_default: Iterable[str]) -> list[tuple[int, str, int | None, str]]:
+    """Who among ``users`` has SMS on for ``kind`` (by choice, or by their role's default:
+    ``sms_by_default``) and a phone: (id, role, department id, phone), by id."""
+    u, c = User.__table__, NotificationContact.__table__
+    default = u.c.role.in_(sorted(sms_by_default)) if sms_by_default else false()
+    rows = await session.execute(
+        users.with_only_columns(u.c.id, u.c.role, u.c.department_id, c.c.phone)
+        .join(c, c.c.user_id == u.c.id)
+        .where(_chosen(u.c.id, kind, SMS, default))
+        .order_by(u.c.id))
+    return [tuple(row) for row in rows]
 
 
 async def add_outbox(session: AsyncSession, rows: list[dict[str, Any]], *,

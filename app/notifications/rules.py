@@ -152,3 +152,8 @@ def default_enabled(role: Role, kind: Kind, channel: str) -> bool:
     if channel == INBOX:
         return True
     return kind in ROLE_SMS_DEFAULTS.get(role, frozenset())
+
+
+def sms_roles(kind: Kind) -> frozenset[str]:
+    """The roles that get ``kind`` by SMS when they have chosen nothing."""
+    return frozenset(role.value for role, kinds in ROLE_SMS_DEFAULTS.items() if kind in kinds)

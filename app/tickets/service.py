@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -23,9 +23,16 @@ from app.tickets.repository import TicketView
 MAX_PAGE = 200
 
 
+_TICKET_ID = bindparam("ticket_id", 0, type_=Ticket.__table__.c.id.type)
+_BEFORE = bindparam("before", 0, type_=Ticket.__table__.c.id.type)
+
+
 async def get_ticket(*, session: AsyncSession, actor: Actor, ticket_id: int) -> TicketView:
-    views = await repo.read_views(session, repo.view_statement(
-        session, Ticket.id == ticket_id, ticket_scope_clause(actor, Ticket)))
+    views = await repo.read_views_compiled(
+        session, ("ticket", *repo.scope_key(actor)),
+        lambda: repo.view_statement(session, Ticket.id == _TICKET_ID,
+                                    ticket_scope_clause(actor, Ticket)),
+        {"ticket_id": ticket_id})
     if not views:
         raise NotFound(M("error.no_ticket", id=ticket_id))
     return views[0]
@@ -53,12 +60,34 @@ class TicketFilter:
     created_to: datetime | None = None
 
 
-async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list[ColumnElement[bool]]:
+def _page(session: AsyncSession, clauses: list[ColumnElement[bool]], after_cursor: bool,
+          limit: int) -> Select:
+    if after_cursor:
+        clauses = [*clauses, Ticket.id < _BEFORE]
+    return (repo.view_statement(session, and_(*clauses)).order_by(Ticket.id.desc())
+            .limit(limit + 1))
+
+
+def _value_clauses(f: TicketFilter) -> list[ColumnElement[bool]]:
+    """The filters that are values, not codes to look up."""
     clauses: list[ColumnElement[bool]] = []
     if f.statuses:
         clauses.append(Ticket.status.in_(f.statuses))
     if f.open_only:
         clauses.append(Ticket.status.in_(OPEN_STATUSES))
+    for value, column in ((f.category, Ticket.category_code), (f.item, Ticket.item_code),
+                          (f.urgency, Ticket.urgency), (f.source, Ticket.source)):
+        if value:
+            clauses.append(column == value)
+    if f.created_from:
+        clauses.append(Ticket.created_at >= f.created_from)
+    if f.created_to:
+        clauses.append(Ticket.created_at < f.created_to)
+    return clauses
+
+
+async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list[ColumnElement[bool]]:
+    clauses = _value_clauses(f)
     if f.jurisdiction:
         node = await repo.node_by_code(session, f.jurisdiction)
         if node is None:
@@ -73,25 +102,27 @@ async def _filter_clauses(session: AsyncSession, f: TicketFilter) -> list[Column
             raise InvalidInput.at(["query", "department"],
                                   M("error.no_department", code=f.department))
         clauses.append(Ticket.department_id == dept.id)
-    for value, column in ((f.category, Ticket.category_code), (f.item, Ticket.item_code),
-                          (f.urgency, Ticket.urgency), (f.source, Ticket.source)):
-        if value:
-            clauses.append(column == value)
-    if f.created_from:
-        clauses.append(Ticket.created_at >= f.created_from)
-    if f.created_to:
-        clauses.append(Ticket.created_at < f.created_to)
     return clauses
 
 
 async def list_tickets(*, session: AsyncSession, actor: Actor, filters: TicketFilter,
                        limit: int, cursor: str | None) -> tuple[list[TicketView], str | None]:
     """Newest first, keyset-paginated by id; only what the actor may see."""
-    clauses = [ticket_scope_clause(actor, Ticket), *await _filter_clauses(session, filters)]
-    if cursor:
-        clauses.append(Ticket.id < repo.decode_cursor(cursor))
-    stmt = repo.view_statement(session, and_(*clauses)).order_by(Ticket.id.desc())
-    views = await repo.read_views(session, stmt.limit(limit + 1))
+    params = {"before": repo.decode_cursor(cursor)} if cursor else {}
+    if filters.jurisdiction is None and filters.department is None:
+        # Filters of values only (no code to look up): the page's statement is a function
+        # of the actor's scope, the filters and the limit, compiled once for them.
+        def build() -> Select:
+            return _page(session, [ticket_scope_clause(actor, Ticket),
+                                   *_value_clauses(filters)], bool(cursor), limit)
+
+        views = await repo.read_views_compiled(
+            session, ("page", *repo.scope_key(actor), filters, bool(cursor), limit), build,
+            params)
+    else:
+        clauses = [ticket_scope_clause(actor, Ticket), *await _filter_clauses(session, filters)]
+        views = await repo.read_views(session, _page(session, clauses, bool(cursor), limit),
+                                      params)
     more = len(views) > limit
     views = views[:limit]
     return views, (repo.encode_cursor(views[-1].ticket.id) if more and views else None)
@@ -110,13 +141,17 @@ async def department_queue(*, session: AsyncSession, actor: Actor, department_co
     dept = await department_by_code(session, department_code)
     if dept is None or not _may_read_department(actor, dept.id):
         raise NotFound(M("error.no_department", code=department_code))
-    stmt = repo.view_statement(
-        session,
-        Ticket.department_id == dept.id,
-        Ticket.status.in_(statuses or QUEUE_STATUSES),
-        ticket_scope_clause(actor, Ticket),
-    )
-    return await repo.read_views(session, queue_order(stmt).limit(limit))
+    def build() -> Select:
+        return queue_order(repo.view_statement(
+            session,
+            Ticket.department_id == dept.id,
+            Ticket.status.in_(statuses or QUEUE_STATUSES),
+            ticket_scope_clause(actor, Ticket),
+        )).limit(limit)
+
+    return await repo.read_views_compiled(
+        session, ("department_queue", *repo.scope_key(actor), dept.id, statuses, limit), build,
+        {})
 
 
 def _may_read_department(actor: Actor, department_id: int) -> bool:
