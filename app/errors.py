@@ -46,7 +46,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from asyncpg.exceptions import ConnectionDoesNotExistError
+from asyncpg.exceptions import ConnectionDoesNotExistError, InterfaceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -203,6 +203,9 @@ _OUTAGE_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errn
                   errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, None}
 
 
+_CLOSED = "connection is closed"
+
+
 def database_outage(exc: BaseException) -> BaseException | None:
     """The failure in ``exc``'s chain that means the database cannot be reached, if any."""
     seen: set[int] = set()
@@ -215,6 +218,10 @@ def database_outage(exc: BaseException) -> BaseException | None:
                       | ConnectionDoesNotExistError):
             return current
         if type(current) is OSError and current.errno in _OUTAGE_ERRNOS:
+            return current
+        if isinstance(current, InterfaceError) and _CLOSED in str(current):
+            # A connection cut while SQLAlchemy sets it up (its on-connect codec step)
+            # arrives as asyncpg's own error, unwrapped; other InterfaceErrors are misuse.
             return current
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
@@ -358,7 +365,7 @@ def install_error_handlers(app: FastAPI) -> None:
     # Connecting raises the socket's own errors (refused, timed out) past SQLAlchemy; a
     # statement's failure arrives as a DBAPIError; asyncpg's, on the paths that use it
     # directly, as themselves.
-    for kind in (DBAPIError, OSError, PoolTimeout, ConnectionDoesNotExistError):
+    for kind in (DBAPIError, OSError, PoolTimeout, ConnectionDoesNotExistError, InterfaceError):
         app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(IntegrityError)

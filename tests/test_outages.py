@@ -69,3 +69,28 @@ async def test_a_connection_lost_mid_request_answers_503_on_the_same_connection(
             assert _client_port(again) == _client_port(ok)
     finally:
         await app.state.engine.dispose()
+
+
+async def test_a_connection_closed_while_it_is_set_up_answers_503_and_misuse_does_not(
+        settings, clock):
+    # SQLAlchemy's on-connect step (asyncpg's JSON codec) meets a connection cut under it
+    # and raises asyncpg's own InterfaceError, unwrapped: an outage, as a refused socket is.
+    from asyncpg.exceptions import InterfaceError
+
+    from app.errors import database_outage
+
+    closed = InterfaceError("connection is closed")
+    misuse = InterfaceError("cannot perform operation: another operation is in progress")
+    assert database_outage(closed) is closed and database_outage(misuse) is None
+    app = create_app(settings, clock=clock)
+
+    @app.get("/test-only/{what}")
+    async def fail(what: str):
+        raise closed if what == "closed" else misuse
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        outage = await c.get("/test-only/closed")
+        assert outage.status_code == 503 and outage.headers["Retry-After"] == "1"
+        assert (await c.get("/test-only/misuse")).status_code == 500
+    await app.state.engine.dispose()
