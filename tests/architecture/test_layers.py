@@ -35,7 +35,8 @@ DATA_MODULES = {"app.sla.working_time", "app.sla.street_calendars", "app.sla.dea
                 "app.sla.dialect", "app.sla", "app.sla.national_calendar"}
 REACTION_PACKAGES = ("sla", "reports", "webhooks", "live", "notifications")
 EDGE_MODULES = {"app.main", "app.routers", "app.cli", "app.health",
-                "app.models", "app.request_guard", "app.docs", "app.backup", "app.openapi_links",
+                "app.models", "app.request_guard", "app.compression", "app.docs", "app.backup",
+                "app.openapi_links",
                 "app.observability.shutdown"}  # closes live streams on SIGTERM
 WORKFLOW_MODULES = {"app.retention"}  # prunes what several domains keep
 EDGE_PACKAGES = ("demo", "open311", "cli", "web")
