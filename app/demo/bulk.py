@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from app.clock import SHANGHAI
 from app.config import get_settings
@@ -79,7 +80,10 @@ class Sink:
             await self.conn.execute(insert(table), rows)
             return
         columns = [c.name for c in table.columns]
-        blank = dict.fromkeys(columns)
+        # COPY writes every column, so the model's defaults do not apply by themselves: a
+        # column the rows leave out gets its scalar default (a new flag, say), else NULL.
+        blank = {c.name: (c.default.arg if isinstance(c.default, ScalarElementColumnDefault)
+                          else None) for c in table.columns}
         get = itemgetter(*columns)  # dict → tuple in C: the rows are millions
         records = [get({**blank, **r}) for r in rows]
         for i, column in enumerate(table.columns):
