@@ -12,7 +12,9 @@ evidence by Bayes' rule, with the text and the context taken as independent give
   ``pseudo`` counts (a Dirichlet prior): a grid with 3 tickets moves the answer a little,
   one with 300 more; without history the ratio is 1 and nothing moves;
 - ``CONTEXT_WEIGHT`` < 1 tempers the ratio, because the counts are not independent
-  observations (a pothole reported five times is one pothole).
+  observations (a pothole reported five times is one pothole);
+- ``FACTOR_RANGE`` bounds the factor: a busy grid's history is strong evidence of what it
+  usually reports, not that nothing else happens there.
 
 Context only re-weighs what the text says: a text the model cannot read still gets no
 suggestion, and no context is exactly today's answer (``prior`` is None).
@@ -33,6 +35,10 @@ GRID_PSEUDO_COUNT = 20.0
 RECENT_PSEUDO_COUNT = 10.0
 # The exponent of the likelihood ratio (1 would trust the counts as independent evidence).
 CONTEXT_WEIGHT = 0.5
+# How far context may move one item's score, at most (before the scores are normalised
+# again): it breaks near-ties, it never overrules a clear reading of the text. A grid with
+# years of litter reports still gets its first missing manhole cover routed at once.
+FACTOR_RANGE = (0.25, 4.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,7 @@ def prior(codes: Sequence[str], base_counts: Mapping[str, int],
         ratio = _ratio(codes, base, observed, pseudo)
         if ratio is not None:
             factor *= ratio
-    return factor
+    return np.clip(factor, *FACTOR_RANGE)
 
 
 def blend(probabilities: np.ndarray, factor: np.ndarray | None) -> np.ndarray:

@@ -44,16 +44,12 @@ class TextPick:
 
 
 async def pick_item(*, session: AsyncSession, lookups, text: str, self_handle: bool,
-                    grid=None, now: datetime | None = None) -> TextPick:
-    """The item for a post that names none (``lookups``: ``app.tickets.lookups.Lookups``;
-    ``grid``: the post's, whose history is the suggestion's context)."""
+                    now: datetime | None = None) -> TextPick:
+    """The item for a post that names none (``lookups``: ``app.tickets.lookups.Lookups``),
+    from its text alone: no context (see README, 智能分拨)."""
     matrix = await lookups.current_matrix(session)
-    context = None
-    if grid is not None and now is not None and matrix is not None:
-        context = await service.context_for(session=session, suggester=lookups.suggester,
-                                             matrix=matrix, grid=grid, now=now)
     found = await service.suggest(session=session, suggester=lookups.suggester, matrix=matrix,
-                                  text=text, limit=1, context=context, now=now)
+                                  text=text, limit=1, context=None, now=now)
     top = found.top
     if top is None:  # nothing readable: the street's triage, under the matrix's first item
         pick = TextPick(next(iter(matrix.items)), False, 0.0, found.model_version)

@@ -162,9 +162,10 @@ async def _route_new(*, session: AsyncSession, lookups: Lookups, actor: Actor,
     by_text: TextPick | None = None
     code = data.item
     if code is None:  # 智能分拨: no item given
+        # The text alone decides: a post routed with no person looking must not hinge on
+        # what its grid usually reports (context re-ranks the suggestions people see).
         by_text = await pick_item(session=session, lookups=lookups, text=data.description,
-                                  self_handle=data.self_handle,
-                                  grid=grid, now=now)
+                                  self_handle=data.self_handle, now=now)
         code = by_text.item_code
     found = await lookups.current_item(session, code)
     if found is None:
