@@ -13,13 +13,14 @@ from pydantic import SecretStr
 
 from app.config import Settings
 from app.webhooks import sealing
+from tests.source import syntax_tree
 
 VERSIONS = Path(__file__).resolve().parents[1] / "migrations" / "versions"
 
 
 def _app_imports(path: Path) -> list[str]:
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(syntax_tree(path)):
         names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                  else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
         found += [f"{path.name}:{node.lineno} imports {name}" for name in names

@@ -24,6 +24,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.source import syntax_tree
+
 APP = Path(__file__).resolve().parents[2] / "app"
 
 FOUNDATION = {"app", "app.config", "app.db", "app.errors", "app.clock", "app.deps",
@@ -68,7 +70,7 @@ def _module_name(path: Path) -> str:
 
 def _imports(path: Path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(syntax_tree(path)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

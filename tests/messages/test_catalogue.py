@@ -6,6 +6,7 @@ import pytest
 
 from app import errors
 from app.messages import CATALOGUE, M, Message, preferred_language, render, translate_stored
+from tests.source import syntax_tree
 
 
 @pytest.mark.parametrize(("header", "lang"), [
@@ -139,7 +140,7 @@ def _plain_text_errors() -> list[str]:
     for path in sorted(app.rglob("*.py")):
         if "open311" in path.relative_to(app).parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(syntax_tree(path)):
             if isinstance(node, ast.Dict):  # an errors[] entry built apart from the raise
                 said = [v for k, v in zip(node.keys, node.values, strict=True)
                         if isinstance(k, ast.Constant) and k.value == "msg"]

@@ -18,6 +18,7 @@ from app.tickets.catalogue import (
 from app.tickets.events import record_event
 from app.tickets.workflow import TRANSITIONS
 from app.webhooks.schemas import EVENT_KINDS
+from tests.source import syntax_tree
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
@@ -45,7 +46,7 @@ def _kinds_written_in_code() -> set[tuple[str, str]]:
     ``record_events`` writes), or as the kind of an ``Event`` a hot statement wrote, with
     the file it is in."""
     found = set()
-    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in APP.rglob("*.py")}
+    trees = {path: syntax_tree(path) for path in APP.rglob("*.py")}
     names: dict[str, str] = {}  # module-level string constants, wherever imported from
     for tree in trees.values():
         names |= _string_constants(tree)
