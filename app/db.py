@@ -236,26 +236,36 @@ async def on_driver(session: AsyncSession) -> tuple[Any, Any, Any]:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapted: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter (private members)
+    driver = raw.driver_connection
     if adapted._transaction is None:
-        await adapted._start_transaction()
-    return connection, adapted, raw.driver_connection
+        try:
+            await adapted._start_transaction()
+        except Exception as exc:
+            await _raise_if_lost(connection, driver, exc, "BEGIN", [])
+            raise
+    return connection, adapted, driver
+
+
+async def _raise_if_lost(connection: Any, driver: Any, exc: Exception, sql: str,
+                         arguments: list[Any]) -> None:
+    """A lost connection is reported as SQLAlchemy reports it (``connection_invalidated``),
+    so that the request answers 503 and the pool forgets the connection."""
+    if driver.is_closed():
+        await connection.invalidate(exc)
+        raise DBAPIError(sql, arguments, exc, connection_invalidated=True) from exc
 
 
 async def run_on_driver(session: AsyncSession, statement: DriverStatement,
                         params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Run a compiled statement on the session's connection and in its transaction,
-    straight on asyncpg: the rows, processed as SQLAlchemy would. A lost connection is
-    reported as SQLAlchemy reports it (``connection_invalidated``), so the request
-    answers 503."""
+    straight on asyncpg: the rows, processed as SQLAlchemy would."""
     arguments = statement.arguments(params)
     connection, _adapted, driver = await on_driver(session)
     try:
         records = await driver.fetch(statement.sql, *arguments)
     except Exception as exc:
-        if not driver.is_closed():
-            raise
-        await connection.invalidate(exc)
-        raise DBAPIError(statement.sql, arguments, exc, connection_invalidated=True) from exc
+        await _raise_if_lost(connection, driver, exc, statement.sql, arguments)
+        raise
     if not any(statement.results):
         return [tuple(r) for r in records]
     return [statement.row(r) for r in records]

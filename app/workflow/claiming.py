@@ -21,19 +21,16 @@ from __future__ import annotations
 
 import functools
 from collections import namedtuple
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, bindparam, cast, func, literal_column, select, true, update
 from sqlalchemy.engine import Dialect, Row
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.models import Attachment
 from app.auth.actor import Actor
-from app.db import constant, is_postgres
+from app.db import DriverStatement, compile_for_driver, constant, is_postgres, run_on_driver
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.reports import backlog
@@ -159,30 +156,20 @@ def claimed_view(row: Any) -> TicketView | None:
                       if row.attachments else ())
 
 
-@dataclass(frozen=True, slots=True)
-class _DriverStatement:
-    """A statement compiled once for the driver: its SQL, and each positional parameter's
-    name and bind processor (what SQLAlchemy would apply to the value)."""
-
-    sql: str
-    parameters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
-
-    def arguments(self, params: dict[str, Any]) -> list[Any]:
-        return [process(params[name]) if process else params[name]
-                for name, process in self.parameters]
+# What each claim gives its statement; anything else it sends would be a constant sent as a
+# parameter, which costs a plan per claim (write those with ``app.db.constant``).
+_CLAIM_VALUES = frozenset({"queue_department", "claimer", "now", "actor_api_key_id",
+                           "actor_role", "data"})
 
 
 @functools.cache
-def _driver_statement(dialect: Dialect) -> _DriverStatement:
-    compiled = _CLAIM_PG_UNLESS_SUBSCRIBED.compile(dialect=dialect)
-    names = tuple(compiled.positiontup or ())
-    constants = [name for name in names if not compiled.binds[name].required]
-    if constants:  # sent as parameters, they would cost a plan per claim (app.db.constant)
+def _driver_statement(dialect: Dialect) -> DriverStatement:
+    statement = compile_for_driver(_CLAIM_PG_UNLESS_SUBSCRIBED, dialect, fixed=False)
+    constants = sorted({name for name, _ in statement.parameters} - _CLAIM_VALUES)
+    if constants:
         raise TypeError(f"the claim statement sends constants as parameters: {constants}; "
                         "write them with app.db.constant")
-    return _DriverStatement(compiled.string, tuple(
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in names))
+    return statement
 
 
 async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
@@ -216,35 +203,12 @@ async def claim_next(*, session: AsyncSession, actor: Actor, department_id: int,
 
 async def _claim_on_driver(session: AsyncSession, params: dict[str, Any]) -> Claimed:
     """Claim unless subscribed, on the session's connection and in its transaction, but
-    straight on asyncpg.
-
-    Through SQLAlchemy's execution layer the Python work per claim cost more than
-    PostgreSQL's, mostly in building the statement's cache key, a walk of its whole tree
-    of CTEs, on every execution. Here it is compiled once and asyncpg prepares it once per
-    connection. The session's own connection, not another from the pool: a request that
-    held one (an API key looked up) and waited for a second could deadlock the pool under
-    load. SQLAlchemy's asyncpg adapter opens the transaction block lazily, at the first
-    statement it runs; when the claim is the request's first statement, it opens it here
-    (``_start_transaction``, the adapter's own, so that the session's commit or rollback
-    ends it). A lost connection is reported as SQLAlchemy reports it, so the request
-    answers 503."""
-    statement = _driver_statement(session.get_bind().dialect)
-    arguments = statement.arguments(params)
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    # SQLAlchemy's asyncpg adapter and asyncpg's own connection, used beyond the DBAPI types
-    adapted: Any = raw.dbapi_connection
-    driver: Any = raw.driver_connection
-    try:
-        if adapted._transaction is None:
-            await adapted._start_transaction()
-        record = await driver.fetchrow(statement.sql, *arguments)
-    except Exception as exc:
-        if not driver.is_closed():
-            raise
-        await connection.invalidate(exc)
-        raise DBAPIError(statement.sql, arguments, exc, connection_invalidated=True) from exc
-    return Claimed(*record)
+    straight on asyncpg: through SQLAlchemy's execution layer the Python work per claim
+    cost more than PostgreSQL's, mostly in building the statement's cache key, a walk of
+    its whole tree of CTEs, on every execution. The statement always returns one row (its
+    ``id`` is None when the queue is empty)."""
+    (row,) = await run_on_driver(session, _driver_statement(session.get_bind().dialect), params)
+    return Claimed(*row)
 
 
 async def _after_claim(session: AsyncSession, row: Claimed, now: datetime) -> None:
