@@ -2,7 +2,8 @@
 
 - ``ticket_scope_clause``: a SQL condition every ticket query adds, so a list never
   returns what the caller may not see and a ticket outside the scope answers 404.
-- ``can_post_in_grid``: whether the actor may file a new ticket into a grid.
+- ``can_post_in_grid``: whether the actor may file a new ticket into a grid;
+  ``can_read_grid``: whether a grid's aggregate figures are the actor's to read.
 - ``can_see_contact`` / ``mask_phone``: residents' phone numbers are shown only to those
   who must call them back (the dispatchers of the ticket's tree and the department
   handling it); everyone else sees ``138****1234``.
@@ -89,6 +90,16 @@ def can_post_in_grid(actor: Actor, grid: GridRefLike) -> bool:
         # An unscoped key (a district-wide hotline) may file anywhere.
         return actor.jurisdiction_id is None or actor.jurisdiction_id in (
             grid.id, grid.community_id, grid.street_id)
+    return False
+
+
+def can_read_grid(actor: Actor, grid: GridRefLike) -> bool:
+    """Whether what ``grid``'s tickets add up to (the items it usually reports, say) is
+    ``actor``'s to read: a grid the actor may post in, or one inside a supervisor's node."""
+    if can_post_in_grid(actor, grid):
+        return True
+    if actor.role is Role.supervisor and actor.jurisdiction_id is not None:
+        return actor.jurisdiction_id in (grid.id, grid.community_id, grid.street_id)
     return False
 
 

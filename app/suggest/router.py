@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from app.auth.actor import Actor
 from app.auth.deps import CurrentActor, require_roles
 from app.auth.models import Role
+from app.auth.scope import can_read_grid
 from app.deps import ClockDep, LangDep, SessionDep
 from app.errors import InvalidInput, problem_responses
 from app.matrix.cache import MatrixCacheDep
@@ -36,8 +37,8 @@ Triager = Annotated[Actor, require_roles(Role.street_dispatcher, Role.community_
                 "characters is a 422. Optional context re-weighs the text's scores: the "
                 "report's `grid` (or `location`, resolved to its grid) makes the items of the "
                 "grid's recent tickets likelier, `recent_items` those the poster recently "
-                "reported; an unknown grid, a location outside every grid or an unknown item "
-                "is a 422 naming the field.",
+                "reported; an unknown grid, a location outside every grid, a grid outside "
+                "your scope or an unknown item is a 422 naming the field.",
     responses=problem_responses(401, 422),
 )
 async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: SessionDep,
@@ -46,7 +47,7 @@ async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: Sess
     matrix = await matrix_cache.current(session)
     context = None
     if body.grid is not None or body.location is not None or body.recent_items:
-        grid = await _context_grid(session, lookups, body)
+        grid = await _context_grid(session, lookups, actor, body)
         context = await service.context_for(session=session, suggester=suggester,
                                             matrix=matrix, grid=grid,
                                             recent_items=body.recent_items or (),
@@ -63,19 +64,26 @@ async def suggest_items(body: SuggestRequest, actor: CurrentActor, session: Sess
                      for c in found.candidates])
 
 
-async def _context_grid(session, lookups: Lookups, body: SuggestRequest):
-    """The grid of the report, found as posting finds it; None when neither is given."""
+async def _context_grid(session, lookups: Lookups, actor: Actor, body: SuggestRequest):
+    """The grid of the report, found as posting finds it; None when neither is given. A
+    grid's history is its own tickets in aggregate: outside the actor's scope it is refused
+    as posting refuses it."""
     if body.grid is not None:
         grid = await lookups.grid_by_code(session, body.grid)
         if grid is None:
             raise InvalidInput.at(["body", "grid"], M("suggest.no_grid", code=body.grid),
                                   "unknown_grid")
+        if not can_read_grid(actor, grid):
+            raise InvalidInput.at(["body", "grid"], M("error.grid_not_in_scope", code=body.grid))
         return grid
     if body.location is not None:
         grid = await lookups.locate(session, body.location.lat, body.location.lon)
         if grid is None:
             raise InvalidInput.at(["body", "location"], M("error.outside_every_grid"),
                                   "outside_every_grid")
+        if not can_read_grid(actor, grid):
+            raise InvalidInput.at(["body", "location"],
+                                  M("error.location_outside_scope", code=grid.code))
         return grid
     return None
 

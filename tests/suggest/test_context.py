@@ -137,3 +137,25 @@ async def test_bad_context_is_a_422_naming_the_field(client, token_for, context,
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert loc in [e["loc"] for e in r.json()["errors"]]
+
+
+@pytest.mark.parametrize(("username", "allowed"), [
+    ("gw02", False),        # a grid worker of another community's grid
+    ("gw01", False),        # a grid worker of the same community, not this grid
+    ("cd02", False),        # the other community's dispatcher
+    ("cgzf_staff", False),  # department staff read their queue, not grids' histories
+    ("cd01", True), ("sd", True), ("sup_bh01", True), ("sup_bh", True), ("admin", True),
+])
+async def test_a_grids_history_is_context_only_within_the_askers_scope(
+        client, token_for, sessions, username, allowed):
+    headers = token_for(username)
+    by_code = await suggest(client, headers, grid=HISTORY_GRID)
+    lat, lon = await point_in(sessions, HISTORY_GRID)
+    by_location = await suggest(client, headers, location={"lat": lat, "lon": lon})
+    if allowed:
+        assert by_code.status_code == by_location.status_code == 200, by_code.text
+        return
+    for r, loc in ((by_code, ["body", "grid"]), (by_location, ["body", "location"])):
+        assert r.status_code == 422, r.text
+        assert loc in [e["loc"] for e in r.json()["errors"]]
+        assert HISTORY_GRID in r.text  # says which grid is outside the scope
