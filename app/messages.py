@@ -194,6 +194,10 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
                                   "zh": "附件不存在或已被使用"},
     "error.no_unused_attachment": {"en": "no unused attachment {id} uploaded by you",
                                    "zh": "没有您上传且未使用的附件 {id}"},
+    "error.export_too_large": {
+        "en": "more than {limit:,} tickets match, more than a spreadsheet holds: narrow the "
+              "filters (a period, a jurisdiction, a status)",
+        "zh": "符合条件的工单超过 {limit} 条，超出表格容量，请缩小筛选范围（时间段、辖区、状态）"},
     # posting and the workflow
     "error.grid_not_in_scope": {"en": "no grid {code!r} in your scope",
                                 "zh": "网格 {code} 不在您的辖区内"},

@@ -29,6 +29,10 @@ SPOOL_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
+# Both files are opened in Excel, whose sheet holds 1,048,576 rows with the header: beyond
+# that the .xlsx writer drops rows without a word and Excel cuts a CSV short. A larger
+# export is refused before it is written, and the caller narrows the filters.
+MAX_ROWS = 1_048_575
 
 STATUS_ZH = {"self_handling": "网格自处", "dispatched": "待签收", "claimed": "已签收",
              "in_progress": "处置中", "suspended": "挂起", "resolved": "已处置待核查",

@@ -220,7 +220,8 @@ async def list_tickets(
     "newest first. `format=csv` (default) or `xlsx`; `headers=zh` (default) for Chinese "
     "column headers and values (状态 已签收…), `en` for the API's names. Times are "
     "Asia/Shanghai. Memory stays bounded: rows are written as they are read, a page at a "
-    "time, to a temporary file that is then streamed.",
+    "time, to a temporary file that is then streamed. More than 1,048,575 matching "
+    "tickets (what an Excel sheet holds) is a 422 `export_too_large`: narrow the filters.",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
                                  export.XLSX_MEDIA_TYPE: {"schema": {"type": "string",
@@ -239,9 +240,14 @@ async def export_tickets(
 ) -> StreamingResponse:
     out = export.sink(format, headers)
     cursor: str | None = None
+    rows = 0
     while True:
         views, cursor = await service.list_tickets(session=session, actor=actor, filters=filters,
                                                    limit=service.MAX_PAGE, cursor=cursor)
+        rows += len(views)
+        if rows > export.MAX_ROWS:
+            raise InvalidInput.at(["query"], M("error.export_too_large", limit=export.MAX_ROWS),
+                                  "export_too_large")
         out.add([ticket_out(v, actor, lang="zh" if headers == "zh" else lang) for v in views])
         if cursor is None:
             break

@@ -171,3 +171,28 @@ def test_memory_stays_bounded_however_many_rows(fmt, pages, monkeypatch):
         tracemalloc.stop()
     assert size > 600 * 1024
     assert peak < 3 * 1024 * 1024
+
+
+async def test_more_than_a_sheet_holds_is_a_422_before_anything_is_written(
+        client, token_for, monkeypatch):
+    from app.tickets import service
+
+    monkeypatch.setattr(service, "MAX_PAGE", 2)
+    monkeypatch.setattr(export, "MAX_ROWS", 3)
+    marker = f"导出-己-{RUN}"
+    for _ in range(4):
+        await post(client, token_for, address=marker)
+    for fmt in ("csv", "xlsx"):
+        r = await client.get("/api/v1/tickets/export", headers=token_for("cd01"),
+                             params={"format": fmt, "headers": "en"})
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        error = r.json()["errors"][0]
+        assert (error["loc"], error["type"]) == (["query"], "export_too_large")
+        assert "more than 3 tickets match" in error["msg"]
+    zh = await client.get("/api/v1/tickets/export", headers={**token_for("cd01"),
+                                                              "Accept-Language": "zh-CN"})
+    assert "缩小筛选范围" in zh.json()["errors"][0]["msg"]
+    monkeypatch.setattr(export, "MAX_ROWS", 10_000)  # within the limit, the file as before
+    ok = await client.get("/api/v1/tickets/export", headers=token_for("cd01"))
+    assert ok.status_code == 200
