@@ -79,6 +79,15 @@ def test_the_street_dispatcher_routes_a_triage_post_by_a_suggestion(open_session
     chip = entry.locator(".suggest button").first
     chip.wait_for()
     s.shot("dispatcher-triage")
+    # The chips are the plausible suggestions only (at least a fifth of the best score, as
+    # the server's triage rule), and any other item is the ticket's page away.
+    found = api.ok("sd", "POST", "/matrix/suggest", json={
+        "text": waiting["description"], "grid": "BH01-01", "limit": 3})["suggestions"]
+    plausible = [f"分派为 {f['item_name']}（{int(f['score'] * 100 + 0.5)}%）" for f in found
+                 if f["score"] >= found[0]["score"] / 5]
+    assert entry.locator(".suggest button").all_inner_texts() == plausible
+    assert entry.locator(".suggest a.other").get_attribute("href").endswith(
+        f"/tickets/{waiting['id']}")
     chip.click()
     page.wait_for_selector(f"[role=status]:has-text('{waiting['number']} 已分派')")
     still_waiting = [t["id"] for t in api.ok("sd", "GET", "/jurisdictions/BH/triage")]

@@ -24,11 +24,13 @@ def test_an_initial_password_is_changed_first_then_the_user_lands_home(open_sess
     page.goto(f"{s.base}/app/tickets")  # anything else leads back here
     page.wait_for_url("**/app/password")
     s.shot("initial-password")
+    assert page.locator("nav").count() == 0  # no links that would only lead back here
     page.fill("#current-password", "chushi-12345")
     page.fill("#new-password", "xin-mima-67890")
     page.fill("#new-password-again", "xin-mima-67890")
     page.click("button:has-text('确认修改')")
     page.wait_for_url("**/app/post")
+    page.locator("nav a:has-text('我的工单')").wait_for()
     # The new password is the one that works now.
     r = api.http.post("/auth/token", data={"username": username, "password": "xin-mima-67890"})
     assert r.status_code == 200 and r.json()["must_change_password"] is False
