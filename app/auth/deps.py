@@ -4,7 +4,7 @@ filtering then happens inside each domain's queries (see ``auth.scope``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,7 +16,9 @@ from app.auth.apikeys import authenticate_api_key
 from app.auth.models import Role
 from app.auth.revocations import EndedSessions
 from app.auth.sessions import CredentialsRejected
-from app.auth.tokens import decode_access_token
+from app.auth.tokens import decode_access_token, decode_stream_ticket
+from app.clock import Clock
+from app.config import Settings
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from app.messages import M
@@ -63,6 +65,36 @@ async def current_actor(
     if actor.must_change_password:
         raise PasswordChangeRequired(M("error.password_change_required"))
     return actor
+
+
+async def _caller_when_asked(
+    settings: SettingsDep,
+    clock: ClockDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
+    api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    *,
+    ended_sessions: EndedSessionsDep,
+) -> Callable[[], Awaitable[Actor]]:
+    """``current_actor``, resolved only when called: a stream opened with a stream ticket
+    carries no other credentials (an EventSource cannot send headers)."""
+    async def resolve() -> Actor:
+        return await current_actor(await actor_before_password_change(
+            settings, clock, session, token, api_key, ended_sessions=ended_sessions))
+    return resolve
+
+
+CallerWhenAsked = Annotated[Callable[[], Awaitable[Actor]], Depends(_caller_when_asked)]
+
+
+async def stream_watcher(ticket: str | None, audience: str, *, settings: Settings,
+                         clock: Clock, caller: Callable[[], Awaitable[Actor]]) -> Actor:
+    """Who opens a stream: the holder of a stream ticket for ``audience`` when there is
+    one (``POST …/stream-ticket``), else the caller as on any request."""
+    if ticket:
+        return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
+                                    department_code=audience)
+    return await caller()
 
 
 async def _noted_actor(request: Request,

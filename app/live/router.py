@@ -12,15 +12,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.auth.actor import Actor
-from app.auth.deps import (
-    CurrentActor,
-    EndedSessionsDep,
-    actor_before_password_change,
-    api_key_header,
-    current_actor,
-    oauth2_scheme,
-)
-from app.auth.tokens import STREAM_TICKET_SECONDS, decode_stream_ticket, encode_stream_ticket
+from app.auth.deps import CallerWhenAsked, CurrentActor, stream_watcher
+from app.auth.tokens import STREAM_TICKET_SECONDS, encode_stream_ticket
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import WhistleError, problem_responses
 from app.live import service
@@ -136,20 +129,9 @@ async def issue_stream_ticket(code: str, actor: CurrentActor, session: SessionDe
                            stream_url=f"{path}?ticket={ticket}")
 
 
-async def stream_watcher(
-    code: str, settings: SettingsDep, clock: ClockDep, session: SessionDep,
-    ticket: StreamTicketParam = None,
-    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
-    api_key: Annotated[str | None, Depends(api_key_header)] = None,
-    *,
-    ended_sessions: EndedSessionsDep,
-) -> Actor:
-    """Who opens the stream: from a stream ticket when there is one, else as anywhere."""
-    if ticket:
-        return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
-                                    department_code=code)
-    return await current_actor(await actor_before_password_change(
-        settings, clock, session, token, api_key, ended_sessions=ended_sessions))
+async def queue_watcher(code: str, settings: SettingsDep, clock: ClockDep,
+                        caller: CallerWhenAsked, ticket: StreamTicketParam = None) -> Actor:
+    return await stream_watcher(ticket, code, settings=settings, clock=clock, caller=caller)
 
 
 @router.get(
@@ -162,7 +144,7 @@ async def stream_watcher(
                                  [*set(QUEUE_EVENTS.values()), "closed"]),
                **problem_responses(401, 404, 503)},
 )
-async def stream_department_queue(code: str, actor: Annotated[Actor, Depends(stream_watcher)],
+async def stream_department_queue(code: str, actor: Annotated[Actor, Depends(queue_watcher)],
                                   session: SessionDep,
                                   settings: SettingsDep, request: Request) -> StreamingResponse:
     note_actor(request.scope, actor)  # for the request's log line

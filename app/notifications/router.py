@@ -15,16 +15,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.actor import Actor
-from app.auth.deps import (
-    Admin,
-    CurrentActor,
-    EndedSessionsDep,
-    actor_before_password_change,
-    api_key_header,
-    current_actor,
-    oauth2_scheme,
-)
-from app.auth.tokens import STREAM_TICKET_SECONDS, decode_stream_ticket, encode_stream_ticket
+from app.auth.deps import Admin, CallerWhenAsked, CurrentActor, stream_watcher
+from app.auth.tokens import STREAM_TICKET_SECONDS, encode_stream_ticket
 from app.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import Forbidden, problem_responses
 from app.ids import MAX_ID, Id, IdPath
@@ -127,18 +119,12 @@ async def issue_inbox_ticket(actor: CurrentActor, settings: SettingsDep, clock: 
 
 
 async def inbox_watcher(
-    settings: SettingsDep, clock: ClockDep, session: SessionDep,
+    settings: SettingsDep, clock: ClockDep, caller: CallerWhenAsked,
     ticket: Annotated[str | None, Query(description="from `POST /notifications/stream-ticket`"
                                         )] = None,
-    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
-    api_key: Annotated[str | None, Depends(api_key_header)] = None,
-    *, ended_sessions: EndedSessionsDep,
 ) -> Actor:
-    if ticket:
-        return decode_stream_ticket(ticket, secret=settings.secret_key, now=clock.now(),
-                                    department_code=INBOX_STREAM)
-    return await current_actor(await actor_before_password_change(
-        settings, clock, session, token, api_key, ended_sessions=ended_sessions))
+    return await stream_watcher(ticket, INBOX_STREAM, settings=settings, clock=clock,
+                                caller=caller)
 
 
 def sse(n: Notification) -> str:
