@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     retain_delivery_log_days: int = Field(30, ge=1)
     retain_expired_tokens_days: int = Field(7, ge=1)
     retain_login_failures_days: int = Field(7, ge=1)
+    retain_read_notifications_days: int = Field(90, ge=1)  # inbox entries read this long ago
+    retain_notifications_days: int = Field(365, ge=1)  # any inbox entry this old
+    # A photo uploaded and never attached: a phone's unsent post retries for days, not weeks.
+    retain_unused_uploads_days: int = Field(7, ge=1)
     prune_interval_seconds: float = Field(3600.0, gt=0)
 
     # Attachments (photos from grid workers' phones).

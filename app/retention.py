@@ -4,9 +4,16 @@ every ``prune_interval_seconds``).
 =====================  ===========================================  ============================
 rows                   removed when                                 setting (default)
 =====================  ===========================================  ============================
-webhook outbox         delivered longer ago than                    retain_delivered_outbox_days
-                       (with its delivery log)                      (7)
-webhook delivery log   attempts made longer ago than                retain_delivery_log_days (30)
+webhook and            delivered longer ago than                    retain_delivered_outbox_days
+notification outbox    (with their delivery logs)                   (7)
+delivery logs          attempts made longer ago than                retain_delivery_log_days (30)
+(webhooks, channels)
+inbox entries          read, and last changed, longer ago than      retain_read_notifications_days
+                                                                    (90)
+                       any, last changed longer ago than            retain_notifications_days
+                                                                    (365)
+unused uploads         uploaded longer ago than, never attached     retain_unused_uploads_days
+(rows and files)       to a ticket or an action                     (7)
 refresh tokens         every token of the login expired longer      retain_expired_tokens_days
                        ago than                                     (7)
 login failures         made longer ago than                         retain_login_failures_days (7)
@@ -23,23 +30,35 @@ prune neither holds locks long nor builds one huge transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from app.attachments.models import Attachment
 from app.auth.models import LoginFailure, RefreshToken
 from app.config import Settings
 from app.db import unit_of_work
+from app.notifications.models import (
+    DeliveryStatus,
+    Notification,
+    NotificationAttempt,
+    NotificationOutbox,
+)
 from app.sla.national_calendar import calendar_status
 from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookDelivery
 
 BATCH = 5000
+FILE_GRACE = timedelta(days=1)
 
 log = logging.getLogger("whistle.retention")
 
@@ -50,11 +69,14 @@ class PruneReport:
     delivery_log: int
     refresh_tokens: int
     login_failures: int
+    inbox_entries: int = 0
+    unused_uploads: int = 0
 
     def __str__(self) -> str:
         return (f"pruned {self.delivered_outbox} delivered outbox rows, {self.delivery_log} "
                 f"delivery log rows, {self.refresh_tokens} expired refresh tokens, "
-                f"{self.login_failures} login failures")
+                f"{self.login_failures} login failures, {self.inbox_entries} inbox entries, "
+                f"{self.unused_uploads} unused uploads")
 
 
 def _days(n: int) -> timedelta:
@@ -70,6 +92,26 @@ def _delivered_outbox(now: datetime, settings: Settings) -> Select:
 def _delivery_log(now: datetime, settings: Settings) -> Select:
     return select(WebhookDelivery.id).where(
         WebhookDelivery.created_at < now - _days(settings.retain_delivery_log_days))
+
+
+def _delivered_notifications(now: datetime, settings: Settings) -> Select:
+    return select(NotificationOutbox.id).where(
+        NotificationOutbox.status == DeliveryStatus.delivered.value,
+        NotificationOutbox.delivered_at < now - _days(settings.retain_delivered_outbox_days))
+
+
+def _notification_log(now: datetime, settings: Settings) -> Select:
+    return select(NotificationAttempt.id).where(
+        NotificationAttempt.created_at < now - _days(settings.retain_delivery_log_days))
+
+
+def _old_inbox_entries(now: datetime, settings: Settings) -> Select:
+    # An aggregated entry (new tickets in a queue) changes after it is read: its last
+    # change dates it, as well as its reading.
+    read_before = now - _days(settings.retain_read_notifications_days)
+    return select(Notification.id).where(or_(
+        and_(Notification.read_at < read_before, Notification.updated_at < read_before),
+        Notification.updated_at < now - _days(settings.retain_notifications_days)))
 
 
 def _expired_logins(now: datetime, settings: Settings) -> Select:
@@ -98,18 +140,71 @@ async def _delete_in_batches(sessions: async_sessionmaker[AsyncSession], model, 
             return total
 
 
+async def _delete_unused_uploads(sessions: async_sessionmaker[AsyncSession], *,
+                                 now: datetime, settings: Settings) -> int:
+    """Unused uploads' rows, in batches, then their files where nothing else uses them.
+    The DELETE checks again that the row is unused: a post attaching it in the meantime
+    keeps it."""
+    unused = (Attachment.ticket_id.is_(None), Attachment.event_id.is_(None))
+    old = select(Attachment.id).where(
+        *unused, Attachment.created_at < now - _days(settings.retain_unused_uploads_days))
+    total = 0
+    while True:
+        async with unit_of_work(sessions) as session:
+            ids = list((await session.execute(old.limit(BATCH))).scalars())
+            gone = list((await session.execute(
+                delete(Attachment).where(Attachment.id.in_(ids), *unused)
+                .returning(Attachment.sha256, Attachment.storage_key, Attachment.original_key,
+                           Attachment.thumbnail_key)
+                .execution_options(synchronize_session=False))).all()) if ids else []
+        total += len(gone)
+        if gone:
+            await _remove_unused_files(sessions, gone, settings.attachment_dir, now=now)
+        if len(ids) < BATCH:
+            return total
+
+
+async def _remove_unused_files(sessions: async_sessionmaker[AsyncSession],
+                               gone: Sequence[Any], directory: Path, *,
+                               now: datetime) -> None:
+    async with sessions() as session:
+        kept = set((await session.execute(select(Attachment.sha256).where(
+            Attachment.sha256.in_({row.sha256 for row in gone})))).scalars())
+    keys = {key for row in gone if row.sha256 not in kept
+            for key in (row.storage_key, row.original_key, row.thumbnail_key) if key}
+    await asyncio.to_thread(_unlink_untouched, directory, keys,
+                            (now - FILE_GRACE).timestamp())
+
+
+def _unlink_untouched(directory: Path, keys: set[str], touched_before: float) -> None:
+    for key in keys:
+        path = directory / key
+        try:
+            if path.stat().st_mtime < touched_before:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
 async def prune(sessions: async_sessionmaker[AsyncSession], *, now: datetime,
                 settings: Settings) -> PruneReport:
     """Remove what the retention settings no longer keep (see the module's table)."""
+    outbox = (await _delete_in_batches(sessions, OutboxMessage, _delivered_outbox(now, settings))
+              + await _delete_in_batches(sessions, NotificationOutbox,
+                                         _delivered_notifications(now, settings)))
+    log_rows = (await _delete_in_batches(sessions, WebhookDelivery, _delivery_log(now, settings))
+                + await _delete_in_batches(sessions, NotificationAttempt,
+                                           _notification_log(now, settings)))
     return PruneReport(
-        delivered_outbox=await _delete_in_batches(sessions, OutboxMessage,
-                                                  _delivered_outbox(now, settings)),
-        delivery_log=await _delete_in_batches(sessions, WebhookDelivery,
-                                              _delivery_log(now, settings)),
+        delivered_outbox=outbox,
+        delivery_log=log_rows,
         refresh_tokens=await _delete_in_batches(sessions, RefreshToken,
                                                 _expired_logins(now, settings)),
         login_failures=await _delete_in_batches(sessions, LoginFailure,
                                                 _login_failures(now, settings)),
+        inbox_entries=await _delete_in_batches(sessions, Notification,
+                                               _old_inbox_entries(now, settings)),
+        unused_uploads=await _delete_unused_uploads(sessions, now=now, settings=settings),
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def check_size(size: int, limit: int) -> None:
 def _write(directory: Path, key: str, data: bytes) -> None:
     path = directory / key
     if path.exists():  # content-addressed: identical uploads share one file
+        os.utime(path)  # in use again: the pruner leaves a file touched lately (retention)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")

@@ -39,9 +39,10 @@ def migrate() -> None:
 
 
 def prune() -> None:
-    """Remove delivered webhook outbox rows, old delivery logs, expired logins' refresh
-    tokens and old login failures, after the WHISTLE_RETAIN_… settings (the worker does it
-    every WHISTLE_PRUNE_INTERVAL_SECONDS too)."""
+    """Remove delivered outbox rows (webhooks, notifications), old delivery logs, expired
+    logins' refresh tokens, old login failures, old inbox entries and unused uploads, after
+    the WHISTLE_RETAIN_… settings (the worker does it every WHISTLE_PRUNE_INTERVAL_SECONDS
+    too)."""
     from app.clock import Clock
     from app.db import make_sessionmaker
     from app.retention import prune as _prune
