@@ -270,11 +270,25 @@ async def get_ticket(ticket_id: IdPath, response: Response, actor: CurrentActor,
 
 @router.get("/tickets/{ticket_id}/events", operation_id="list_ticket_events",
             response_model=list[EventOut], summary="The ticket's timeline, oldest first",
+            description="A `reason` the service wrote (a routing, an automatic escalation) "
+                        "is in the language of `Accept-Language` (zh or en), as a ticket's "
+                        "`routing_reason` is; reasons people wrote are as they wrote them.",
             responses=problem_responses(401, 404))
 async def list_ticket_events(ticket_id: IdPath, actor: CurrentActor,
-                             session: SessionDep) -> list[EventOut]:
+                             session: SessionDep, lang: LangDep) -> list[EventOut]:
     events = await service.list_events(session=session, actor=actor, ticket_id=ticket_id)
-    return [EventOut.model_validate(e, from_attributes=True) for e in events]
+    return [event_out(e, lang) for e in events]
+
+
+def event_out(event: Any, lang: Lang) -> EventOut:
+    """An event as the API shows it: a ``reason`` the service wrote (a routing, an
+    automatic escalation) in the caller's language, as ``routing_reason`` is; reasons
+    people wrote are theirs, unchanged."""
+    out = EventOut.model_validate(event, from_attributes=True)
+    reason = out.data.get("reason")
+    if isinstance(reason, str) and lang != "en":
+        out.data = {**out.data, "reason": translate_stored(reason, lang)}
+    return out
 
 
 @router.get("/departments/{code}/queue", operation_id="department_queue", tags=["queues"],

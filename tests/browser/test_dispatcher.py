@@ -112,3 +112,29 @@ def test_the_community_dispatcher_routes_its_communitys_triage_post(open_session
     rerouted = next(e for e in api.ok("cd01", "GET", f"/tickets/{waiting['id']}/events")
                     if e["kind"] == "reroute")
     assert rerouted["actor_role"] == "community_dispatcher"
+
+
+def test_a_triage_post_no_suggestion_fits_is_routed_to_an_item_picked_by_name(open_session, api):
+    waiting = api.ok("gw01", "POST", "/tickets", json={
+        "grid": "BH01-01", "description": f"这里有个情况需要处理 {time.time_ns()}"})
+    assert waiting["department"] is None, waiting
+    s = open_session(DESKTOP)
+    page = s.login("sd", "/dispatch")
+    page.locator(f"[data-triage='{waiting['id']}'] a.other").click()
+    page.wait_for_url(f"**/app/tickets/{waiting['id']}")
+    page.click("[data-action=reroute]")
+    assert "按其他事项、部门或层级重新分派" in page.inner_text(".action-form")
+    timeline = page.inner_text(".timeline")
+    assert "待分拨：" in timeline and "awaiting" not in timeline  # the API's reason, in Chinese
+    # The item field offers the matrix by code and name (a datalist: typing filters it).
+    option = page.locator("#matrix-items option[value^='0202 ']")
+    option.wait_for(state="attached")
+    picked = option.get_attribute("value")
+    page.fill("#reroute-item", picked)
+    page.fill("#action-text", "按事项分派")
+    s.shot("dispatch-reroute-item-desktop")
+    page.click("button:has-text('确认改派')")
+    page.wait_for_selector("[role=status]:has-text('改派：已完成')")
+    after = api.ok("sd", "GET", f"/tickets/{waiting['id']}")
+    assert after["item"] == "0202" and after["department"] is not None, after
+    assert picked.split(" ", 1)[1] == after["item_name"]

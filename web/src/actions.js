@@ -20,7 +20,8 @@ export function body(action, f) {
     self_close: { result: f.text, attachments: f.attachments },
     verify_pass: { passed: true, attachments: f.attachments },
     verify_fail: { passed: false, reason: f.text, attachments: f.attachments },
-    reroute: { department: f.department || null, item: f.item || null, reason: f.text || null },
+    // The item field holds "0202 垃圾满溢" when picked from the list, or a bare code.
+    reroute: { department: f.department || null, item: f.item ? f.item.trim().split(/\s+/)[0] : null, reason: f.text || null },
     transfer: { assignee_id: Number(f.assignee), reason: f.text || null },
     merge: { target_ticket_id: Number(f.target), reason: f.text || null },
     rate: { rating: f.rating, comment: f.text || null },

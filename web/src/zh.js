@@ -21,6 +21,35 @@ export const ACTION = {
   approve_suspension: '批准挂起', reject_suspension: '驳回挂起', resume: '恢复',
   blow_whistle: '吹哨', report_in: '报到',
 }
+// What each action does, shown under its form (the API's /workflow describes them in English).
+export const ACTION_HELP = {
+  claim: '从本部门队列签收此工单；多人同时签收时只有一人成功。',
+  release: '把已签收的工单放回部门队列。',
+  start: '开始处置（返工后重新开始处置）。',
+  note: '记录处置进展，可附照片；工单状态不变。',
+  resolve: '上报处置结果，等待网格员现场核查。',
+  self_close: '网格自处：网格员现场处置完毕后直接结案，需填写结果并附照片。',
+  return: '退单：不属本部门职责，退回分派它的那一级调度。',
+  reroute: '改派：按其他事项、部门或层级重新分派。',
+  transfer: '部门负责人把工单转交给本部门其他工作人员。',
+  verify_pass: '核查通过：现场确认已处置，工单结案。',
+  verify_fail: '核查不通过：未处置好，退回承办人返工；办结时限不重新计算。',
+  edit: '修改描述、地址或紧急程度。',
+  cancel: '作废：无效上报。',
+  merge: '合并：重复上报并入另一件未结工单，其反映人一并关联。',
+  reopen: '重新打开：在结案后规定天数内。',
+  rate: '评价：代居民填写满意度（满意、基本满意、不满意）及意见。',
+  escalate: '上报：网格工单上报社区，社区工单上报街道。',
+  request_extension: '延期申请：向上一级申请延长办结时限。',
+  approve_extension: '批准延期：办结时限按申请顺延。',
+  reject_extension: '驳回延期：办结时限不变。',
+  request_suspension: '挂起申请：申请暂停计时（如等待居民配合）。',
+  approve_suspension: '批准挂起：暂停计时，挂起期间不计入时限。',
+  reject_suspension: '驳回挂起：继续计时。',
+  resume: '恢复：从暂停处继续计时。',
+  blow_whistle: '吹哨：召集相关部门在规定时限内报到。',
+  report_in: '报到：被召集的部门响应吹哨。',
+}
 // Timeline event kinds: the action names above, plus what the system records by itself.
 export const EVENT = {
   ...ACTION, created: '上报', posted: '上报', claimed: '签收', started: '开始处置',
