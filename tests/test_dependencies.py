@@ -44,7 +44,7 @@ def _dependencies(dependant) -> list[Any]:
 
 def _is_async(call: Any) -> bool:
     return (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
-            or inspect.iscoroutinefunction(getattr(call, "__call__", None)))
+            or inspect.iscoroutinefunction(type(call).__call__))  # a scheme instance
 
 
 def test_no_dependency_is_handed_to_the_thread_pool(app):
