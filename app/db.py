@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -241,34 +242,90 @@ async def on_driver(session: AsyncSession) -> tuple[Any, Any, Any]:
         try:
             await adapted._start_transaction()
         except Exception as exc:
-            await _raise_if_lost(connection, driver, exc, "BEGIN", [])
+            await _raise_if_lost(connection.invalidate, driver, exc, "BEGIN", [])
             raise
     return connection, adapted, driver
 
 
-async def _raise_if_lost(connection: Any, driver: Any, exc: Exception, sql: str,
-                         arguments: list[Any]) -> None:
+async def _raise_if_lost(invalidate: Callable[[BaseException], Any], driver: Any,
+                         exc: Exception, sql: str, arguments: list[Any]) -> None:
     """A lost connection is reported as SQLAlchemy reports it (``connection_invalidated``),
     so that the request answers 503 and the pool forgets the connection."""
     if driver.is_closed():
-        await connection.invalidate(exc)
+        await invalidate(exc)
         raise DBAPIError(sql, arguments, exc, connection_invalidated=True) from exc
 
 
 async def run_on_driver(session: AsyncSession, statement: DriverStatement,
                         params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Run a compiled statement on the session's connection and in its transaction,
-    straight on asyncpg: the rows, processed as SQLAlchemy would."""
+    straight on asyncpg: the rows, processed as SQLAlchemy would. A session opened by
+    ``reading_session`` that has not begun anything runs it on a pooled connection of its
+    own instead (no transaction: autocommit)."""
     arguments = statement.arguments(params)
-    connection, _adapted, driver = await on_driver(session)
+    reads: _PooledReads | None = session.info.get(_POOLED_READS)
+    if reads is not None and not session.in_transaction():
+        driver = await reads.driver()
+        invalidate: Callable[[BaseException], Any] = reads.invalidate
+    else:
+        connection, _adapted, driver = await on_driver(session)
+        invalidate = connection.invalidate
     try:
         records = await driver.fetch(statement.sql, *arguments)
     except Exception as exc:
-        await _raise_if_lost(connection, driver, exc, statement.sql, arguments)
+        await _raise_if_lost(invalidate, driver, exc, statement.sql, arguments)
         raise
     if not any(statement.results):
         return [tuple(r) for r in records]
     return [statement.row(r) for r in records]
+
+
+_POOLED_READS = "whistle.pooled_reads"  # a reading session's info: its _PooledReads
+
+
+class _PooledReads:
+    """The pooled connection a reading session's driver statements run on, checked out of
+    the engine's pool at the first and returned when the session ends: SQLAlchemy's own
+    pool (its size, pre-ping and checkout events apply), without the session's transaction
+    bookkeeping and engine ``Connection`` around it, which cost a hot read more CPU than
+    its statement (``app.deps.READ_ONLY_OPERATIONS``)."""
+
+    __slots__ = ("_engine", "_fairy")
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._fairy: Any = None
+
+    async def driver(self) -> Any:
+        if self._fairy is None:
+            self._fairy = await self._engine.raw_connection()
+        return self._fairy.driver_connection
+
+    async def invalidate(self, exc: BaseException) -> None:
+        fairy, self._fairy = self._fairy, None
+        if fairy is not None:
+            await greenlet_spawn(fairy.invalidate, exc)  # returns it to the pool, discarded
+
+    async def release(self) -> None:
+        fairy, self._fairy = self._fairy, None
+        if fairy is not None:
+            await greenlet_spawn(fairy.close)
+
+
+@asynccontextmanager
+async def reading_session(sessions: async_sessionmaker[AsyncSession]
+                          ) -> AsyncIterator[AsyncSession]:
+    """A session for a request that only reads, in autocommit (``sessions`` makes them):
+    what it runs through ``run_on_driver`` before anything else runs on a pooled connection
+    of its own (``_PooledReads``); what it runs through SQLAlchemy, as any session. One
+    connection at a time: once the session has one, driver statements run on it."""
+    async with sessions() as session:
+        reads = _PooledReads(cast(AsyncEngine, session.bind))
+        session.info[_POOLED_READS] = reads
+        try:
+            yield session
+        finally:
+            await reads.release()
 
 
 # Hot statements compiled for the driver, by what shapes them (``driver_statement``'s key):

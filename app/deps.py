@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.config import Settings
+from app.db import reading_session
 from app.messages import Lang, preferred_language
 
 
@@ -37,7 +38,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     route = request.scope.get("route")
     reading = request.app.state.read_sessions
     if reading is not None and getattr(route, "operation_id", None) in READ_ONLY_OPERATIONS:
-        async with reading() as session:
+        async with reading_session(reading) as session:
             yield session
         return
     async with request.app.state.sessions() as session:
@@ -52,8 +53,10 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_language(request: Request) -> Lang:
-    """The language the client prefers for texts (``Accept-Language``): ``zh`` or ``en``."""
+async def get_language(request: Request) -> Lang:
+    """The language the client prefers for texts (``Accept-Language``): ``zh`` or ``en``.
+    ``async`` although it awaits nothing: FastAPI hands a plain ``def`` dependency to its
+    thread pool, which cost a hot read a tenth of its CPU (``tests/test_dependencies.py``)."""
     return preferred_language(request.headers.get("accept-language"))
 
 

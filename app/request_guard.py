@@ -39,12 +39,12 @@ def _refusal(locs: list[list[str | int]]) -> InvalidInput:
 
 
 def _needs_actor(route: APIRoute) -> bool:
-    from app.auth.deps import actor_before_password_change, current_actor
+    from app.auth.deps import AUTHENTICATING
 
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
-        if dependant.call in (current_actor, actor_before_password_change):
+        if dependant.call in AUTHENTICATING:
             return True
         pending.extend(dependant.dependencies)
     return False

@@ -168,10 +168,11 @@ async def _notify_queue(session: AsyncSession, plan: _Plan, *, key: str,
     any, before it."""
     spec, t = plan.spec, plan.t
     users = queue_users(t)
+    queue = (t.level, t.street_id, t.community_id, t.grid_id, t.department_id)
     # The reads first, the writes last: an aggregated reminder's rows are shared by every
     # post to the queue in the window, and their row locks last until the commit.
     found = await repo.texters(session, users, kind=spec.kind.value,
-                               sms_by_default=sms_roles(spec.kind))
+                               sms_by_default=sms_roles(spec.kind), queue=queue)
     texting = [Recipient(user_id, Role(role), department_id, False)
                for user_id, role, department_id, _ in found]
     robots = await repo.robot_channels(session, await owners_for(session, spec.robots, t, {}),
@@ -189,7 +190,7 @@ async def _notify_queue(session: AsyncSession, plan: _Plan, *, key: str,
                               aggregated=plan.aggregated, late_suffix=f":late-{key}")
     await repo.add_queue_inbox(
         session, users, scope=plan.scope, aggregated=plan.aggregated,
-        queue=(t.level, t.street_id, t.community_id, t.grid_id, t.department_id),
+        queue=queue,
         entry={"kind": spec.kind.value, "ticket_id": t.id, "event_id": plan.event_id,
                "title": spec.title, "link": plan.message.link, "urgent": plan.urgent,
                "count": 1, "created_at": plan.at, "updated_at": plan.at},

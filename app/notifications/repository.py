@@ -4,6 +4,7 @@ inbox reads."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -47,13 +48,19 @@ _GRID = aliased(Jurisdiction)
 
 
 async def ticket_context(session: AsyncSession, ticket_id: int) -> TicketContext | None:
-    return (await ticket_contexts(session, [ticket_id])).get(ticket_id)
+    """One ticket as messages show it. On asyncpg (every post reads its new ticket so) the
+    statement is compiled once and run on the driver: building it, its cache key and the
+    rendering of its IN list cost a post more than the query."""
+    if not runs_on_driver(session):
+        return (await ticket_contexts(session, [ticket_id])).get(ticket_id)
+    statement = driver_statement(session, ("ticket_context",), lambda: _contexts_select().where(
+        Ticket.id == bindparam("ticket_id", 0, type_=Ticket.id.type)))
+    rows = await run_on_driver(session, statement, {"ticket_id": ticket_id})
+    return _context(_ContextRow(*rows[0])) if rows else None
 
 
-async def ticket_contexts(session: AsyncSession,
-                          ticket_ids: Sequence[int]) -> dict[int, TicketContext]:
-    """The tickets as messages show them, by id, in one query."""
-    rows = (await session.execute(
+def _contexts_select() -> Select:
+    return (
         select(Ticket.id, Ticket.created_at, Ticket.level, Ticket.urgency, Ticket.status,
                Ticket.department_id, Ticket.street_id, Ticket.community_id, Ticket.grid_id,
                Ticket.assignee_id, Ticket.item_code, Ticket.address, Ticket.reporter_name,
@@ -62,20 +69,36 @@ async def ticket_contexts(session: AsyncSession,
                Department.code.label("department_code"))
         .join(MatrixItem, MatrixItem.id == Ticket.item_id)
         .join(_GRID, _GRID.id == Ticket.grid_id)
-        .outerjoin(Department, Department.id == Ticket.department_id)
-        .where(Ticket.id.in_(list(ticket_ids))))).all()
-    out = {}
-    for t in rows:  # columns, not entities: nothing to load into the session
-        place = t.grid_name + (f" {t.address}" if t.address else "")
-        out[t.id] = TicketContext(
-            id=t.id, number=ticket_number(t.id, t.created_at), level=t.level,
-            urgency=t.urgency, status=t.status, department_id=t.department_id,
-            department_code=t.department_code, street_id=t.street_id,
-            community_id=t.community_id, grid_id=t.grid_id, assignee_id=t.assignee_id,
-            item_code=t.item_code, item_name=t.item_name, place=place, address=t.address,
-            reporter_name=t.reporter_name, resolve_due_at=t.resolve_due_at,
-            response_due_at=t.response_due_at)
-    return out
+        .outerjoin(Department, Department.id == Ticket.department_id))
+
+
+# A row of ``_contexts_select`` by name, from the driver's tuples (its columns, in order:
+# tests/notifications check they match).
+_ContextRow = namedtuple("_ContextRow", [
+    "id", "created_at", "level", "urgency", "status", "department_id", "street_id",
+    "community_id", "grid_id", "assignee_id", "item_code", "address", "reporter_name",
+    "resolve_due_at", "response_due_at", "item_name", "grid_name", "department_code"])
+
+
+async def ticket_contexts(session: AsyncSession,
+                          ticket_ids: Sequence[int]) -> dict[int, TicketContext]:
+    """The tickets as messages show them, by id, in one query."""
+    rows = (await session.execute(
+        _contexts_select().where(Ticket.id.in_(list(ticket_ids))))).all()
+    # columns, not entities: nothing to load into the session
+    return {t.id: _context(t) for t in rows}
+
+
+def _context(t: Any) -> TicketContext:
+    place = t.grid_name + (f" {t.address}" if t.address else "")
+    return TicketContext(
+        id=t.id, number=ticket_number(t.id, t.created_at), level=t.level,
+        urgency=t.urgency, status=t.status, department_id=t.department_id,
+        department_code=t.department_code, street_id=t.street_id,
+        community_id=t.community_id, grid_id=t.grid_id, assignee_id=t.assignee_id,
+        item_code=t.item_code, item_name=t.item_name, place=place, address=t.address,
+        reporter_name=t.reporter_name, resolve_due_at=t.resolve_due_at,
+        response_due_at=t.response_due_at)
 
 
 async def robot_channels(session: AsyncSession, owners: Owners,
@@ -192,16 +215,27 @@ async def add_queue_inbox(session: AsyncSession, users: Select, *, queue: tuple,
 
 
 async def texters(session: AsyncSession, users: Select, *, kind: str,
-                  sms_by_default: Iterable[str]) -> list[tuple[int, str, int | None, str]]:
+                  sms_by_default: Iterable[str], queue: tuple | None = None,
+                  ) -> list[tuple[int, str, int | None, str]]:
     """Who among ``users`` has SMS on for ``kind`` (by choice, or by their role's default:
-    ``sms_by_default``) and a phone: (id, role, department id, phone), by id."""
+    ``sms_by_default``) and a phone: (id, role, department id, phone), by id. With
+    ``queue`` (what ``users`` is built from, as ``add_queue_inbox`` takes it), on asyncpg
+    compiled once per queue and kind and run on the driver: every post asks it."""
     u, c = User.__table__, NotificationContact.__table__
-    default = u.c.role.in_(sorted(sms_by_default)) if sms_by_default else false()
-    rows = await session.execute(
-        users.with_only_columns(u.c.id, u.c.role, u.c.department_id, c.c.phone)
-        .join(c, c.c.user_id == u.c.id)
-        .where(_chosen(u.c.id, kind, SMS, default))
-        .order_by(u.c.id))
+    defaults = tuple(sorted(sms_by_default))
+
+    def build() -> Select:
+        default = u.c.role.in_(defaults) if defaults else false()
+        return (users.with_only_columns(u.c.id, u.c.role, u.c.department_id, c.c.phone)
+                .join(c, c.c.user_id == u.c.id)
+                .where(_chosen(u.c.id, kind, SMS, default))
+                .order_by(u.c.id))
+
+    if queue is not None and runs_on_driver(session):
+        rows: Iterable[Any] = await run_on_driver(session, driver_statement(
+            session, ("texters", kind, defaults, *queue), build), {})
+    else:
+        rows = await session.execute(build())
     return [tuple(row) for row in rows]
 
 

@@ -10,6 +10,7 @@ from itertools import count
 import pytest
 from sqlalchemy import delete, event, select, update
 
+from app import db
 from app.db import unit_of_work
 from app.notifications import pipeline, repository
 from app.notifications.models import (
@@ -156,3 +157,40 @@ async def test_a_post_makes_a_fixed_number_of_statements(app, client, token_for,
     assert [s for s in notifying if s.startswith("INSERT INTO notifications")][0].count(
         "SELECT users.id") == 1, "the inbox entries are one INSERT … SELECT"
     assert len(made) <= (7 if is_postgres else 12), made
+
+
+async def test_the_compiled_reads_of_a_post_answer_what_the_session_answers(
+        client, token_for, matrix_items, sessions, reference, is_postgres):
+    """The ticket as messages show it and the queue's SMS opt-ins, compiled once and run on
+    asyncpg (every post reads both), answer what the same reads through the session do."""
+    from app.notifications.recipients import queue_users
+    from app.notifications.rules import sms_roles
+
+    ticket = await post(client, token_for, street_item_of(matrix_items, "CGZF"),
+                        reporter=REPORTER)
+    staff = reference["cgzf_staff"].id
+    async with unit_of_work(sessions) as s:
+        await s.merge(NotificationPreference(user_id=staff, kind="new_ticket", channel="sms",
+                                             enabled=True))
+        await s.merge(NotificationContact(user_id=staff, phone="13900001111"))
+    try:
+        async with sessions() as s:
+            compiled = await repository.ticket_context(s, ticket["id"])
+            through_session = (await repository.ticket_contexts(s, [ticket["id"]]))[ticket["id"]]
+            assert compiled == through_session
+            assert await repository.ticket_context(s, 2**40) is None
+            t = compiled
+            queue = (t.level, t.street_id, t.community_id, t.grid_id, t.department_id)
+            kind = Kind.new_ticket
+            texting = [await repository.texters(s, queue_users(t), kind=kind.value,
+                                                sms_by_default=sms_roles(kind), queue=q)
+                       for q in (queue, queue, None)]  # compiled, again, through the session
+        assert texting[0] == texting[1] == texting[2]
+        assert staff in [r[0] for r in texting[0]]
+    finally:
+        async with unit_of_work(sessions) as s:
+            await s.execute(delete(NotificationPreference).where(
+                NotificationPreference.kind == "new_ticket"))
+            await s.execute(delete(NotificationContact).where(
+                NotificationContact.user_id == staff))
+    assert any(k[1] == "ticket_context" for k in db._COMPILED) == is_postgres
