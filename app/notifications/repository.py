@@ -28,7 +28,14 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.auth.models import User
-from app.db import driver_statement, insert_for, rowcount, run_on_driver, runs_on_driver
+from app.db import (
+    driver_statement,
+    insert_for,
+    insert_rows,
+    rowcount,
+    run_on_driver,
+    runs_on_driver,
+)
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.notifications.models import (
@@ -126,9 +133,8 @@ async def add_inbox(session: AsyncSession, entries: list[dict[str, Any]], *,
     (and shows the latest ticket, unread again)."""
     if not entries:
         return
-    if not aggregated:  # Core executemany: compiled once however many entries
-        await session.execute(insert_for(session)(Notification.__table__).on_conflict_do_nothing(
-            index_elements=[Notification.__table__.c.dedupe_key]), entries)
+    if not aggregated:  # one statement however many entries
+        await insert_rows(session, Notification.__table__, entries, conflict=("dedupe_key",))
         return
     insert = insert_for(session)(Notification).values(entries)
     if aggregated:
@@ -213,10 +219,8 @@ async def add_outbox(session: AsyncSession, rows: list[dict[str, Any]], *,
     if not rows:
         return
     insert = insert_for(session)
-    if not aggregated:  # Core executemany: compiled once however many rows
-        table = NotificationOutbox.__table__
-        await session.execute(insert(table).on_conflict_do_nothing(
-            index_elements=[table.c.dedupe_key]), rows)
+    if not aggregated:  # one statement however many rows
+        await insert_rows(session, NotificationOutbox.__table__, rows, conflict=("dedupe_key",))
         return
     stmt = insert(NotificationOutbox).values(rows)
     counted = set((await session.execute(stmt.on_conflict_do_update(
