@@ -24,8 +24,10 @@ from sqlalchemy import (
     MetaData,
     Result,
     Table,
+    any_,
     bindparam,
     event,
+    literal,
     literal_column,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -170,6 +172,15 @@ def constant(value: str | int, type_: Any = None) -> ColumnElement[Any]:
     if not isinstance(value, str) or not _PLAIN_WORD.fullmatch(value):  # a bool is no word
         raise ValueError(f"not a plain word: {value!r}")
     return literal_column(f"'{value}'", type_)
+
+
+def among(bind: AsyncSession | str, column: Any, values: Any) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(<one array parameter>)``: an IN
+    list of the sweep's thousand ids is a thousand parameters to render and bind on every
+    statement, an array is one."""
+    if is_postgres(bind):
+        return column == any_(literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 # --- hot statements run straight on the driver ------------------------------------------------
@@ -327,6 +338,18 @@ def _array_insert(dialect: Dialect, table: Table, columns: tuple[str, ...],
     return found
 
 
+def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """A column's values through its bind processor, each distinct value once (a batch's
+    rows share their instant, kind, title)."""
+    if process is None:
+        return values
+    done: dict[Any, Any] = {}
+    try:
+        return [done[v] if v in done else done.setdefault(v, process(v)) for v in values]
+    except TypeError:  # unhashable: a JSON document
+        return [process(v) for v in values]
+
+
 async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]], *,
                       conflict: tuple[str, ...] | None = None, returning: tuple[str, ...] = (),
                       ordered: bool = False) -> list[tuple[Any, ...]]:
@@ -357,10 +380,8 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         raise ValueError("ordered: every row inserted and its id returned")
     insert = _array_insert(session.get_bind().dialect, table, columns, conflict, returning,
                            ordered)
-    arrays = []
-    for name, process in zip(columns, insert.processors, strict=True):
-        values = [row[name] for row in rows]
-        arrays.append([process(v) for v in values] if process else values)
+    arrays = [_processed([row[name] for row in rows], process)
+              for name, process in zip(columns, insert.processors, strict=True)]
     records = await _fetch_on_driver(session, insert.sql, arrays)
     out = [tuple(r) for r in records]
     if ordered:  # the sequence gave the rows their ids in the order they were selected
@@ -399,8 +420,6 @@ async def update_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
                f" WHERE {quote(table.name)}.{quote(key)} = v.{quote(key)}")
         found = _ARRAY_UPDATES[cache] = _ArrayInsert(sql, tuple(
             table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in names))
-    arrays = []
-    for name, process in zip((key, *columns), found.processors, strict=True):
-        values = [row[name] for row in rows]
-        arrays.append([process(v) for v in values] if process else values)
+    arrays = [_processed([row[name] for row in rows], process)
+              for name, process in zip((key, *columns), found.processors, strict=True)]
     await _fetch_on_driver(session, found.sql, arrays)

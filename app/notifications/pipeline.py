@@ -240,11 +240,20 @@ class _Plan:
     def inbox(self, recipients: list[Recipient],
               chosen: dict[tuple[int, str], bool]) -> list[dict[str, Any]]:
         t, message = self.t, self.message
+        # One text per masking, not per recipient: a queue of thirty reads two texts.
+        bodies: dict[bool, str] = {}
+
+        def body(sees_contact: bool) -> str:
+            text = bodies.get(sees_contact)
+            if text is None:
+                text = bodies[sees_contact] = render(message if sees_contact
+                                                     else message.masked())
+            return text
+
         return [
             {"user_id": r.user_id, "kind": self.spec.kind.value, "ticket_id": t.id,
              "event_id": self.event_id, "title": self.spec.title, "link": message.link,
-             "urgent": self.urgent, "count": 1,
-             "body": render(message if r.sees_contact else message.masked()),
+             "urgent": self.urgent, "count": 1, "body": body(r.sees_contact),
              "dedupe_key": f"{self.scope}:u{r.user_id}", "created_at": self.at,
              "updated_at": self.at}
             for r in recipients if self._wants(chosen, r, INBOX)]
@@ -256,6 +265,8 @@ class _Plan:
     def outbox(self, robots: list[Any], texting: list[Recipient], phones: dict[int, str],
                accounts: dict[int | None, Any], send_at: datetime) -> list[dict[str, Any]]:
         kind, t = self.spec.kind, self.t
+        if not robots and not texting:
+            return []
         payload = self.message.masked().to_payload()
 
         def row(channel_id: int, user_id: int | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.auth.models import User
 from app.db import (
+    among,
     driver_statement,
     insert_for,
     insert_rows,
@@ -70,7 +71,7 @@ async def ticket_contexts(session: AsyncSession,
         .join(MatrixItem, MatrixItem.id == Ticket.item_id)
         .join(_GRID, _GRID.id == Ticket.grid_id)
         .outerjoin(Department, Department.id == Ticket.department_id)
-        .where(Ticket.id.in_(list(ticket_ids))))).all()
+        .where(among(session, Ticket.id, ticket_ids)))).all()
     out = {}
     for t in rows:  # columns, not entities: nothing to load into the session
         place = t.grid_name + (f" {t.address}" if t.address else "")
