@@ -315,12 +315,36 @@ _ARRAY_INSERTS: dict[tuple, _ArrayInsert] = {}
 
 
 def _array_insert(dialect: Dialect, table: Table, columns: tuple[str, ...],
-                  conflict: tuple[str, ...] | None, returning: tuple[str, ...],
-                  ordered: bool) -> _ArrayInsert:
-    key = (table.name, columns, conflict, returning, ordered)
+                  shared: tuple[bool, ...], conflict: tuple[str, ...] | None,
+                  returning: tuple[str, ...], ordered: bool) -> _ArrayInsert:
+    """The statement for ``columns``, of which those ``shared`` marks are one value for
+    every row (a scalar parameter, not an array of copies); parameters in column order."""
+    key = (table.name, columns, shared, conflict, returning, ordered)
     found = _ARRAY_INSERTS.get(key)
     if found is not None:
         return found
+    quote = dialect.identifier_preparer.quote
+    spread = [c for c, one in zip(columns, shared, strict=True) if not one]
+    values, arrays = [], []
+    for i, (c, one) in enumerate(zip(columns, shared, strict=True), 1):
+        typed = f"${i}::{table.c[c].type.compile(dialect)}"
+        if one:
+            values.append(typed)
+        else:
+            values.append(f"v.{quote(c)}")
+            arrays.append(typed + "[]")
+    names = ", ".join(quote(c) for c in spread)
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"SELECT {', '.join(values)} FROM unnest({', '.join(arrays)})")
+    sql += f" WITH ORDINALITY AS v({names}, n) ORDER BY n" if ordered else f" AS v({names})"
+    if conflict is not None:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    processors = tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+                       for c in columns)
+    found = _ARRAY_INSERTS[key] = _ArrayInsert(sql, processors)
+    return found
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     arrays = ", ".join(f"${i}::{table.c[c].type.compile(dialect)}[]"
@@ -378,10 +402,15 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         return []
     if ordered and (conflict is not None or not returning):
         raise ValueError("ordered: every row inserted and its id returned")
-    insert = _array_insert(session.get_bind().dialect, table, columns, conflict, returning,
-                           ordered)
-    arrays = [_processed([row[name] for row in rows], process)
-              for name, process in zip(columns, insert.processors, strict=True)]
+    values = [[row[name] for row in rows] for name in columns]
+    # A column with one value for every row (the batch's instant, kind, actor) is sent once;
+    # the first column always as an array, so that unnest has one.
+    shared = tuple(i > 0 and all(v == column[0] for v in column)
+                   for i, column in enumerate(values))
+    insert = _array_insert(session.get_bind().dialect, table, columns, shared, conflict,
+                           returning, ordered)
+    arrays = [(_processed(column[:1], process)[0] if one else _processed(column, process))
+              for column, one, process in zip(values, shared, insert.processors, strict=True)]
     records = await _fetch_on_driver(session, insert.sql, arrays)
     out = [tuple(r) for r in records]
     if ordered:  # the sequence gave the rows their ids in the order they were selected

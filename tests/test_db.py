@@ -153,3 +153,23 @@ async def test_among_finds_the_rows_of_a_thousand_ids(sessions, scratch_table):
         found = (await session.execute(select(scratch_table.c.id).where(
             among(session, scratch_table.c.id, wanted)))).scalars().all()
     assert sorted(found) == sorted(ids[::3])
+
+
+async def test_insert_rows_sends_a_value_every_row_shares_once_and_stores_it_in_each(
+        sessions, scratch_table):
+    from datetime import UTC, datetime
+
+    from app.db import insert_rows, unit_of_work
+
+    at = datetime(2026, 12, 3, 8, tzinfo=UTC)
+    rows = [{"name": f"k{i}", "at": at, "data": {"same": True}} for i in range(50)]
+    async with unit_of_work(sessions) as session:
+        ids = [r[0] for r in await insert_rows(session, scratch_table, rows,
+                                               returning=("id",), ordered=True)]
+        one = await insert_rows(session, scratch_table, [{"name": "single", "at": None}],
+                                returning=("name", "at"))
+    async with sessions() as session:
+        stored = {r.id: r for r in (await session.execute(select(scratch_table))).all()}
+    assert [stored[i].name for i in ids] == [f"k{i}" for i in range(50)]
+    assert all(stored[i].at == at and stored[i].data == {"same": True} for i in ids)
+    assert one == [("single", None)]

@@ -91,9 +91,13 @@ async def publish_queue_events(session: AsyncSession, events: Sequence[Event]) -
             plain.append(e)
     if not plain:
         return
-    rows = {r.id: r for r in (await session.execute(
-        select(Ticket.id, *_TICKET.selected_columns).where(
-            among(session, Ticket.id, sorted({e.ticket_id for e in plain}))))).all()}
+    # The tickets the writer passed along (the sweep's rows), the rest read in one query.
+    rows = {e.ticket_id: e.ticket for e in plain if e.ticket is not None}
+    missing = sorted({e.ticket_id for e in plain} - rows.keys())
+    if missing:
+        rows.update((r.id, r) for r in (await session.execute(
+            select(Ticket.id, *_TICKET.selected_columns).where(
+                among(session, Ticket.id, missing)))).all())
     queue_events = [
         QueueEvent(event_id=e.id, kind=e.kind, ticket_id=e.ticket_id,
                    department_id=row.department_id, street_id=row.street_id,

@@ -34,6 +34,7 @@ from app.notifications import repository as repo
 from app.notifications.messages import Message, beijing, parse_instant, render
 from app.notifications.quiet import release_at
 from app.notifications.recipients import (
+    Owners,
     Recipient,
     TicketContext,
     owners_for,
@@ -348,6 +349,7 @@ async def notify_for_events(session: AsyncSession, events: Sequence[Event], *,
     robots: dict[tuple, list[Any]] = {}
     accounts: dict[tuple, dict[int | None, Any]] = {}
     releases: dict[tuple, datetime] = {}
+    owners_of: dict[tuple, Owners] = {}
     for (plan, _), rs, texts in zip(plans, recipients, texting, strict=True):
         t, kind = plan.t, plan.spec.kind
         inbox += plan.inbox(rs, chosen[kind])
@@ -356,7 +358,12 @@ async def notify_for_events(session: AsyncSession, events: Sequence[Event], *,
             calendar = await calendar_for(session, t.street_id, settings=settings)
             releases[release] = release_at(plan.not_before, calendar, urgent=plan.urgent)
         send_at = releases[release]
-        owners = await owners_for(session, plan.spec.robots, t, {})
+        # The set's robots depend on the ticket's place only (``_by_itself``): looked up
+        # once per place, not awaited per event.
+        place = (plan.spec.robots, t.level, t.department_id, t.community_id, t.street_id)
+        owners = owners_of.get(place)
+        if owners is None:
+            owners = owners_of[place] = await owners_for(session, plan.spec.robots, t, {})
         if (owners, kind) not in robots:
             robots[owners, kind] = await repo.robot_channels(session, owners, kind)
         texts = [r for r in texts if r.user_id in phones]

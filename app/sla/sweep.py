@@ -136,21 +136,27 @@ async def _due_ids(session: AsyncSession, now: datetime, batch: int) -> list[int
 # What the sweep reads of its due tickets: columns, not entities — a thousand tickets,
 # clocks and items loaded into the session and expired at the commit were a quarter of the
 # sweep's time. The rare escalation and automatic whistle load the one ticket they act on.
-_DUE_COLUMNS = (Ticket.id, Ticket.status, Ticket.level, Ticket.sla_state,
-                Ticket.response_due_at, Ticket.resolve_due_at, MatrixItem.auto_whistle,
-                SlaClock.ticket_id.label("clock_of"), SlaClock.level.label("clock_level"),
-                SlaClock.response_started_at, SlaClock.response_warn_at,
-                SlaClock.resolve_warn_at, SlaClock.level_entered_at, SlaClock.escalate_due_at,
-                SlaClock.response_escalate_at)
+_CLOCKS = SlaClock.__table__
+_ITEMS = MatrixItem.__table__
+# Core columns (the tables', not the entities'): an ORM-enabled select of columns still runs
+# the ORM's row loading for every row.
+_DUE_COLUMNS = (_TICKETS.c.id, _TICKETS.c.status, _TICKETS.c.level, _TICKETS.c.sla_state,
+                _TICKETS.c.department_id, _TICKETS.c.street_id, _TICKETS.c.community_id,
+                _TICKETS.c.grid_id, _TICKETS.c.response_due_at, _TICKETS.c.resolve_due_at,
+                _ITEMS.c.auto_whistle, _CLOCKS.c.ticket_id.label("clock_of"),
+                _CLOCKS.c.level.label("clock_level"), _CLOCKS.c.response_started_at,
+                _CLOCKS.c.response_warn_at, _CLOCKS.c.resolve_warn_at,
+                _CLOCKS.c.level_entered_at, _CLOCKS.c.escalate_due_at,
+                _CLOCKS.c.response_escalate_at)
 
 
 def _due_rows(session: AsyncSession) -> Any:
-    query = (select(*_DUE_COLUMNS)
-             .join(MatrixItem, MatrixItem.id == Ticket.item_id)
-             .outerjoin(SlaClock, SlaClock.ticket_id == Ticket.id))
+    query = select(*_DUE_COLUMNS).select_from(
+        _TICKETS.join(_ITEMS, _ITEMS.c.id == _TICKETS.c.item_id)
+        .outerjoin(_CLOCKS, _CLOCKS.c.ticket_id == _TICKETS.c.id))
     if is_postgres(session):  # one array parameter, not a thousand
-        return query.where(Ticket.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
-    return query.where(Ticket.id.in_(bindparam("ids", expanding=True)))
+        return query.where(_TICKETS.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+    return query.where(_TICKETS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(slots=True)
@@ -158,7 +164,9 @@ class _Due:
     """A due ticket as the sweep sees it: the attributes it reads (a row's, or after an
     escalation the refreshed entity's), its item's automatic whistle, its deadlines."""
 
-    ticket: Any  # id, status, level, sla_state (a row, or a Ticket once escalated)
+    # id, status, level, sla_state and where it is (the live step's ``HOOK_COLUMNS``):
+    # a row, or the Ticket once escalated
+    ticket: Any
     auto_whistle: bool
     deadlines: Deadlines
 
@@ -200,7 +208,7 @@ async def _sweep_tickets(session: AsyncSession, *, now: datetime, batch: int,
     return len(ids)
 
 
-async def _raise_sla_alerts(session: AsyncSession, plans: dict, now: datetime,
+async def _raise_sla_alerts(session: AsyncSession, plans: dict[int, _Due], now: datetime,
                             report: SweepReport) -> None:
     """The batch's warnings and breaches as sets: one insert for the alerts (each raised
     once: unique key), one for the events of those that were new, and the after-event
@@ -211,7 +219,8 @@ async def _raise_sla_alerts(session: AsyncSession, plans: dict, now: datetime,
         clock, _, level = kind.partition("_")
         events.append(NewEvent(ticket_id=ticket_id,
                                kind="sla_overdue" if level == "overdue" else "sla_warning",
-                               data={"clock": clock, "due_at": due_at.isoformat()}))
+                               data={"clock": clock, "due_at": due_at.isoformat()},
+                               ticket=plans[ticket_id].ticket))
         if level == "overdue":
             report.overdue += 1
         else:
@@ -252,7 +261,8 @@ async def _supervise(session: AsyncSession, plans: dict[int, _Due], now: datetim
     await record_events(session, [
         NewEvent(ticket_id=ticket_id, kind="supervised",
                  data={"due_at": due_at.isoformat(),
-                       "auto_whistle": plans[ticket_id].auto_whistle})
+                       "auto_whistle": plans[ticket_id].auto_whistle},
+                 ticket=plans[ticket_id].ticket)
         for ticket_id, _, due_at in raised], at=now)
     report.supervised += len(raised)
     for ticket_id, _, _ in raised:

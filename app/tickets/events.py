@@ -125,6 +125,8 @@ class NewEvent:
     from_status: str | None = None
     to_status: str | None = None
     actor: Actor | None = None
+    # The ticket's ``HOOK_COLUMNS`` after the change, when the writer has them (``Event.ticket``).
+    ticket: Any = None
 
 
 async def record_events(session: AsyncSession, new: Sequence[NewEvent], *,
@@ -143,6 +145,7 @@ async def record_events(session: AsyncSession, new: Sequence[NewEvent], *,
         {"ticket_id": e.ticket_id, "kind": e.kind, "from_status": e.from_status,
          "to_status": e.to_status, **actor_columns(e.actor), "data": e.data, "created_at": at}
         for e in new], returning=("id",), ordered=True)]
-    await pipeline.run_many(session, [Event(event_id, e.ticket_id, e.kind, e.data, at)
+    await pipeline.run_many(session, [Event(event_id, e.ticket_id, e.kind, e.data, at,
+                                            ticket=e.ticket)
                                       for event_id, e in zip(ids, new, strict=True)])
     return ids
