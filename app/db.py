@@ -24,7 +24,10 @@ from sqlalchemy import (
     MetaData,
     Result,
     Table,
+    any_,
+    bindparam,
     event,
+    literal,
     literal_column,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -172,6 +175,15 @@ def constant(value: str | int, type_: Any = None) -> ColumnElement[Any]:
     return literal_column(f"'{value}'", type_)
 
 
+def among(bind: AsyncSession | str, column: Any, values: Any) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(<one array parameter>)``: an IN
+    list of the sweep's thousand ids is a thousand parameters to render and bind on every
+    statement, an array is one."""
+    if is_postgres(bind):
+        return column == any_(literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
+
+
 # --- hot statements run straight on the driver ------------------------------------------------
 
 
@@ -262,7 +274,13 @@ async def run_on_driver(session: AsyncSession, statement: DriverStatement,
     straight on asyncpg: the rows, processed as SQLAlchemy would. A session opened by
     ``reading_session`` that has not begun anything runs it on a pooled connection of its
     own instead (no transaction: autocommit)."""
-    arguments = statement.arguments(params)
+    records = await _fetch_on_driver(session, statement.sql, statement.arguments(params))
+    if not any(statement.results):
+        return [tuple(r) for r in records]
+    return [statement.row(r) for r in records]
+
+
+async def _fetch_on_driver(session: AsyncSession, sql: str, arguments: list[Any]) -> list[Any]:
     reads: _PooledReads | None = session.info.get(_POOLED_READS)
     if reads is not None and not session.in_transaction():
         driver = await reads.driver()
@@ -271,13 +289,10 @@ async def run_on_driver(session: AsyncSession, statement: DriverStatement,
         connection, _adapted, driver = await on_driver(session)
         invalidate = connection.invalidate
     try:
-        records = await driver.fetch(statement.sql, *arguments)
+        return await driver.fetch(sql, *arguments)
     except Exception as exc:
-        await _raise_if_lost(invalidate, driver, exc, statement.sql, arguments)
+        await _raise_if_lost(invalidate, driver, exc, sql, arguments)
         raise
-    if not any(statement.results):
-        return [tuple(r) for r in records]
-    return [statement.row(r) for r in records]
 
 
 _POOLED_READS = "whistle.pooled_reads"  # a reading session's info: its _PooledReads
@@ -352,3 +367,155 @@ def driver_statement(session: AsyncSession, key: tuple,
 def runs_on_driver(session: AsyncSession) -> bool:
     """Whether the session's statements may run straight on the driver (asyncpg)."""
     return session.get_bind().dialect.driver == "asyncpg"
+
+
+# --- many rows in one statement ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _ArrayInsert:
+    sql: str
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_ARRAY_INSERTS: dict[tuple, _ArrayInsert] = {}
+
+
+def _array_insert(dialect: Dialect, table: Table, columns: tuple[str, ...],
+                  shared: tuple[bool, ...], conflict: tuple[str, ...] | None,
+                  returning: tuple[str, ...], ordered: bool) -> _ArrayInsert:
+    """The statement for ``columns``, of which those ``shared`` marks are one value for
+    every row (a scalar parameter, not an array of copies); parameters in column order."""
+    key = (table.name, columns, shared, conflict, returning, ordered)
+    found = _ARRAY_INSERTS.get(key)
+    if found is not None:
+        return found
+    quote = dialect.identifier_preparer.quote
+    spread = [c for c, one in zip(columns, shared, strict=True) if not one]
+    values, arrays = [], []
+    for i, (c, one) in enumerate(zip(columns, shared, strict=True), 1):
+        typed = f"${i}::{table.c[c].type.compile(dialect)}"
+        if one:
+            values.append(typed)
+        else:
+            values.append(f"v.{quote(c)}")
+            arrays.append(typed + "[]")
+    names = ", ".join(quote(c) for c in spread)
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"SELECT {', '.join(values)} FROM unnest({', '.join(arrays)})")
+    sql += f" WITH ORDINALITY AS v({names}, n) ORDER BY n" if ordered else f" AS v({names})"
+    if conflict is not None:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    processors = tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+                       for c in columns)
+    found = _ARRAY_INSERTS[key] = _ArrayInsert(sql, processors)
+    return found
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    arrays = ", ".join(f"${i}::{table.c[c].type.compile(dialect)}[]"
+                       for i, c in enumerate(columns, 1))
+    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
+           f"FROM unnest({arrays})")
+    sql += f" WITH ORDINALITY AS v({names}, n) ORDER BY n" if ordered else f" AS v({names})"
+    if conflict is not None:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    processors = tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+                       for c in columns)
+    found = _ARRAY_INSERTS[key] = _ArrayInsert(sql, processors)
+    return found
+
+
+def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """A column's values through its bind processor, each distinct value once (a batch's
+    rows share their instant, kind, title)."""
+    if process is None:
+        return values
+    done: dict[Any, Any] = {}
+    try:
+        return [done[v] if v in done else done.setdefault(v, process(v)) for v in values]
+    except TypeError:  # unhashable: a JSON document
+        return [process(v) for v in values]
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]], *,
+                      conflict: tuple[str, ...] | None = None, returning: tuple[str, ...] = (),
+                      ordered: bool = False) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts with the same keys) in one statement, ``ON CONFLICT (conflict)
+    DO NOTHING`` when given; the ``returning`` columns of the rows inserted, in the order of
+    ``rows`` when ``ordered`` (which wants the table's sequence id first in ``returning``
+    and no conflict: every row is inserted).
+
+    On asyncpg the statement is ``INSERT … SELECT … FROM unnest(…)`` over one array per
+    column: one parameter set however many rows. For the SLA sweep's thousands of alerts,
+    events and inbox entries an executemany cost a bound-parameter dict and a processed
+    row per row in Python and an execution per row in PostgreSQL; here the rows are
+    columns of arrays. Elsewhere (SQLite) the dialect's insert, executemany."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    if not runs_on_driver(session):
+        stmt = insert_for(session)(table)
+        if conflict is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=[table.c[c] for c in conflict])
+        if returning:
+            stmt = stmt.returning(*(table.c[c] for c in returning),
+                                  sort_by_parameter_order=ordered)
+            return [tuple(r) for r in await session.execute(stmt, rows)]
+        await session.execute(stmt, rows)
+        return []
+    if ordered and (conflict is not None or not returning):
+        raise ValueError("ordered: every row inserted and its id returned")
+    values = [[row[name] for row in rows] for name in columns]
+    # A column with one value for every row (the batch's instant, kind, actor) is sent once;
+    # the first column always as an array, so that unnest has one.
+    shared = tuple(i > 0 and all(v == column[0] for v in column)
+                   for i, column in enumerate(values))
+    insert = _array_insert(session.get_bind().dialect, table, columns, shared, conflict,
+                           returning, ordered)
+    arrays = [(_processed(column[:1], process)[0] if one else _processed(column, process))
+              for column, one, process in zip(values, shared, insert.processors, strict=True)]
+    records = await _fetch_on_driver(session, insert.sql, arrays)
+    out = [tuple(r) for r in records]
+    if ordered:  # the sequence gave the rows their ids in the order they were selected
+        out.sort(key=lambda r: r[0])
+    return out
+
+
+_ARRAY_UPDATES: dict[tuple, _ArrayInsert] = {}
+
+
+async def update_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]], *,
+                      key: str = "id") -> None:
+    """Set each row's columns on the table's row whose ``key`` column is the row's ``key``
+    (dicts with the same keys), in one statement: on asyncpg ``UPDATE … FROM unnest(…)``
+    over one array per column (see ``insert_rows``), elsewhere an executemany."""
+    if not rows:
+        return
+    columns = tuple(c for c in rows[0] if c != key)
+    if not runs_on_driver(session):
+        await session.execute(
+            table.update().where(table.c[key] == bindparam(f"k_{key}"))
+            .values({c: bindparam(f"k_{c}") for c in columns}),
+            [{f"k_{c}": v for c, v in row.items()} for row in rows])
+        return
+    dialect = session.get_bind().dialect
+    cache = (table.name, key, columns)
+    found = _ARRAY_UPDATES.get(cache)
+    if found is None:
+        quote = dialect.identifier_preparer.quote
+        names = (key, *columns)
+        typed = ", ".join(f"${i}::{table.c[c].type.compile(dialect)}[]"
+                          for i, c in enumerate(names, 1))
+        sql = (f"UPDATE {quote(table.name)} SET "
+               + ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+               + f" FROM unnest({typed}) AS v({', '.join(quote(c) for c in names)})"
+               f" WHERE {quote(table.name)}.{quote(key)} = v.{quote(key)}")
+        found = _ARRAY_UPDATES[cache] = _ArrayInsert(sql, tuple(
+            table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in names))
+    arrays = [_processed([row[name] for row in rows], process)
+              for name, process in zip((key, *columns), found.processors, strict=True)]
+    await _fetch_on_driver(session, found.sql, arrays)

@@ -101,7 +101,8 @@ async def _caller(request: Request, session: SessionDep, token: TokenDep = None,
     return actor
 
 
-@authenticates
+# Not ``authenticates``: a stream ticket in the query is credentials enough, so the guard
+# must let a request without an Authorization header through to it.
 async def _caller_when_asked(request: Request, session: SessionDep, token: TokenDep = None,
                              api_key: ApiKeyDep = None) -> Callable[[], Awaitable[Actor]]:
     """``current_actor``, resolved only when called: a stream opened with a stream ticket

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from app.db import among
 from app.live.broker import CHANNEL, QueueEvent, database_key_of, has_notifier, publish_committed
 from app.live.concerned import other_departments
 from app.live.postgres import batches
@@ -72,8 +73,6 @@ async def publish_queue_event(session: AsyncSession, event: Event) -> None:
         _pending(session.sync_session, key).extend(events)
 
 
-_TICKETS_OF = select(Ticket.id, *_TICKET.selected_columns).where(
-    Ticket.id.in_(bindparam("ids", expanding=True)))
 _NOTIFY_MANY = select(func.pg_notify(CHANNEL, func.unnest(
     bindparam("payloads", type_=postgresql.ARRAY(Text)))))
 
@@ -92,8 +91,13 @@ async def publish_queue_events(session: AsyncSession, events: Sequence[Event]) -
             plain.append(e)
     if not plain:
         return
-    rows = {r.id: r for r in (await session.execute(
-        _TICKETS_OF, {"ids": sorted({e.ticket_id for e in plain})})).all()}
+    # The tickets the writer passed along (the sweep's rows), the rest read in one query.
+    rows = {e.ticket_id: e.ticket for e in plain if e.ticket is not None}
+    missing = sorted({e.ticket_id for e in plain} - rows.keys())
+    if missing:
+        rows.update((r.id, r) for r in (await session.execute(
+            select(Ticket.id, *_TICKET.selected_columns).where(
+                among(session, Ticket.id, missing)))).all())
     queue_events = [
         QueueEvent(event_id=e.id, kind=e.kind, ticket_id=e.ticket_id,
                    department_id=row.department_id, street_id=row.street_id,

@@ -38,8 +38,9 @@ class Message:
         return cls(**{k: payload[k] for k in cls.__slots__ if k in payload})
 
     def masked(self) -> Message:
-        """The message as a group sees it."""
-        return replace(self, reporter=mask_name(self.reporter))
+        """The message as a group sees it (itself when there is nothing to mask)."""
+        masked = mask_name(self.reporter)
+        return self if masked == self.reporter else replace(self, reporter=masked)
 
 
 def beijing(at: datetime | None) -> str | None:

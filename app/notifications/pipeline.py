@@ -34,6 +34,7 @@ from app.notifications import repository as repo
 from app.notifications.messages import Message, beijing, parse_instant, render
 from app.notifications.quiet import release_at
 from app.notifications.recipients import (
+    Owners,
     Recipient,
     TicketContext,
     owners_for,
@@ -241,11 +242,20 @@ class _Plan:
     def inbox(self, recipients: list[Recipient],
               chosen: dict[tuple[int, str], bool]) -> list[dict[str, Any]]:
         t, message = self.t, self.message
+        # One text per masking, not per recipient: a queue of thirty reads two texts.
+        bodies: dict[bool, str] = {}
+
+        def body(sees_contact: bool) -> str:
+            text = bodies.get(sees_contact)
+            if text is None:
+                text = bodies[sees_contact] = render(message if sees_contact
+                                                     else message.masked())
+            return text
+
         return [
             {"user_id": r.user_id, "kind": self.spec.kind.value, "ticket_id": t.id,
              "event_id": self.event_id, "title": self.spec.title, "link": message.link,
-             "urgent": self.urgent, "count": 1,
-             "body": render(message if r.sees_contact else message.masked()),
+             "urgent": self.urgent, "count": 1, "body": body(r.sees_contact),
              "dedupe_key": f"{self.scope}:u{r.user_id}", "created_at": self.at,
              "updated_at": self.at}
             for r in recipients if self._wants(chosen, r, INBOX)]
@@ -257,6 +267,8 @@ class _Plan:
     def outbox(self, robots: list[Any], texting: list[Recipient], phones: dict[int, str],
                accounts: dict[int | None, Any], send_at: datetime) -> list[dict[str, Any]]:
         kind, t = self.spec.kind, self.t
+        if not robots and not texting:
+            return []
         payload = self.message.masked().to_payload()
 
         def row(channel_id: int, user_id: int | None) -> dict[str, Any]:
@@ -338,6 +350,7 @@ async def notify_for_events(session: AsyncSession, events: Sequence[Event], *,
     robots: dict[tuple, list[Any]] = {}
     accounts: dict[tuple, dict[int | None, Any]] = {}
     releases: dict[tuple, datetime] = {}
+    owners_of: dict[tuple, Owners] = {}
     for (plan, _), rs, texts in zip(plans, recipients, texting, strict=True):
         t, kind = plan.t, plan.spec.kind
         inbox += plan.inbox(rs, chosen[kind])
@@ -346,7 +359,12 @@ async def notify_for_events(session: AsyncSession, events: Sequence[Event], *,
             calendar = await calendar_for(session, t.street_id, settings=settings)
             releases[release] = release_at(plan.not_before, calendar, urgent=plan.urgent)
         send_at = releases[release]
-        owners = await owners_for(session, plan.spec.robots, t, {})
+        # The set's robots depend on the ticket's place only (``_by_itself``): looked up
+        # once per place, not awaited per event.
+        place = (plan.spec.robots, t.level, t.department_id, t.community_id, t.street_id)
+        owners = owners_of.get(place)
+        if owners is None:
+            owners = owners_of[place] = await owners_for(session, plan.spec.robots, t, {})
         if (owners, kind) not in robots:
             robots[owners, kind] = await repo.robot_channels(session, owners, kind)
         texts = [r for r in texts if r.user_id in phones]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.models import Role, User, UserGrid
 from app.auth.scope import can_see_contact, ticket_scope_clause
+from app.db import among
 from app.jurisdiction.models import Jurisdiction
 from app.jurisdiction.repository import department_ids
 from app.notifications.rules import Robots, Who
@@ -239,18 +240,25 @@ async def within_scope_many(session: AsyncSession,
     seen: dict[tuple, set[int]] = {}
     for signature, (actor, ticket_ids) in asked.items():
         seen[signature] = set((await session.execute(select(Ticket.id).where(
-            Ticket.id.in_(sorted(ticket_ids)), ticket_scope_clause(actor, Ticket)))).scalars())
+            among(session, Ticket.id, sorted(ticket_ids)),
+            ticket_scope_clause(actor, Ticket)))).scalars())
+    # Whether a scope sees the contact depends on the ticket's place: decided once per
+    # scope and place, not per recipient and ticket.
+    contact: dict[tuple, bool] = {}
     out = []
     for (t, _), users_wanted in zip(asks, wanted, strict=True):
         recipients = []
+        place = (t.street_id, t.community_id, t.department_id)
         for user_id in users_wanted:
             if user_id not in actors:
                 continue
             user, actor, signature = actors[user_id]
             if t.id in seen[signature]:
-                recipients.append(Recipient(
-                    user.id, actor.role, user.department_id,
-                    can_see_contact(actor, street_id=t.street_id, community_id=t.community_id,
-                                    department_id=t.department_id)))
+                sees = contact.get((signature, place))
+                if sees is None:
+                    sees = contact[signature, place] = can_see_contact(
+                        actor, street_id=t.street_id, community_id=t.community_id,
+                        department_id=t.department_id)
+                recipients.append(Recipient(user.id, actor.role, user.department_id, sees))
         out.append(recipients)
     return out

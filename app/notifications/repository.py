@@ -29,7 +29,15 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.auth.models import User
-from app.db import driver_statement, insert_for, rowcount, run_on_driver, runs_on_driver
+from app.db import (
+    among,
+    driver_statement,
+    insert_for,
+    insert_rows,
+    rowcount,
+    run_on_driver,
+    runs_on_driver,
+)
 from app.jurisdiction.models import Department, Jurisdiction
 from app.matrix.models import MatrixItem
 from app.notifications.models import (
@@ -45,6 +53,7 @@ from app.notifications.rules import INBOX, SMS
 from app.tickets.models import Ticket, ticket_number
 
 _GRID = aliased(Jurisdiction)
+_GRID_TABLE = Jurisdiction.__table__.alias("grid")
 
 
 async def ticket_context(session: AsyncSession, ticket_id: int) -> TicketContext | None:
@@ -54,22 +63,26 @@ async def ticket_context(session: AsyncSession, ticket_id: int) -> TicketContext
     if not runs_on_driver(session):
         return (await ticket_contexts(session, [ticket_id])).get(ticket_id)
     statement = driver_statement(session, ("ticket_context",), lambda: _contexts_select().where(
-        Ticket.id == bindparam("ticket_id", 0, type_=Ticket.id.type)))
+        Ticket.__table__.c.id == bindparam("ticket_id", 0, type_=Ticket.id.type)))
     rows = await run_on_driver(session, statement, {"ticket_id": ticket_id})
     return _context(_ContextRow(*rows[0])) if rows else None
 
 
 def _contexts_select() -> Select:
+    # Core columns (the tables', not the entities'): the sweep reads a thousand at a time,
+    # and an ORM-enabled select of columns still runs the ORM's row loading.
+    tickets, item, grid, department = (Ticket.__table__, MatrixItem.__table__, _GRID_TABLE,
+                                       Department.__table__)
+    c = tickets.c
     return (
-        select(Ticket.id, Ticket.created_at, Ticket.level, Ticket.urgency, Ticket.status,
-               Ticket.department_id, Ticket.street_id, Ticket.community_id, Ticket.grid_id,
-               Ticket.assignee_id, Ticket.item_code, Ticket.address, Ticket.reporter_name,
-               Ticket.resolve_due_at, Ticket.response_due_at,
-               MatrixItem.name.label("item_name"), _GRID.name.label("grid_name"),
-               Department.code.label("department_code"))
-        .join(MatrixItem, MatrixItem.id == Ticket.item_id)
-        .join(_GRID, _GRID.id == Ticket.grid_id)
-        .outerjoin(Department, Department.id == Ticket.department_id))
+        select(c.id, c.created_at, c.level, c.urgency, c.status, c.department_id, c.street_id,
+               c.community_id, c.grid_id, c.assignee_id, c.item_code, c.address,
+               c.reporter_name, c.resolve_due_at, c.response_due_at,
+               item.c.name.label("item_name"), grid.c.name.label("grid_name"),
+               department.c.code.label("department_code"))
+        .select_from(tickets.join(item, item.c.id == c.item_id)
+                     .join(grid, grid.c.id == c.grid_id)
+                     .outerjoin(department, department.c.id == c.department_id)))
 
 
 # A row of ``_contexts_select`` by name, from the driver's tuples (its columns, in order:
@@ -84,7 +97,7 @@ async def ticket_contexts(session: AsyncSession,
                           ticket_ids: Sequence[int]) -> dict[int, TicketContext]:
     """The tickets as messages show them, by id, in one query."""
     rows = (await session.execute(
-        _contexts_select().where(Ticket.id.in_(list(ticket_ids))))).all()
+        _contexts_select().where(among(session, Ticket.__table__.c.id, ticket_ids)))).all()
     # columns, not entities: nothing to load into the session
     return {t.id: _context(t) for t in rows}
 
@@ -149,9 +162,8 @@ async def add_inbox(session: AsyncSession, entries: list[dict[str, Any]], *,
     (and shows the latest ticket, unread again)."""
     if not entries:
         return
-    if not aggregated:  # Core executemany: compiled once however many entries
-        await session.execute(insert_for(session)(Notification.__table__).on_conflict_do_nothing(
-            index_elements=[Notification.__table__.c.dedupe_key]), entries)
+    if not aggregated:  # one statement however many entries
+        await insert_rows(session, Notification.__table__, entries, conflict=("dedupe_key",))
         return
     insert = insert_for(session)(Notification).values(entries)
     if aggregated:
@@ -247,10 +259,8 @@ async def add_outbox(session: AsyncSession, rows: list[dict[str, Any]], *,
     if not rows:
         return
     insert = insert_for(session)
-    if not aggregated:  # Core executemany: compiled once however many rows
-        table = NotificationOutbox.__table__
-        await session.execute(insert(table).on_conflict_do_nothing(
-            index_elements=[table.c.dedupe_key]), rows)
+    if not aggregated:  # one statement however many rows
+        await insert_rows(session, NotificationOutbox.__table__, rows, conflict=("dedupe_key",))
         return
     stmt = insert(NotificationOutbox).values(rows)
     counted = set((await session.execute(stmt.on_conflict_do_update(

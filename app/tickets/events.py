@@ -20,14 +20,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.db import insert_rows
 from app.tickets.catalogue import declared
 from app.tickets.models import TicketEvent
 
 EVENTS = TicketEvent.__table__
 # Core, not ORM-enabled: no ORM bulk-insert machinery on every event.
 _INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
-# Many events in one statement (``insertmanyvalues``), ids in the order of the rows.
-_INSERT_EVENTS = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
 # The columns of an event besides its ticket, in the order ``event_cte`` takes them.
 EVENT_COLUMNS = ("kind", "from_status", "to_status", "actor_user_id", "actor_api_key_id",
                  "actor_role", "data", "created_at")
@@ -126,6 +125,8 @@ class NewEvent:
     from_status: str | None = None
     to_status: str | None = None
     actor: Actor | None = None
+    # The ticket's ``HOOK_COLUMNS`` after the change, when the writer has them (``Event.ticket``).
+    ticket: Any = None
 
 
 async def record_events(session: AsyncSession, new: Sequence[NewEvent], *,
@@ -139,10 +140,12 @@ async def record_events(session: AsyncSession, new: Sequence[NewEvent], *,
     for event in new:
         declared(event.kind)
     pipeline = pipeline_of(session)
-    ids = list((await session.execute(_INSERT_EVENTS, [
+    # One statement, ids in the order of the rows (``insert_rows``).
+    ids = [row[0] for row in await insert_rows(session, EVENTS, [
         {"ticket_id": e.ticket_id, "kind": e.kind, "from_status": e.from_status,
          "to_status": e.to_status, **actor_columns(e.actor), "data": e.data, "created_at": at}
-        for e in new])).scalars())
-    await pipeline.run_many(session, [Event(event_id, e.ticket_id, e.kind, e.data, at)
+        for e in new], returning=("id",), ordered=True)]
+    await pipeline.run_many(session, [Event(event_id, e.ticket_id, e.kind, e.data, at,
+                                            ticket=e.ticket)
                                       for event_id, e in zip(ids, new, strict=True)])
     return ids
