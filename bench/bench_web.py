@@ -115,7 +115,8 @@ def _request_name(url: str) -> str:
     """``GET /reports/sla?…`` with only the query parameters that tell the requests apart."""
     parts = urlsplit(url)
     keep = [(k, v) for k, v in parse_qsl(parts.query)
-            if k in ("group_by", "series", "by", "open", "limit", "include_geometry")]
+            if k in ("group_by", "series", "by", "open", "sla_state", "limit", "include_geometry",
+                     "percentiles")]
     path = parts.path.removeprefix("/api/v1")
     return "GET " + path + ("?" + "&".join(f"{k}={v}" for k, v in keep) if keep else "")
 
