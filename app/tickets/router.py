@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
@@ -46,6 +46,8 @@ Poster = Annotated[Actor, require_roles(
     Role.admin)]
 
 
+# A ticket's stored clock state (``Ticket.sla_state``), as the list filters it.
+SlaStateQ = Literal["on_track", "warning", "overdue", "paused"]
 AnswerSystem = Annotated[CoordinateSystem, Query(
     alias="coordinate_system",
     description="the coordinate system of the locations in the answer: wgs84 (as stored, the "
@@ -176,6 +178,9 @@ async def ticket_filters(
     source: Source | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    sla_state: Annotated[SlaStateQ | None, Query(
+        description="on_track, warning (即将超时), overdue (超时) or paused: the overdue list "
+                    "of a dashboard is `open=true&sla_state=overdue`")] = None,
 ) -> service.TicketFilter:
     """The ticket list's filters, shared by the list and the export."""
     if jurisdiction:  # outside the scope it is answered like a code that does not exist
@@ -188,7 +193,7 @@ async def ticket_filters(
         statuses=_values(status_), open_only=open_only,
         jurisdiction=jurisdiction, department=department, category=category, item=item,
         urgency=urgency.value if urgency else None, source=source.value if source else None,
-        created_from=created_from, created_to=created_to,
+        created_from=created_from, created_to=created_to, sla_state=sla_state,
     )
 
 

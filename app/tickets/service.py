@@ -58,6 +58,7 @@ class TicketFilter:
     source: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    sla_state: str | None = None
 
 
 def _page(session: AsyncSession, clauses: list[ColumnElement[bool]], after_cursor: bool,
@@ -76,7 +77,8 @@ def _value_clauses(f: TicketFilter) -> list[ColumnElement[bool]]:
     if f.open_only:
         clauses.append(Ticket.status.in_(OPEN_STATUSES))
     for value, column in ((f.category, Ticket.category_code), (f.item, Ticket.item_code),
-                          (f.urgency, Ticket.urgency), (f.source, Ticket.source)):
+                          (f.urgency, Ticket.urgency), (f.source, Ticket.source),
+                          (f.sla_state, Ticket.sla_state)):
         if value:
             clauses.append(column == value)
     if f.created_from:

@@ -58,16 +58,20 @@ def _wait_until_up(base: str, process: subprocess.Popen) -> None:
 
 
 def start_server(port: int, extra_env: dict[str, str] | None = None,
-                 database: Path | None = None) -> tuple[subprocess.Popen, str, Path]:
+                 database: Path | None = None,
+                 database_url: str | None = None) -> tuple[subprocess.Popen, str, Path | None]:
+    """A server on a fresh demo database (SQLite), on ``database`` (a SQLite file), or on
+    ``database_url`` as it is (the benchmarks' large PostgreSQL databases: not migrated,
+    not seeded)."""
     tmp = Path(tempfile.mkdtemp(prefix="whistle-browser-"))
     env = {**os.environ, "WHISTLE_ENV": "development",
            "WHISTLE_ATTACHMENT_DIR": str(tmp / "attachments"), **(extra_env or {})}
-    if database is None:
+    if database_url is None and database is None:
         database = tmp / "whistle.db"
         env["WHISTLE_DATABASE_URL"] = f"sqlite+aiosqlite:///{database}"
         _whistle("migrate", env=env)
         _whistle("seed-demo", env=env)
-    env["WHISTLE_DATABASE_URL"] = f"sqlite+aiosqlite:///{database}"
+    env["WHISTLE_DATABASE_URL"] = database_url or f"sqlite+aiosqlite:///{database}"
     with socket.socket() as s:  # fail clearly when a stale server holds the port
         if s.connect_ex(("127.0.0.1", port)) == 0:
             raise RuntimeError(f"port {port} is already in use")
@@ -92,6 +96,7 @@ def stop_server(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def server() -> Iterator[tuple[str, Path]]:
     process, base, database = start_server(PORT)
+    assert database is not None  # the demo's SQLite file
     try:
         yield base, database
     finally:

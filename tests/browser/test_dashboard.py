@@ -44,6 +44,8 @@ def _cards(page) -> dict[str, str]:
 
 def test_dashboard_figures_equal_the_sla_report_and_the_map_draws_every_grid(open_session, api):
     s = open_session(DESKTOP)
+    asked: list[str] = []
+    s.page.on("request", lambda r: asked.append(r.url))
     page = s.login("sup_bh", "/dashboard")
     page.locator("[data-metric=resolution_rate]").wait_for()
     frm, to = _this_month()
@@ -57,6 +59,17 @@ def test_dashboard_figures_equal_the_sla_report_and_the_map_draws_every_grid(ope
         "ps => ps.map(p => [...p.classList].find(c => c.startsWith('grid-') && c !== 'grid-shape'))")
     assert {d.removeprefix("grid-") for d in drawn} == grids
     page.locator(".trend canvas").wait_for()
+    # The overdue list is the server's (open=true&sla_state=overdue), not the overdue ones
+    # among the newest open tickets, which on a large street are a handful of thousands.
+    overdue = api.ok("sup_bh", "GET", "/tickets", params={
+        "open": "true", "sla_state": "overdue", "jurisdiction": "BH", "limit": 100})
+    assert overdue["items"], "the demo street has overdue tickets"
+    listed = page.locator("section[aria-label=超时工单] li a")
+    listed.nth(len(overdue["items"]) - 1).wait_for()
+    assert listed.all_inner_texts() == [f"{t['number']} {t['item_name']}"
+                                        for t in overdue["items"]]
+    assert any("/api/v1/tickets?" in url and "sla_state=overdue" in url and "open=true" in url
+               for url in asked)
     s.shot("dashboard-desktop")
     page.click("button:has-text('大屏模式')")
     page.set_viewport_size({"width": 1920, "height": 1080})

@@ -9,8 +9,9 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import event
 
-from app.reports.metrics import ALL_METRICS
+from app.reports.metrics import ALL_METRICS, PERCENTILE_METRICS
 from tests.reports import brute
 from tests.reports.conftest import END, START
 
@@ -131,3 +132,31 @@ async def test_csv_headers_in_english_and_names_in_chinese(stories, client, toke
                     format="csv")).content.decode("utf-8-sig"))))
     assert zh[0][:4] == ["社区编码", "社区名称", "上报数", "作废数"]
     assert zh[-1][0] == "合计"
+
+
+async def test_without_percentiles_the_same_counts_and_rates_and_no_histogram_read(
+        stories, app, client, token_for, clock):
+    """percentiles=false (the dashboard's trend and map): every other metric as before, the
+    four percentiles null, and the duration histograms never read."""
+    clock.set(MAY_NOW)
+    query = {"group_by": "grid", "series": "week", "from": "2026-03-09", "to": "2026-04-19"}
+    full = (await _get(client, token_for, "sup_bh", query)).json()
+    statements: list[str] = []
+    listen = app.state.engine.sync_engine
+    record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(listen, "before_cursor_execute", record)
+    try:
+        lean = (await _get(client, token_for, "sup_bh", query, percentiles="false")).json()
+    finally:
+        event.remove(listen, "before_cursor_execute", record)
+    percentiles = {m.name for m in PERCENTILE_METRICS}
+    assert len(lean["rows"]) == len(full["rows"]) > 1
+    for got, want in zip([*lean["rows"], {"metrics": lean["total"]}],
+                         [*full["rows"], {"metrics": full["total"]}], strict=True):
+        assert got.get("group") == want.get("group") and got.get("period") == want.get("period")
+        assert {k: v for k, v in got["metrics"].items() if k not in percentiles} == \
+            {k: v for k, v in want["metrics"].items() if k not in percentiles}
+        assert all(got["metrics"][p] is None for p in percentiles)
+    assert any(full["total"][p] is not None for p in percentiles)
+    assert any("report_daily" in s for s in statements)
+    assert not any("durations" in s for s in statements)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
+
+from app.tickets.models import Ticket
 
 pytestmark = pytest.mark.usefixtures("reference")
 
@@ -111,8 +114,32 @@ async def test_list_filters_by_status_item_and_department(client, token_for, mat
     assert t["id"] not in [i["id"] for i in r.json()["items"]]
 
 
+async def test_list_filters_by_sla_state(client, token_for, sessions):
+    """The dashboard's overdue list (open=true&sla_state=overdue): on a large street the
+    overdue tickets are rarely among the newest open ones, so the server picks them."""
+    late, fine = await post(client, token_for), await post(client, token_for)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Ticket).where(Ticket.id == late["id"])
+                              .values(sla_state="overdue"))
+    newer = await post(client, token_for)  # the overdue one is not the newest
+
+    async def listed(state: str) -> list[dict]:
+        r = await client.get("/api/v1/tickets", headers=token_for("sup_bh"), params={
+            "open": "true", "jurisdiction": "BH01-01", "sla_state": state, "limit": 200})
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    overdue = await listed("overdue")
+    assert late["id"] in [t["id"] for t in overdue]
+    assert {fine["id"], newer["id"]}.isdisjoint(t["id"] for t in overdue)
+    assert {t["sla_state"] for t in overdue} == {"overdue"}
+    on_track = [t["id"] for t in await listed("on_track")]
+    assert fine["id"] in on_track and newer["id"] in on_track and late["id"] not in on_track
+
+
 @pytest.mark.parametrize(("params", "loc"), [
     ({"cursor": "garbage"}, ["query", "cursor"]),
+    ({"sla_state": "late"}, ["query", "sla_state"]),
     ({"limit": 0}, ["query", "limit"]),
     ({"limit": 1000}, ["query", "limit"]),
     ({"status": "nope"}, ["query", "status", 0]),
