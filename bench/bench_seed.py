@@ -67,6 +67,27 @@ class SeedFigures:
     load_mean: float = 0.0
     loader_cpu: float = 0.0
     postgres_cpu: float = 0.0
+    phase_cpu: dict[str, tuple[float, float]] | None = None
+
+
+class PhaseCpu(dict):
+    """``seed_bulk``'s ``phases`` dict that also notes, as each phase is recorded, the CPU
+    seconds the loader and PostgreSQL's backends spent in it."""
+
+    def __init__(self, watch: CpuWatch) -> None:
+        super().__init__()
+        self.watch = watch
+        self.cpu: dict[str, tuple[float, float]] = {}
+        self.start()
+
+    def start(self) -> None:
+        self.last = (self.watch.loader(), self.watch.postgres())
+
+    def __setitem__(self, name: str, seconds: float) -> None:
+        super().__setitem__(name, seconds)
+        now = (self.watch.loader(), self.watch.postgres())
+        self.cpu[name] = (now[0] - self.last[0], now[1] - self.last[1])
+        self.last = now
 
 
 class CpuWatch:
@@ -128,6 +149,8 @@ async def _load(url: str, phases: dict[str, float],
     engine = make_engine(url)
     try:
         await upgrade_to_head(engine)
+        if isinstance(phases, PhaseCpu):
+            phases.start()  # after the imports and the migrations
         t0 = time.perf_counter()
         summary = await seed_bulk(engine=engine, tickets=TICKETS, streets=STREETS, days=365,
                                   copies=COPIES, phases=phases)
@@ -149,10 +172,10 @@ async def _checks(url: str) -> dict[str, int]:
 def run() -> SeedFigures:
     load_before = os.getloadavg()[0]
     with fresh_database("whistle_bench_seed") as url:
-        phases: dict[str, float] = {}
         watch = CpuWatch(url.rsplit("/", 1)[1])
         watch.thread.start()
         loader_before = watch.loader()
+        phases = PhaseCpu(watch)
         seconds, summary = asyncio.run(_load(url, phases, watch))
         loader_cpu, postgres_cpu = watch.loader() - loader_before, watch.postgres()
         watch.stop.set()
@@ -160,7 +183,7 @@ def run() -> SeedFigures:
         checks = asyncio.run(_checks(url))
     return SeedFigures(TICKETS, COPIES, STREETS, seconds, load_before, load_after, summary,
                        checks, phases, sum(watch.loads) / max(len(watch.loads), 1),
-                       loader_cpu, postgres_cpu)
+                       loader_cpu, postgres_cpu, phases.cpu)
 
 
 def table(f: SeedFigures) -> str:
@@ -178,9 +201,11 @@ def table(f: SeedFigures) -> str:
         f"| {f.tickets:,} | {f.copies} | {f.seconds:,.0f} | {rate:,.0f} | "
         f"{5_000_000 / rate / 60:,.1f} min (extrapolated) |",
         "",
-        "| phase | seconds |",
-        "|---|---|",
-        *(f"| {name} | {value:,.1f} |" for name, value in f.phases.items()),
+        "| phase | seconds | CPU s: loader | CPU s: PostgreSQL |",
+        "|---|---|---|---|",
+        *(f"| {name} | {value:,.1f} | {cpu[0]:,.1f} | {cpu[1]:,.1f} |"
+          for name, value in f.phases.items()
+          for cpu in [(f.phase_cpu or {}).get(name, (float("nan"), float("nan")))]),
         "",
         "| check | value |",
         "|---|---|",
