@@ -12,10 +12,14 @@ whole load is one transaction.
 At database speed (PostgreSQL, ``copies`` > 1): Python draws only one ticket in ``copies``
 (the *templates*: their stories, deadlines and facts as above), and SQL stamps out the rest
 with ``INSERT … SELECT … generate_series``: copy *k* of a template is the same story —
-item, department, states, times, timeline, side rows — in another grid of the same street
-(so the same working calendar: its fact differs from the template's only in its place). The
-rollups are then summed from all the facts in SQL (``GROUP BY``), which is what adding each
-fact to them one by one comes to. A 5M load is then a few minutes, not half an hour; the
+item, department, states, times, timeline, side rows — in another grid of any street that
+keeps the same working calendar (the same working minutes for the same instants, so its fact
+differs from the template's only in its place; with the generated streets a copy may land
+anywhere in the city). The copies of each batch of templates are made right after the
+batch's COPY, while Python draws the next, their ids right after the batch's own. The
+rollups are summed at the end from the template facts, unpacked once, times their
+placements (one ``GROUP BY`` for the daily counters, one for the duration histograms; the
+monthly tiers from those), which is what adding each fact to them one by one comes to. The
 price is that every template's posting instant recurs ``copies`` times in different grids.
 
 Bulk tickets are not scheduled for the SLA sweep (``next_check_at`` is left empty): they
