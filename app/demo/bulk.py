@@ -586,6 +586,17 @@ class Copier:
                 await self.conn.execute(text(
                     f"INSERT INTO {table.name} ({columns}) {ordered} "
                     f"ON CONFLICT ({keys}) DO UPDATE SET {added}"))
-            else:  # the first load: nothing to add to, and no speculative insertions
-                await self.conn.execute(text(f"INSERT INTO {table.name} ({columns}) {ordered}"))
+            else:
+                # The first load: nothing to add to, so no key to look up either. The
+                # primary key goes aside like the other indexes and is built by one sort
+                # from the finished table (checking, as it is built, that no key repeats).
+                pk = (await self.conn.execute(text(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = CAST(:t AS regclass) AND contype = 'p'"),
+                    {"t": table.name})).one()
+                await self.conn.execute(text(f"ALTER TABLE {table.name} DROP CONSTRAINT {pk[0]}"))
+                await self.conn.execute(text(f"INSERT INTO {table.name} ({columns}) {select_rows}"))
+                await self.conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+                await self.conn.execute(text(
+                    f"ALTER TABLE {table.name} ADD CONSTRAINT {pk[0]} {pk[1]}"))
 

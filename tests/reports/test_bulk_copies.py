@@ -134,3 +134,16 @@ def test_each_template_stands_for_its_share_of_the_wanted_tickets():
         counts = [placed(n, templates=templates, wanted=wanted, copies=copies)
                   for n in range(templates)]
         assert sum(counts) == wanted and max(counts) == copies and min(counts) >= 1
+
+
+async def test_a_second_load_adds_to_the_rollups_already_there(bulk, engine, sessions,
+                                                               settings):
+    # (last in this module: it adds tickets to the same days.) The rollup tables are not
+    # empty now, so their keys stay and each summed row is added to the row it meets.
+    await seed_bulk(engine=engine, tickets=303, days=41, end=END, seed=8, copies=3,
+                    batch_size=60)
+    assert await _count(sessions) == 1001 + 303
+    before = await snapshot(sessions, FIRST, LAST)
+    await rebuild(sessions=sessions, settings=settings)
+    assert await snapshot(sessions, FIRST, LAST) == before
+    assert await catalogue(engine) == bulk[1]  # keys and constraints as they were
