@@ -378,7 +378,8 @@ SELECT * FROM (
 async def _set_aside(conn: AsyncConnection) -> list[str]:
     """PostgreSQL: drop the secondary indexes, unique and foreign-key constraints of the
     tables the load writes; answer the statements that put each back as the catalogue
-    defined it. Primary keys stay (the copies and rollups need them), and so do partial
+    defined it. Primary keys stay (the copies read their templates by id, and rollups are
+    added to through them; ``Copier.rollups`` sets an empty rollup table's aside), and so do partial
     indexes: they hold only open pauses, pending requests, open whistles, tickets still
     to check — which history hardly has — and a predicate is not always written back as it
     was first written. All inside the load's transaction: if the load fails, the drops are
