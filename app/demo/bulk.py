@@ -12,10 +12,14 @@ whole load is one transaction.
 At database speed (PostgreSQL, ``copies`` > 1): Python draws only one ticket in ``copies``
 (the *templates*: their stories, deadlines and facts as above), and SQL stamps out the rest
 with ``INSERT … SELECT … generate_series``: copy *k* of a template is the same story —
-item, department, states, times, timeline, side rows — in another grid of the same street
-(so the same working calendar: its fact differs from the template's only in its place). The
-rollups are then summed from all the facts in SQL (``GROUP BY``), which is what adding each
-fact to them one by one comes to. A 5M load is then a few minutes, not half an hour; the
+item, department, states, times, timeline, side rows — in another grid of any street that
+keeps the same working calendar (the same working minutes for the same instants, so its fact
+differs from the template's only in its place; with the generated streets a copy may land
+anywhere in the city). The copies of each batch of templates are made right after the
+batch's COPY, while Python draws the next, their ids right after the batch's own. The
+rollups are summed at the end from the template facts, unpacked once, times their
+placements (one ``GROUP BY`` for the daily counters, one for the duration histograms; the
+monthly tiers from those), which is what adding each fact to them one by one comes to. The
 price is that every template's posting instant recurs ``copies`` times in different grids.
 
 Bulk tickets are not scheduled for the SLA sweep (``next_check_at`` is left empty): they
@@ -47,7 +51,7 @@ from app.demo.seed import seed_reference
 from app.reports.facts import Fact, TicketSnapshot, TimelineEvent, fact_of
 from app.reports.models import COUNTERS, KEY, SUMMONS_COUNTERS
 from app.reports.rebuild import Accumulator
-from app.reports.repository import FACTS_TABLE, TABLES, fact_row
+from app.reports.repository import FACTS_TABLE, ROW_KEYS, ROW_VALUES, TABLES, fact_row
 from app.sla.deadlines import Pause, deadline
 from app.sla.models import Escalation, TicketPause, TicketRequest, Whistle, WhistleSummons
 from app.tickets.models import Ticket, TicketEvent
@@ -277,41 +281,56 @@ async def seed_bulk(*, engine: AsyncEngine, tickets: int, streets: int = 1, days
         await session.flush()
         ids = Ids({name: 1 + ((await conn.execute(select(func.coalesce(
             func.max(table.c.id), 0)))).scalar_one()) for name, table in SIDE_TABLES.items()})
-        ids_before = dict(ids.next)
+        lap("reference data and streets")
         sink = await Sink.open(conn)
+        if conn.dialect.name == "postgresql":
+            # One transaction whose commit is the end of the load: nothing to wait for.
+            await conn.execute(text("SET LOCAL synchronous_commit = off"))
+            # The copies' statements run once per batch with other id ranges: a plan made
+            # for the values at hand, not a generic one that may scan the whole table.
+            await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         restore = await _set_aside(conn)
-        lap("reference data, indexes and foreign keys set aside")
+        lap("indexes and foreign keys set aside")
+        copier = None
+        if copies > 1:
+            copier = Copier(conn, world, templates=tickets, wanted=wanted, copies=copies)
+            await copier.prepare()
+            batch_size = max(1, batch_size // copies)  # templates: a batch is copies × that
+
+        async def write(batch: Batch, rollups: dict[str, list[dict]], plan) -> None:
+            await _flush(sink, batch, rollups)
+            if copier is not None:
+                await copier.stamp(plan)
+
         accumulator, batch, done = Accumulator(), Batch.empty(), 0
+        batch_from = dict(ids.next)
         writing: asyncio.Task | None = None  # the previous batch's COPY, while we draw on
         for day, count in day_counts(tickets, first_day, days, rng):
             for n, posted in enumerate(posting_times(day, count, rng)):
                 fact = build(world, ids, batch, rng, posted, end)
-                if copies == 1:
+                if copier is None:
                     accumulator.add([fact])
                 if n % 200 == 0:
                     await asyncio.sleep(0)  # let the COPY in flight send its next chunk
             done += count
             if len(batch.facts) >= batch_size:
+                plan = copier.plan(ids, batch_from) if copier is not None else None
                 if writing is not None:
                     await writing
-                writing = asyncio.create_task(
-                    _flush(sink, batch, accumulator.take(before=day)))
-                batch = Batch.empty()
+                writing = asyncio.create_task(write(batch, accumulator.take(before=day), plan))
+                batch, batch_from = Batch.empty(), dict(ids.next)
             if progress:
-                progress(done * copies)
+                progress(min(done * copies, wanted))
         if writing is not None:
             await writing
-        if copies > 1:
-            await _flush(sink, batch, {name: [] for name in TABLES})
-            lap("draw and COPY the templates")
-            await _stamp(conn, world, first_ids=ids_before, templates=tickets, wanted=wanted,
-                         copies=copies)
-            lap("copy in SQL")
-            await _rollups_from_facts(conn, ids_before["tickets"])
-            lap("rollups from the facts in SQL")
+        plan = copier.plan(ids, batch_from) if copier is not None else None
+        await write(batch, accumulator.take(), plan)
+        if copier is not None:
+            lap("draw and COPY the templates, copy them in SQL")
+            await copier.rollups()
+            lap("rollups from the templates in SQL")
             done = wanted
         else:
-            await _flush(sink, batch, accumulator.take())
             lap("draw and COPY every ticket")
         await _put_back(conn, restore)
         lap("indexes and foreign keys back")
@@ -359,7 +378,8 @@ SELECT * FROM (
 async def _set_aside(conn: AsyncConnection) -> list[str]:
     """PostgreSQL: drop the secondary indexes, unique and foreign-key constraints of the
     tables the load writes; answer the statements that put each back as the catalogue
-    defined it. Primary keys stay (the copies and rollups need them), and so do partial
+    defined it. Primary keys stay (the copies read their templates by id, and rollups are
+    added to through them; ``Copier.rollups`` sets an empty rollup table's aside), and so do partial
     indexes: they hold only open pauses, pending requests, open whistles, tickets still
     to check — which history hardly has — and a predicate is not always written back as it
     was first written. All inside the load's transaction: if the load fails, the drops are
@@ -377,113 +397,207 @@ async def _put_back(conn: AsyncConnection, statements: list[str]) -> None:
     each checked against every row, as when it was first made."""
     if not statements:
         return
-    await conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    await conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
     for statement in statements:
         await conn.execute(text(statement))
 
 
 # --- copies in SQL -----------------------------------------------------------------------------
 
-# Per side table: what changes in copy k (``c.k``) of a template row. ``{t}``: the ticket id
-# offset, ``{w}``: the whistle id offset, ``{own}``: the table's own id offset.
+# Per table: what changes in copy k (``c.k``) of a template row of the batch: ids continue
+# after the batch's templates (``:base`` on, one block of ``:cnt`` rows per copy), the ticket
+# (and whistle) ids follow the copied ticket's (whistle's), and a placed row takes the copy's
+# grid, community and street (``m``, a row of ``bulk_moves``).
+_OWN_ID = ":base + (c.k - 1) * :cnt + (src.id - :lo)"
+_TICKET_ID = ":tbase + (c.k - 1) * :tcnt + (src.ticket_id - :tlo)"
+_PLACE = {"street_id": "m.street_id", "community_id": "m.community_id",
+          "grid_id": "m.new_grid_id"}
 _SHIFTED: dict[str, dict[str, str]] = {
-    "tickets": {"id": "src.id + c.k * {own}", "street_id": "m.street_id",
-                "community_id": "m.community_id", "grid_id": "m.grid_id"},
-    "ticket_events": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
-    "escalations": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
-    "ticket_requests": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
-    "ticket_pauses": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
-    "whistles": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}"},
-    "whistle_summons": {"id": "src.id + c.k * {own}", "ticket_id": "src.ticket_id + c.k * {t}",
-                        "whistle_id": "src.whistle_id + c.k * {w}"},
-    FACTS_TABLE.name: {"ticket_id": "src.ticket_id + c.k * {t}", "street_id": "m.street_id",
-                       "community_id": "m.community_id", "grid_id": "m.grid_id"},
+    "tickets": {"id": ":tbase + (c.k - 1) * :tcnt + (src.id - :tlo)", **_PLACE},
+    "ticket_events": {"id": _OWN_ID, "ticket_id": _TICKET_ID},
+    "escalations": {"id": _OWN_ID, "ticket_id": _TICKET_ID},
+    "ticket_requests": {"id": _OWN_ID, "ticket_id": _TICKET_ID},
+    "ticket_pauses": {"id": _OWN_ID, "ticket_id": _TICKET_ID},
+    "whistles": {"id": _OWN_ID, "ticket_id": _TICKET_ID, "street_id": "m.street_id"},
+    "whistle_summons": {"id": _OWN_ID, "ticket_id": _TICKET_ID,
+                        "whistle_id": ":wbase + (c.k - 1) * :wcnt + (src.whistle_id - :wlo)"},
+    FACTS_TABLE.name: {"ticket_id": _TICKET_ID, **_PLACE},
+}
+# How copy k of a template row finds its place: tickets and facts name their grid; a
+# whistle's is its ticket's (template tickets keep their ids); the rest have none.
+_MOVES = {
+    "tickets": "JOIN bulk_moves m ON m.grid_id = src.grid_id AND m.k = c.k",
+    FACTS_TABLE.name: "JOIN bulk_moves m ON m.grid_id = src.grid_id AND m.k = c.k",
+    "whistles": "JOIN tickets t ON t.id = src.ticket_id "
+                "JOIN bulk_moves m ON m.grid_id = t.grid_id AND m.k = c.k",
 }
 
 
-async def _stamp(conn: AsyncConnection, world: bulk_world.World, *, first_ids: dict[str, int],
-                 templates: int, wanted: int, copies: int) -> None:
-    """Copies 1 … copies-1 of the templates (ticket ids ``first_ids['tickets']`` on), each
-    in another grid of its street, until ``wanted`` tickets exist."""
-    by_street: dict[int, list] = {}
-    for grid in sorted(world.grids, key=lambda g: g.id):
-        by_street.setdefault(grid.street_id, []).append(grid)
-    moves = []  # (template grid, k, copy's street, community, grid)
-    for grids in by_street.values():
+def placements(world: bulk_world.World, copies: int) -> list[tuple[int, int, int, int, int]]:
+    """(grid, k, street, community, grid of copy k) for k in 0 … copies-1: copy k of a ticket
+    goes k grids further along the grids of every street that keeps the same working
+    calendar as its own (copy 0 is the ticket itself). Streets with one calendar count the
+    same working minutes for the same instants, so a copy's report fact is its template's
+    in another place — and a city's copies spread over the whole city."""
+    pools: dict[tuple, list[bulk_world.Grid]] = {}
+    for grid in sorted(world.grids, key=lambda g: (g.street_id, g.id)):
+        cal = world.calendars[grid.street_id]
+        same = (str(cal.timezone), cal.periods, frozenset(cal.overrides.items()))
+        pools.setdefault(same, []).append(grid)
+    moves = []
+    for grids in pools.values():
         for i, grid in enumerate(grids):
-            for k in range(1, copies):
+            for k in range(copies):
                 to = grids[(i + k) % len(grids)]
                 moves.append((grid.id, k, to.street_id, to.community_id, to.id))
-    await conn.execute(text("CREATE TEMP TABLE bulk_moves (grid_id bigint, k int, "
-                            "street_id bigint, community_id bigint, new_grid_id bigint, "
-                            "PRIMARY KEY (grid_id, k)) ON COMMIT DROP"))
-    raw: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's own connection
-    await raw.copy_records_to_table("bulk_moves", records=moves)
-    first_ticket = first_ids["tickets"]
-    spans = {}
-    for name in SIDE_TABLES:
-        top = (await conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {name}"))).scalar_one()
-        spans[name] = max(top - first_ids[name] + 1, 1)
-    offsets = {"t": spans["tickets"], "w": spans["whistles"]}
-    for name, changes in _SHIFTED.items():
-        table = FACTS_TABLE if name == FACTS_TABLE.name else SIDE_TABLES[name]
-        own = spans.get(name, 0)
-        ticket = "id" if name == "tickets" else "ticket_id"
-        columns = [c.name for c in table.columns]
-        values = ", ".join(
-            changes[c].format(own=own, **offsets) if c in changes else f"src.{c}"
-            for c in columns)
-        values = values.replace("m.grid_id", "m.new_grid_id")
-        placed = name in ("tickets", FACTS_TABLE.name)  # the rows that name a grid
-        # Copy k of template n (n counted from 0) exists while k * templates + n < wanted.
-        await conn.execute(text(
-            f"INSERT INTO {name} ({', '.join(columns)}) "
-            f"SELECT {values} FROM {name} AS src "
-            f"CROSS JOIN generate_series(1, :last) AS c(k) "
-            + ("JOIN bulk_moves m ON m.k = c.k AND m.grid_id = src.grid_id " if placed else "")
-            + f"WHERE src.{ticket} >= :first AND src.{ticket} < :first + :templates"
-            f" AND c.k * :templates + (src.{ticket} - :first) < :wanted"),
-            {"last": copies - 1, "first": first_ticket, "templates": templates,
-             "wanted": wanted})
+    return moves
 
 
-def _sums(names: tuple[str, ...], source: str) -> str:
-    return ", ".join(f"sum({source}) AS {n}".format(i=i + 1) for i, n in enumerate(names))
+def placed(ordinal: int, *, templates: int, wanted: int, copies: int) -> int:
+    """How many tickets template ``ordinal`` (from 0) stands for, itself included: copy k
+    exists while ``k * templates + ordinal < wanted``."""
+    return min(copies, -(-(wanted - ordinal) // templates))
 
 
-async def _rollups_from_facts(conn: AsyncConnection, first_ticket: int) -> None:
-    """Add the facts of the tickets from ``first_ticket`` on to the rollups
-    (``Fact.contributions`` as GROUP BY, each row added to what is there)."""
-    facts = f"(SELECT * FROM {FACTS_TABLE.name} WHERE ticket_id >= {int(first_ticket)}) AS f"
-    key = ", ".join(KEY)
-    month = "date_trunc('month', day)::date"
-    monthly_key = f"street_id, {month}, community_id, department_id"
-    counters = _sums(COUNTERS, "substr(counters, {i}, 1)::int")
-    durations = (f"SELECT {{cols}}, 'claim', claim_bucket, count(*) FROM {facts} "
-                 f"WHERE claim_bucket IS NOT NULL GROUP BY {{cols}}, claim_bucket "
-                 f"UNION ALL SELECT {{cols}}, 'resolve', resolve_bucket, count(*) FROM {facts} "
-                 f"WHERE resolve_bucket IS NOT NULL GROUP BY {{cols}}, resolve_bucket")
-    summons_key = ("street_id, day, community_id, grid_id, (s->>0)::bigint, category_code, "
-                   "item_code, source")
-    monthly_columns = "street_id, month, community_id, department_id"
-    statements = {
-        "daily": (f"({key}, {', '.join(COUNTERS)}) "
-                  f"SELECT {key}, {counters} FROM {facts} GROUP BY {key}", COUNTERS),
-        "monthly": (f"({monthly_columns}, category_code, source, {', '.join(COUNTERS)}) "
-                    f"SELECT {monthly_key}, category_code, source, {counters} FROM {facts} "
-                    f"GROUP BY {monthly_key}, category_code, source", COUNTERS),
-        "durations": (f"({key}, measure, bucket, tickets) " + durations.format(cols=key),
-                      ("tickets",)),
-        "monthly_durations": (f"({monthly_columns}, measure, bucket, tickets) "
-                              + durations.format(cols=monthly_key), ("tickets",)),
-        "summons": (f"({key}, {', '.join(SUMMONS_COUNTERS)}) "
-                    f"SELECT {summons_key}, count(*), sum((s->>1)::int), sum((s->>2)::int) "
-                    f"FROM {facts}, json_array_elements(f.summons) AS s "
-                    f"GROUP BY {summons_key}", SUMMONS_COUNTERS),
-    }
-    for name, (body, values) in statements.items():
-        table = TABLES[name]
-        keys = ", ".join(c.name for c in table.primary_key.columns)
-        added = ", ".join(f"{v} = {table.name}.{v} + excluded.{v}" for v in values)
-        await conn.execute(text(f"INSERT INTO {table.name} {body} "
-                                f"ON CONFLICT ({keys}) DO UPDATE SET {added}"))
+class Copier:
+    """PostgreSQL: copies 1 … copies-1 of each batch of templates, made in SQL right after
+    the batch's COPY (so that PostgreSQL copies while Python draws the next batch), and the
+    rollups of every ticket summed from the templates and their placements at the end."""
+
+    def __init__(self, conn: AsyncConnection, world: bulk_world.World, *, templates: int,
+                 wanted: int, copies: int) -> None:
+        self.conn, self.world = conn, world
+        self.templates, self.wanted, self.copies = templates, wanted, copies
+        self.drawn = 0  # templates handed over so far
+        self.raw: Any = None  # asyncpg's own connection, for COPY
+
+    async def prepare(self) -> None:
+        self.raw = (await self.conn.get_raw_connection()).driver_connection
+        await self.conn.execute(text(
+            "CREATE TEMP TABLE bulk_moves (grid_id bigint, k int, street_id bigint, "
+            "community_id bigint, new_grid_id bigint, PRIMARY KEY (grid_id, k)) "
+            "ON COMMIT DROP"))
+        await self.conn.execute(text(
+            "CREATE TEMP TABLE bulk_templates (ticket_id bigint PRIMARY KEY, placed int) "
+            "ON COMMIT DROP"))
+        await self.raw.copy_records_to_table(
+            "bulk_moves", records=placements(self.world, self.copies))
+
+    def plan(self, ids: Ids, batch_from: dict[str, int]) -> dict[str, Any]:
+        """Reserve the ids of the copies of the templates drawn since ``batch_from`` (the
+        next ids when the batch began): each table's copies take the ids right after its
+        templates, so the next batch continues after them."""
+        plan: dict[str, Any] = {"ordinal": self.drawn}
+        for name in SIDE_TABLES:
+            lo, hi = batch_from[name], ids.next[name]
+            plan[name] = (lo, hi - lo, hi)  # template ids [lo, lo + cnt), copies from hi
+            ids.next[name] = hi + (self.copies - 1) * (hi - lo)
+        self.drawn += plan["tickets"][1]
+        return plan
+
+    async def stamp(self, plan: dict[str, Any]) -> None:
+        tlo, tcnt, tbase = plan["tickets"]
+        if not tcnt:
+            return
+        first = plan["ordinal"]
+        await self.raw.copy_records_to_table("bulk_templates", records=[
+            (tlo + n, placed(first + n, templates=self.templates, wanted=self.wanted,
+                             copies=self.copies)) for n in range(tcnt)])
+        wlo, wcnt, wbase = plan["whistles"]
+        for name, changes in _SHIFTED.items():
+            table = FACTS_TABLE if name == FACTS_TABLE.name else SIDE_TABLES[name]
+            lo, cnt, base = plan.get(name, plan["tickets"])
+            if not cnt:
+                continue
+            columns = [c.name for c in table.columns]
+            values = ", ".join(changes.get(c, f"src.{c}") for c in columns)
+            ticket = "id" if name == "tickets" else "ticket_id"
+            rows = f"src.{ticket}" if name == FACTS_TABLE.name else "src.id"
+            await self.conn.execute(text(
+                f"INSERT INTO {name} ({', '.join(columns)}) SELECT {values} "
+                f"FROM {name} AS src CROSS JOIN generate_series(1, :last) AS c(k) "
+                f"{_MOVES.get(name, '')} "
+                f"WHERE {rows} >= :lo AND {rows} < :lo + :cnt"
+                # copy k of template n exists while k * templates + n < wanted
+                f" AND c.k * :templates + :first + (src.{ticket} - :tlo) < :wanted"),
+                {"last": self.copies - 1, "lo": lo, "cnt": cnt, "base": base, "tlo": tlo,
+                 "tcnt": tcnt, "tbase": tbase, "wlo": wlo, "wcnt": wcnt, "wbase": wbase,
+                 "templates": self.templates, "first": first, "wanted": self.wanted})
+
+    async def rollups(self) -> None:
+        """Add every ticket's contribution to the rollups: each template's fact, unpacked
+        once, counted in each place it was copied to (``Fact.contributions`` as GROUP BY,
+        added to what is there). One pass builds the daily counters and one the duration
+        histograms (into temporary tables); the monthly tiers are sums of those, and the
+        summons of the few facts that have any."""
+        counters = ", ".join(f"substr(f.counters, {i + 1}, 1)::int AS {c}"
+                             for i, c in enumerate(COUNTERS))
+        await self.conn.execute(text("SET LOCAL work_mem = '256MB'"))
+        await self.conn.execute(text(
+            f"CREATE TEMP TABLE bulk_facts ON COMMIT DROP AS "
+            f"SELECT f.grid_id, {', '.join(k for k in KEY if k not in _PLACE)}, t.placed, "
+            f"{counters}, f.claim_bucket, f.resolve_bucket, f.summons "
+            f"FROM {FACTS_TABLE.name} f JOIN bulk_templates t USING (ticket_id)"))
+        placed_key = ", ".join(f"m.{c} AS {c}" if c in ("street_id", "community_id")
+                               else "m.new_grid_id AS grid_id" if c == "grid_id"
+                               else f"u.{c}" for c in KEY)
+        everywhere = "bulk_facts u JOIN bulk_moves m ON m.grid_id = u.grid_id AND m.k < u.placed"
+        key = ", ".join(KEY)
+        sums = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
+        await self.conn.execute(text(
+            f"CREATE TEMP TABLE bulk_daily ON COMMIT DROP AS SELECT {key}, {sums} "
+            f"FROM (SELECT {placed_key}, {', '.join(COUNTERS)} FROM {everywhere}) AS p "
+            f"GROUP BY {key}"))
+        await self.conn.execute(text(
+            f"CREATE TEMP TABLE bulk_durations ON COMMIT DROP AS "
+            f"SELECT {key}, b.measure, b.bucket, count(*) AS tickets "
+            f"FROM (SELECT {placed_key}, u.claim_bucket, u.resolve_bucket FROM {everywhere}) p "
+            f"CROSS JOIN LATERAL (VALUES ('claim', p.claim_bucket), "
+            f"('resolve', p.resolve_bucket)) AS b(measure, bucket) "
+            f"WHERE b.bucket IS NOT NULL GROUP BY {key}, b.measure, b.bucket"))
+        month = "date_trunc('month', day)::date AS month"
+        monthly = f"street_id, {month}, community_id, department_id"
+        summons_key = ", ".join("(s->>0)::bigint AS department_id" if c == "department_id"
+                                else c for c in KEY)
+        statements = {
+            "daily": (f"SELECT {key}, {', '.join(COUNTERS)} FROM bulk_daily", COUNTERS),
+            "monthly": (f"SELECT {monthly}, category_code, source, {sums} FROM bulk_daily "
+                        f"GROUP BY 1, 2, 3, 4, category_code, source", COUNTERS),
+            "durations": (f"SELECT {key}, measure, bucket, tickets FROM bulk_durations",
+                          ("tickets",)),
+            "monthly_durations": (f"SELECT {monthly}, measure, bucket, sum(tickets) "
+                                  f"FROM bulk_durations GROUP BY 1, 2, 3, 4, measure, bucket",
+                                  ("tickets",)),
+            "summons": (f"SELECT {summons_key}, count(*), sum((s->>1)::int), "
+                        f"sum((s->>2)::int) FROM (SELECT {placed_key}, u.summons "
+                        f"FROM {everywhere} WHERE json_array_length(u.summons) > 0) AS p, "
+                        f"json_array_elements(p.summons) AS s GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+                        SUMMONS_COUNTERS),
+        }
+        for name, (select_rows, values) in statements.items():
+            table = TABLES[name]
+            columns = ", ".join((*ROW_KEYS[name], *ROW_VALUES[name]))
+            keys = ", ".join(c.name for c in table.primary_key.columns)
+            # In primary-key order, the key's B-tree fills page after page instead of
+            # touching a random page per row (the rollups have about a row per ticket).
+            ordered = f"SELECT * FROM ({select_rows}) AS r ORDER BY {keys}"
+            if (await self.conn.execute(text(f"SELECT EXISTS (SELECT FROM {table.name})"))
+                    ).scalar_one():
+                added = ", ".join(f"{v} = {table.name}.{v} + excluded.{v}" for v in values)
+                await self.conn.execute(text(
+                    f"INSERT INTO {table.name} ({columns}) {ordered} "
+                    f"ON CONFLICT ({keys}) DO UPDATE SET {added}"))
+            else:
+                # The first load: nothing to add to, so no key to look up either. The
+                # primary key goes aside like the other indexes and is built by one sort
+                # from the finished table (checking, as it is built, that no key repeats).
+                pk = (await self.conn.execute(text(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = CAST(:t AS regclass) AND contype = 'p'"),
+                    {"t": table.name})).one()
+                await self.conn.execute(text(f"ALTER TABLE {table.name} DROP CONSTRAINT {pk[0]}"))
+                await self.conn.execute(text(f"INSERT INTO {table.name} ({columns}) {select_rows}"))
+                await self.conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+                await self.conn.execute(text(
+                    f"ALTER TABLE {table.name} ADD CONSTRAINT {pk[0]} {pk[1]}"))
+

@@ -89,8 +89,9 @@ def seed_bulk(
     days: Annotated[int, typer.Option(help="over how many days before today")] = 365,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 20261123,
     copies: Annotated[int, typer.Option(help="PostgreSQL: Python draws one ticket in this "
-                                        "many, SQL copies each into other grids of its "
-                                        "street (1: every ticket drawn)")] = 10,
+                                        "many, SQL copies each into other grids of streets "
+                                        "with its working calendar (1: every ticket "
+                                        "drawn)")] = 10,
 ) -> None:
     """Generate a large realistic dataset (tickets, timelines, SLA rows, report rollups);
     bulk COPY and INSERT … SELECT on PostgreSQL, executemany on SQLite."""
