@@ -61,12 +61,15 @@ async def authenticate_api_key(*, session: AsyncSession, raw: str, now: datetime
 async def _note_use(session: AsyncSession, key_id: int, now: datetime) -> None:
     """Stamp the key's ``last_used_at`` unless another request of the key already did this
     minute. On PostgreSQL a request that finds the row locked by another one doing the
-    same skips it (SKIP LOCKED) instead of waiting for that request to commit."""
+    same skips it (SKIP LOCKED) instead of waiting for that request to commit. The lock is
+    FOR NO KEY UPDATE, as the UPDATE's own: FOR UPDATE would also stop every other request
+    of the key at its foreign-key check (a ticket's ``created_by_api_key_id``) until this
+    one commits, and deadlock it with two posts racing for one Idempotency-Key."""
     due = select(ApiKey.id).where(
         ApiKey.id == key_id,
         or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION))
     if is_postgres(session):
-        due = due.with_for_update(skip_locked=True)
+        due = due.with_for_update(skip_locked=True, key_share=True)
     await session.execute(update(ApiKey).where(ApiKey.id == due.scalar_subquery())
                           .values(last_used_at=now)
                           .execution_options(synchronize_session=False))

@@ -9,9 +9,10 @@ from datetime import timedelta
 from urllib.parse import quote_plus
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.auth.models import ApiKey
+from app.db import unit_of_work
 from app.tickets.models import IdempotencyRecord, Ticket, parse_ticket_number
 from tests.conftest import T0
 from tests.open311.conftest import INSIDE_BH01_01
@@ -218,7 +219,16 @@ async def test_other_content_or_another_key_is_another_request(o311, api_key, se
                 from_other[0]["service_request_id"]}) == 3
 
 
-async def test_concurrent_twins_file_one_ticket(o311, api_key, sessions):
+@pytest.mark.parametrize("key_stamped", [True, False], ids=["key-stamped", "key-due-a-stamp"])
+async def test_concurrent_twins_file_one_ticket(o311, api_key, sessions, key_stamped):
+    # A key not stamped this minute is stamped by the first request to lock its row; the
+    # others skip the stamp. That lock must not stop their tickets' foreign-key check on
+    # the key while the first waits for their idempotency record: a deadlock (seen when
+    # the stamp locked the row FOR UPDATE; it takes FOR NO KEY UPDATE now).
+    if not key_stamped:
+        async with unit_of_work(sessions) as s:
+            await s.execute(update(ApiKey).where(ApiKey.prefix == api_key.split("_")[1])
+                            .values(last_used_at=None))
     body = spec_body(api_key)
     before = await ticket_count(sessions)
     answers = await asyncio.gather(*(post(o311, body) for _ in range(3)))
