@@ -412,21 +412,6 @@ def _array_insert(dialect: Dialect, table: Table, columns: tuple[str, ...],
                        for c in columns)
     found = _ARRAY_INSERTS[key] = _ArrayInsert(sql, processors)
     return found
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    arrays = ", ".join(f"${i}::{table.c[c].type.compile(dialect)}[]"
-                       for i, c in enumerate(columns, 1))
-    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
-           f"FROM unnest({arrays})")
-    sql += f" WITH ORDINALITY AS v({names}, n) ORDER BY n" if ordered else f" AS v({names})"
-    if conflict is not None:
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
-    if returning:
-        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
-    processors = tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-                       for c in columns)
-    found = _ARRAY_INSERTS[key] = _ArrayInsert(sql, processors)
-    return found
 
 
 def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:

@@ -49,13 +49,12 @@ from app.auth.models import LoginFailure, RefreshToken
 from app.config import Settings
 from app.db import unit_of_work
 from app.notifications.models import (
-    DeliveryStatus,
     Notification,
     NotificationAttempt,
     NotificationOutbox,
 )
 from app.sla.national_calendar import calendar_status
-from app.webhooks.models import OutboxMessage, OutboxStatus, WebhookDelivery
+from app.webhooks.models import OutboxMessage, WebhookDelivery
 
 BATCH = 5000
 FILE_GRACE = timedelta(days=1)
@@ -83,26 +82,16 @@ def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
-def _delivered_outbox(now: datetime, settings: Settings) -> Select:
-    return select(OutboxMessage.id).where(
-        OutboxMessage.status == OutboxStatus.delivered.value,
-        OutboxMessage.delivered_at < now - _days(settings.retain_delivered_outbox_days))
+def _delivered(outbox: Any, now: datetime, settings: Settings) -> Select:
+    """Delivered rows of an outbox (webhooks', notifications'), delivered long enough ago."""
+    return select(outbox.id).where(
+        outbox.status == "delivered",  # OutboxStatus's and DeliveryStatus's alike
+        outbox.delivered_at < now - _days(settings.retain_delivered_outbox_days))
 
 
-def _delivery_log(now: datetime, settings: Settings) -> Select:
-    return select(WebhookDelivery.id).where(
-        WebhookDelivery.created_at < now - _days(settings.retain_delivery_log_days))
-
-
-def _delivered_notifications(now: datetime, settings: Settings) -> Select:
-    return select(NotificationOutbox.id).where(
-        NotificationOutbox.status == DeliveryStatus.delivered.value,
-        NotificationOutbox.delivered_at < now - _days(settings.retain_delivered_outbox_days))
-
-
-def _notification_log(now: datetime, settings: Settings) -> Select:
-    return select(NotificationAttempt.id).where(
-        NotificationAttempt.created_at < now - _days(settings.retain_delivery_log_days))
+def _attempts(log: Any, now: datetime, settings: Settings) -> Select:
+    """Rows of a delivery log (webhooks', notifications') made long enough ago."""
+    return select(log.id).where(log.created_at < now - _days(settings.retain_delivery_log_days))
 
 
 def _old_inbox_entries(now: datetime, settings: Settings) -> Select:
@@ -189,12 +178,12 @@ def _unlink_untouched(directory: Path, keys: set[str], touched_before: float) ->
 async def prune(sessions: async_sessionmaker[AsyncSession], *, now: datetime,
                 settings: Settings) -> PruneReport:
     """Remove what the retention settings no longer keep (see the module's table)."""
-    outbox = (await _delete_in_batches(sessions, OutboxMessage, _delivered_outbox(now, settings))
-              + await _delete_in_batches(sessions, NotificationOutbox,
-                                         _delivered_notifications(now, settings)))
-    log_rows = (await _delete_in_batches(sessions, WebhookDelivery, _delivery_log(now, settings))
-                + await _delete_in_batches(sessions, NotificationAttempt,
-                                           _notification_log(now, settings)))
+    outbox = log_rows = 0
+    for model in (OutboxMessage, NotificationOutbox):
+        outbox += await _delete_in_batches(sessions, model, _delivered(model, now, settings))
+    for log_model in (WebhookDelivery, NotificationAttempt):
+        log_rows += await _delete_in_batches(sessions, log_model,
+                                             _attempts(log_model, now, settings))
     return PruneReport(
         delivered_outbox=outbox,
         delivery_log=log_rows,
